@@ -1,0 +1,32 @@
+# Convenience entry points; meson does the real work.
+#   make demo    install dependencies, build, run everything on a simulated tenancy
+#   make check   install dependencies, build twice (plain, ASan+UBSan), run every test suite
+#   make bench   discovery benchmark against the fake OCI server (not part of check)
+BUILD ?= build
+BUILD_SAN ?= build-sanitize
+SUITES ?=
+
+.PHONY: all deps build check demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup --werror $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+check: deps
+	scripts/check $(SUITES)
+
+demo: build
+	scripts/demo $(BUILD)
+
+bench: build
+	scripts/bench $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)
