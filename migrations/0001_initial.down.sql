@@ -1,0 +1,2 @@
+-- stopstart: initial schema (revert)
+DROP SCHEMA stopstart CASCADE;
