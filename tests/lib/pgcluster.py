@@ -9,9 +9,12 @@ on TCP unless tcp=True (then 127.0.0.1 on a free port).
     with PgCluster() as pg:
         subprocess.run(["psql", pg.url, ...])
 
-Command line (used by make demo):
-    pgcluster.py start DIR      prints shell exports (PGHOST, PGPORT, ..., DATABASE_URL)
-    pgcluster.py stop DIR
+Command line (used by make demo and by tests that stop the server under a client):
+    pgcluster.py start DIR      initdb + start, prints shell exports (PGHOST, ..., DATABASE_URL)
+    pgcluster.py stop DIR       stops the server (data kept)
+    pgcluster.py resume DIR     starts the server of an existing DIR again
+    pgcluster.py run -- CMD...  a fresh cluster for the duration of CMD, with PG* and
+                                DATABASE_URL and PGCLUSTER_DIR in its environment; exit status of CMD
 """
 import glob
 import os
@@ -180,7 +183,18 @@ class PgCluster:
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("start", "stop"):
+    if len(argv) >= 3 and argv[1] == "run":
+        cmd = argv[3:] if argv[2] == "--" else argv[2:]
+        pg = PgCluster()
+        try:
+            pg.start()
+            PgCluster.cleanup_template()
+            env = dict(os.environ, **pg.env(), PGCLUSTER_DIR=pg.dir,
+                       PGCLUSTER=os.path.abspath(__file__))
+            return subprocess.run(cmd, env=env).returncode
+        finally:
+            pg.stop()
+    if len(argv) != 3 or argv[1] not in ("start", "stop", "resume"):
         print(__doc__, file=sys.stderr)
         return 2
     d = os.path.abspath(argv[2])
@@ -191,6 +205,8 @@ def main(argv):
         PgCluster.cleanup_template()
         for k, v in pg.env().items():
             print(f"export {k}='{v}'")
+    elif argv[1] == "resume":
+        pg.start_server()
     else:
         pg.running = True
         pg.stop_server("fast")

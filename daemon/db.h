@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Non-blocking PostgreSQL on sd-event.
+ *
+ * One connection, one statement in flight at a time, a FIFO of queued statements behind it.
+ * The loop never blocks: connecting uses PQconnectStart/PQconnectPoll, statements
+ * PQsendQueryParams + PQconsumeInput/PQflush driven by the socket's io source.
+ *
+ * When the connection drops, the statement in flight fails with -ECONNRESET (its outcome is
+ * unknown to us, the caller decides), statements not yet sent stay queued unless they were
+ * submitted with DB_QUERY_FAIL_FAST, and the connection is re-established with exponential
+ * backoff. Nothing is dropped silently: every submitted statement gets exactly one callback. */
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "string-table.h"
+
+typedef struct Db Db;
+typedef struct DbQuery DbQuery;
+
+typedef enum DbState {
+        DB_DISCONNECTED,   /* not started, or waiting to reconnect */
+        DB_CONNECTING,
+        DB_CONNECTED,
+        _DB_STATE_MAX,
+        _DB_STATE_INVALID = -EINVAL,
+} DbState;
+
+DECLARE_STRING_TABLE_LOOKUP(db_state, DbState);
+
+typedef enum DbQueryFlags {
+        /* Fail with -ENOTCONN instead of waiting in the queue while disconnected. */
+        DB_QUERY_FAIL_FAST = 1 << 0,
+} DbQueryFlags;
+
+/* Called once per statement, with the statement's last PGresult, owned by the handler from then
+ * on (PQclear it, or keep it). error is 0 on success; -EIO when the server reported an error
+ * (result is then the error result: PQresultErrorField gives SQLSTATE and message); with result
+ * NULL: -ECONNRESET (connection lost while in flight: outcome unknown), -ENOTCONN
+ * (DB_QUERY_FAIL_FAST while disconnected), -ECANCELED (db freed). */
+typedef void (*db_result_handler_t)(Db *db, PGresult *result, int error, void *userdata);
+
+/* Called whenever the connection state changes. */
+typedef void (*db_state_handler_t)(Db *db, DbState state, void *userdata);
+
+int db_new(sd_event *event, const char *conninfo, Db **ret);
+Db *db_free(Db *db);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Db*, db_free);
+
+void db_set_state_handler(Db *db, db_state_handler_t handler, void *userdata);
+/* First and maximum delay between reconnection attempts, in microseconds. */
+void db_set_reconnect_backoff(Db *db, uint64_t initial_usec, uint64_t max_usec);
+
+/* Starts connecting (asynchronously). */
+int db_start(Db *db);
+
+DbState db_get_state(Db *db);
+/* Human text of the last connection or statement error ("" if none). */
+const char *db_last_error(Db *db);
+/* Number of statements queued or in flight. */
+size_t db_pending(Db *db);
+
+/* Queues a statement with text parameters (NULL entries are SQL NULL). */
+int db_query(Db *db, const char *sql, int n_params, const char * const *params,
+             DbQueryFlags flags, db_result_handler_t handler, void *userdata);
+
+/* Helpers for handlers. */
+bool db_result_ok(const PGresult *r);
