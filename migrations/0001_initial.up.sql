@@ -39,8 +39,9 @@ CREATE TABLE stopstart.instances (
     compartment_id      text NOT NULL REFERENCES stopstart.compartments (id) DEFERRABLE INITIALLY DEFERRED,
     region              text NOT NULL,
     availability_domain text NOT NULL DEFAULT '',
-    fault_domain        text NOT NULL DEFAULT '',
-    shape               text NOT NULL DEFAULT '',
+    -- NULL: not known yet (Resource Search does not report them; ListInstances does).
+    fault_domain        text,
+    shape               text,
     display_name        text NOT NULL,
     lifecycle_state     text NOT NULL,
     state_observed_at   timestamptz NOT NULL DEFAULT now(),

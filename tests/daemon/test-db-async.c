@@ -134,12 +134,17 @@ TEST(in_flight_fails_on_connection_loss_and_reconnects) {
         ASSERT_OK(db_new(event, "", &killer));
         ASSERT_OK(db_start(killer));
         RUN_UNTIL(db_get_state(db) == DB_CONNECTED && db_get_state(killer) == DB_CONNECTED);
-        ASSERT_OK(db_query(killer,
-                           "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                           "WHERE query = 'SELECT pg_sleep(30)' AND pid <> pg_backend_pid()",
-                           0, NULL, 0, on_result, &k));
-        RUN_UNTIL(after.calls == 1);
+        /* The server may not have started the sleep yet: try until one backend was hit. */
+        for (int i = 0; i < 200 && !streq_ptr(k.value, "1"); i++) {
+                outcome_done(&k);
+                ASSERT_OK(db_query(killer,
+                                   "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                   "WHERE query = 'SELECT pg_sleep(30)' AND pid <> pg_backend_pid()",
+                                   0, NULL, 0, on_result, &k));
+                RUN_UNTIL(k.calls == 1);
+        }
         ASSERT_STREQ(k.value, "1");
+        RUN_UNTIL(after.calls == 1);
         /* The statement in flight has an unknown outcome: the caller is told. The queued one
          * was never sent, so it ran after the reconnection. */
         ASSERT_EQ(slow.calls, 1);

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Snapshot synchronisation of compartments and instances against a real cluster at schema head
+ * (run through tests/lib/pgcluster.py run). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <systemd/sd-event.h>
+
+#include "db.h"
+#include "inventory-store.h"
+#include "json-util.h"
+#include "log.h"
+#include "strv.h"
+#include "../unit/tests.h"
+
+static sd_event *event;
+static Db *db;
+
+#define RUN_UNTIL(cond)                                                                 \
+        do {                                                                            \
+                for (int _i_ = 0; !(cond); _i_++) {                                     \
+                        if (_i_ > 6000)                                                 \
+                                TEST_FAIL("timeout waiting for %s", #cond);             \
+                        ASSERT_OK(sd_event_run(event, 10 * 1000));                      \
+                }                                                                       \
+        } while (0)
+
+typedef struct Sync {
+        int calls, error;
+        InventorySyncResult res;
+} Sync;
+
+static void on_sync(int error, const InventorySyncResult *res, const char *message, void *userdata) {
+        Sync *s = userdata;
+        s->calls++;
+        s->error = error;
+        if (res)
+                s->res = *res;
+        if (error < 0)
+                fprintf(stderr, "sync failed: %s\n", strna(message));
+}
+
+typedef struct Sql {
+        int calls, error;
+        char *value;
+} Sql;
+
+static void on_sql(Db *d, PGresult *r, int error, void *userdata) {
+        Sql *s = userdata;
+        s->calls++;
+        s->error = error;
+        free(s->value);
+        s->value = r && PQntuples(r) > 0 ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+        if (error < 0)
+                fprintf(stderr, "sql failed: %s\n", db_last_error(d));
+        PQclear(r);
+}
+
+/* First column of the first row of a query. */
+static char *sql_value(const char *sql) {
+        Sql s = {};
+        ASSERT_OK(db_query(db, sql, 0, NULL, 0, on_sql, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+        return s.value;
+}
+
+#define ASSERT_SQL(sql, expected)                                       \
+        do {                                                            \
+                _cleanup_free_ char *_v_ = sql_value(sql);              \
+                ASSERT_STREQ(_v_, expected);                            \
+        } while (0)
+
+static json_object *compartment(const char *id, const char *parent, const char *name, const char *state) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(id));
+        json_object_object_add(o, "parent_id", parent ? json_object_new_string(parent) : NULL);
+        json_object_object_add(o, "name", json_object_new_string(name));
+        json_object_object_add(o, "lifecycle_state", json_object_new_string(state));
+        json_object_object_add(o, "time_created", json_object_new_string("2024-01-02T03:04:05.678Z"));
+        return o;
+}
+
+static json_object *instance(const char *id, const char *comp, const char *region, const char *name,
+                             const char *state, const char *shape) {
+        json_object *o = json_object_new_object(), *tags = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(id));
+        json_object_object_add(o, "compartment_id", json_object_new_string(comp));
+        json_object_object_add(o, "region", json_object_new_string(region));
+        json_object_object_add(o, "availability_domain", json_object_new_string("Uocm:PHX-AD-1"));
+        json_object_object_add(o, "shape", shape ? json_object_new_string(shape) : NULL);
+        json_object_object_add(o, "display_name", json_object_new_string(name));
+        json_object_object_add(o, "lifecycle_state", json_object_new_string(state));
+        json_object_object_add(tags, "env", json_object_new_string("dev"));
+        json_object_object_add(o, "freeform_tags", tags);
+        return o;
+}
+
+static Sync sync_compartments(json_object *snap) {
+        Sync s = {};
+        ASSERT_OK(inventory_sync_compartments(db, 0, snap, on_sync, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+        return s;
+}
+
+static Sync sync_instances(char **regions, json_object *snap) {
+        Sync s = {};
+        ASSERT_OK(inventory_sync_instances(db, 0, regions, snap, on_sync, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+        return s;
+}
+
+static json_object *tree(const char *b_name, const char *c_parent, bool with_d, const char *a_state) {
+        json_object *a = json_object_new_array();
+        json_object_array_add(a, compartment("ocid1.tenancy.oc1..root", NULL, "root", "ACTIVE"));
+        json_object_array_add(a, compartment("ocid1.compartment.oc1..a", "ocid1.tenancy.oc1..root", "a", a_state));
+        json_object_array_add(a, compartment("ocid1.compartment.oc1..b", "ocid1.compartment.oc1..a", b_name, "ACTIVE"));
+        json_object_array_add(a, compartment("ocid1.compartment.oc1..c", c_parent, "c", "ACTIVE"));
+        if (with_d)
+                json_object_array_add(a, compartment("ocid1.compartment.oc1..d", "ocid1.tenancy.oc1..root", "d", "ACTIVE"));
+        return a;
+}
+
+TEST(compartments) {
+        _cleanup_json_ json_object *t1 = tree("b", "ocid1.tenancy.oc1..root", true, "ACTIVE");
+        _cleanup_json_ json_object *t2 = tree("b2", "ocid1.compartment.oc1..a", false, "INACTIVE");
+        _cleanup_json_ json_object *bad = json_object_new_object();
+        Sync s;
+
+        s = sync_compartments(t1);
+        ASSERT_EQ(s.res.total, 5);
+        ASSERT_EQ(s.res.added, 5);
+
+        /* Same snapshot again: nothing changes, nothing is logged. */
+        s = sync_compartments(t1);
+        ASSERT_EQ(s.res.total, 5);
+        ASSERT_EQ(s.res.added + s.res.removed + s.res.moved + s.res.renamed + s.res.state_changed + s.res.updated, 0);
+
+        /* b renamed, c moved under a, d gone, a inactive. */
+        s = sync_compartments(t2);
+        ASSERT_EQ(s.res.total, 4);
+        ASSERT_EQ(s.res.added, 0);
+        ASSERT_EQ(s.res.renamed, 1);
+        ASSERT_EQ(s.res.moved, 1);
+        ASSERT_EQ(s.res.removed, 1);
+        ASSERT_EQ(s.res.state_changed, 1);
+        ASSERT_SQL("SELECT parent_id FROM stopstart.compartments WHERE id = 'ocid1.compartment.oc1..c'",
+                   "ocid1.compartment.oc1..a");
+        ASSERT_SQL("SELECT deleted_at IS NOT NULL FROM stopstart.compartments WHERE id = 'ocid1.compartment.oc1..d'", "t");
+        ASSERT_SQL("SELECT string_agg(change, ',' ORDER BY change) FROM stopstart.inventory_changes "
+                   "WHERE object_id = 'ocid1.compartment.oc1..d'", "added,removed");
+
+        /* d comes back: added again, deleted_at cleared. */
+        s = sync_compartments(t1);
+        ASSERT_EQ(s.res.added, 1);
+        ASSERT_SQL("SELECT deleted_at IS NULL FROM stopstart.compartments WHERE id = 'ocid1.compartment.oc1..d'", "t");
+
+        ASSERT_ERR(inventory_sync_compartments(db, 0, bad, on_sync, NULL), EINVAL);
+}
+
+TEST(instances) {
+        _cleanup_strv_free_ char **phx = NULL, **iad = NULL;
+        _cleanup_json_ json_object *a = json_object_new_array(), *b = json_object_new_array(),
+                                   *other = json_object_new_array();
+        Sync s;
+
+        ASSERT_OK(strv_extend(&phx, "us-phoenix-1"));
+        ASSERT_OK(strv_extend(&iad, "us-ashburn-1"));
+
+        json_object_array_add(a, instance("i1", "ocid1.compartment.oc1..a", "us-phoenix-1", "web-1", "RUNNING", "VM.Standard.E4.Flex"));
+        json_object_array_add(a, instance("i2", "ocid1.compartment.oc1..b", "us-phoenix-1", "web-2", "STOPPED", "VM.Standard2.1"));
+        json_object_array_add(a, instance("i3", "ocid1.compartment.oc1..b", "us-phoenix-1", "db-1", "RUNNING", NULL));
+        json_object_array_add(a, instance("i4", "ocid1.compartment.oc1..nope", "us-phoenix-1", "lost", "RUNNING", NULL));
+        s = sync_instances(phx, a);
+        ASSERT_EQ(s.res.total, 3);
+        ASSERT_EQ(s.res.added, 3);
+        ASSERT_EQ(s.res.skipped, 1);
+        ASSERT_SQL("SELECT shape IS NULL FROM stopstart.instances WHERE id = 'i3'", "t");
+
+        json_object_array_add(other, instance("j1", "ocid1.compartment.oc1..a", "us-ashburn-1", "east", "RUNNING", "VM"));
+        s = sync_instances(iad, other);
+        ASSERT_EQ(s.res.added, 1);
+
+        /* From Resource Search: no shape. i1 keeps its shape, i2 moved and stopped->running,
+         * i3 renamed, gone: nothing; i1 absent -> removed; ashburn untouched. */
+        json_object_array_add(b, instance("i2", "ocid1.compartment.oc1..c", "us-phoenix-1", "web-2", "RUNNING", NULL));
+        json_object_array_add(b, instance("i3", "ocid1.compartment.oc1..b", "us-phoenix-1", "db-one", "RUNNING", "VM.X"));
+        s = sync_instances(phx, b);
+        ASSERT_EQ(s.res.total, 2);
+        ASSERT_EQ(s.res.removed, 1);
+        ASSERT_EQ(s.res.moved, 1);
+        ASSERT_EQ(s.res.state_changed, 1);
+        ASSERT_EQ(s.res.renamed, 1);
+        ASSERT_EQ(s.res.added, 0);
+        ASSERT_SQL("SELECT shape FROM stopstart.instances WHERE id = 'i2'", "VM.Standard2.1");
+        ASSERT_SQL("SELECT shape FROM stopstart.instances WHERE id = 'i3'", "VM.X");
+        ASSERT_SQL("SELECT deleted_at IS NOT NULL FROM stopstart.instances WHERE id = 'i1'", "t");
+        ASSERT_SQL("SELECT deleted_at IS NULL FROM stopstart.instances WHERE id = 'j1'", "t");
+        ASSERT_SQL("SELECT freeform_tags->>'env' FROM stopstart.instances WHERE id = 'i2'", "dev");
+}
+
+static void on_run(int error, int64_t id, void *userdata) {
+        int64_t *p = userdata;
+        ASSERT_EQ(error, 0);
+        *p = id;
+}
+
+TEST(runs_and_scale) {
+        _cleanup_strv_free_ char **phx = NULL;
+        _cleanup_json_ json_object *comps = json_object_new_array(), *insts = json_object_new_array();
+        int64_t run = 0, finished = 0;
+        struct timespec t0, t1;
+        char id[64], parent[64], name[64];
+        Sync s;
+
+        ASSERT_OK(strv_extend(&phx, "us-phoenix-1"));
+        ASSERT_OK(inventory_run_begin(db, on_run, &run));
+        RUN_UNTIL(run > 0);
+
+        json_object_array_add(comps, compartment("ocid1.tenancy.oc1..root", NULL, "root", "ACTIVE"));
+        for (int i = 0; i < 2000; i++) {
+                snprintf(id, sizeof id, "ocid1.compartment.oc1..big%04d", i);
+                snprintf(parent, sizeof parent, "ocid1.compartment.oc1..big%04d", i / 10 - 1);
+                snprintf(name, sizeof name, "big-%d", i);
+                /* 10 children per node; the first ten hang off the root */
+                json_object_array_add(comps, compartment(id, i < 10 ? "ocid1.tenancy.oc1..root" : parent, name, "ACTIVE"));
+        }
+        for (int i = 0; i < 20000; i++) {
+                snprintf(id, sizeof id, "ocid1.instance.oc1.phx.big%05d", i);
+                snprintf(parent, sizeof parent, "ocid1.compartment.oc1..big%04d", i % 2000);
+                snprintf(name, sizeof name, "vm-%d", i);
+                json_object_array_add(insts, instance(id, parent, "us-phoenix-1", name, i % 3 ? "RUNNING" : "STOPPED", NULL));
+        }
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        s = sync_compartments(comps);
+        ASSERT_EQ(s.res.added, 2000);
+        s = sync_instances(phx, insts);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ASSERT_EQ(s.res.total, 20000);
+        ASSERT_EQ(s.res.removed, 2); /* i2, i3 of the previous test */
+        printf("# 2,000 compartments + 20,000 instances stored in %.0f ms\n",
+               (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+
+        /* Again, with every instance's state flipped: 20,000 state changes, one statement. */
+        for (size_t i = 0; i < json_object_array_length(insts); i++)
+                json_object_object_add(json_object_array_get_idx(insts, i), "lifecycle_state",
+                                       json_object_new_string(i % 3 ? "STOPPED" : "RUNNING"));
+        s = sync_instances(phx, insts);
+        ASSERT_EQ(s.res.state_changed, 20000);
+        ASSERT_EQ(s.res.added, 0);
+
+        ASSERT_OK(inventory_run_finish(db, run, NULL, 2001, 20000, 42, 1234, on_run, &finished));
+        RUN_UNTIL(finished == run);
+        ASSERT_SQL("SELECT result || ' ' || requests FROM stopstart.discovery_runs ORDER BY id DESC LIMIT 1", "done 42");
+}
+
+static char *read_file(const char *path) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t n = 0;
+        if (!f || getdelim(&buf, &n, '\0', f) < 0)
+                TEST_FAIL("cannot read %s", path);
+        return buf;
+}
+
+int main(void) {
+        _cleanup_free_ char *path = NULL, *up = NULL;
+        Sql s = {};
+
+        if (!getenv("PGCLUSTER_DIR")) {
+                fprintf(stderr, "run me through tests/lib/pgcluster.py run\n");
+                return 77;
+        }
+        log_parse_environment();
+        ASSERT_OK(sd_event_default(&event));
+        ASSERT_OK(db_new(event, "", &db));
+        ASSERT_OK(db_start(db));
+
+        /* Schema head: every up migration in order (this test only needs 0001). */
+        path = strprintf("%s/migrations/0001_initial.up.sql", getenv("STOPSTART_SOURCE_ROOT"));
+        up = read_file(path);
+        ASSERT_OK(db_query(db, up, 0, NULL, 0, on_sql, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+
+        RUN(compartments);
+        RUN(instances);
+        RUN(runs_and_scale);
+
+        db = db_free(db);
+        event = sd_event_unref(event);
+        free(s.value);
+        return 0;
+}
