@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "bus-names.h"
+
+/* Every error the API names, in one place. Both binaries register the map, so a name received
+ * becomes an errno (stopstartctl's exit codes come from it). sd-bus does not use the map the
+ * other way round: handlers set these names explicitly (sd_bus_error_setf). */
+#define SS_ERROR_PREFIX SS_BUS_NAME ".Error."
+#define SS_ERROR_NO_SUCH_INSTANCE SS_ERROR_PREFIX "NoSuchInstance"
+#define SS_ERROR_NO_SUCH_COMPARTMENT SS_ERROR_PREFIX "NoSuchCompartment"
+#define SS_ERROR_NO_SUCH_JOB SS_ERROR_PREFIX "NoSuchJob"
+#define SS_ERROR_AMBIGUOUS_NAME SS_ERROR_PREFIX "AmbiguousName"
+#define SS_ERROR_INVALID_CONFIG SS_ERROR_PREFIX "InvalidConfig"
+#define SS_ERROR_BUSY SS_ERROR_PREFIX "Busy"
+#define SS_ERROR_OCI SS_ERROR_PREFIX "OCIError"
+#define SS_ERROR_DATABASE_UNAVAILABLE SS_ERROR_PREFIX "DatabaseUnavailable"
+#define SS_ERROR_NOT_LEADER SS_ERROR_PREFIX "NotLeader"
+
+extern const sd_bus_error_map ss_bus_error_map[];
+
+/* Idempotent. */
+int ss_bus_errors_register(void);
