@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Microsecond time spans and clocks, as in systemd (sd-event uses the same unit). */
+typedef uint64_t usec_t;
+
+#define USEC_INFINITY ((usec_t) UINT64_MAX)
+#define NSEC_PER_USEC ((uint64_t) 1000ULL)
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define USEC_PER_SEC  ((usec_t) 1000000ULL)
+#define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
+#define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
+#define USEC_PER_DAY  (24ULL * USEC_PER_HOUR)
+#define USEC_PER_WEEK (7ULL * USEC_PER_DAY)
+
+/* Current time of the clock in µs (CLOCK_MONOTONIC, CLOCK_REALTIME, ...). */
+usec_t now(clockid_t clock);
+
+/* Parses a time span: one or more "NUMBER[UNIT]" parts, optionally separated by spaces, e.g.
+ * "15min", "30s", "1h 30min", "1.5h", "250ms". Units: us/usec, ms/msec, s/sec/second(s),
+ * m/min/minute(s), h/hr/hour(s), d/day(s), w/week(s). A bare number means seconds.
+ * Returns -EINVAL on syntax errors, -ERANGE on overflow. */
+int parse_timespan(const char *s, usec_t *ret);
+
+/* Formats a span the way parse_timespan() reads it back ("1h 30min", "250ms", "0").
+ * Returns buf. l must be at least TIMESPAN_MAX. */
+#define TIMESPAN_MAX 64
+char *format_timespan(char *buf, size_t l, usec_t t);
+
+/* RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") with fixed English names, independent
+ * of the locale. buf must hold HTTP_DATE_MAX bytes. Returns -EINVAL if t cannot be represented. */
+#define HTTP_DATE_MAX 30
+int format_http_date(char *buf, size_t l, time_t t);
