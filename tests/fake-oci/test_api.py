@@ -7,8 +7,11 @@ import http.client
 import json
 import math
 import os
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -424,7 +427,6 @@ class ServerProcessTests(unittest.TestCase):
                   "instances": [{"id": "ocid1.instance.oc1.nrt.anone", "compartmentId": "ocid1.compartment.oc1..aaaaaaaaone",
                                  "region": "ap-tokyo-1", "displayName": "tokyo-vm"}]}
             o.load(fx)
-            o.info = o.control("GET", "info")
             c = o.client()
             self.assertEqual(c.get("/20160918/tenancies/ocid1.tenancy.oc1..aaaaaaaafixture")["homeRegionKey"], "NRT")
             subs = c.get("/20160918/tenancies/ocid1.tenancy.oc1..aaaaaaaafixture/regionSubscriptions")
@@ -459,6 +461,43 @@ class ServerProcessTests(unittest.TestCase):
             with self.assertRaises(fakeoci.FakeOciError, msg=args) as cm:
                 fakeoci.FakeOci(args=args).start()
             self.assertIn("exited with 2", str(cm.exception))
+
+    def test_oci_config_keys_tenancy_ocid_and_dump(self):
+        tid = "ocid1.tenancy.oc1..aaaaaaaaexplicittenancy"
+        with fakeoci.FakeOci(compartments=2, instances=3) as o:
+            kdir = os.path.join(o.dir, "cfgkey")
+            k = ocikeys.generate_key(kdir, fmt="pkcs1", passphrase="secret")
+            cfg = ocikeys.write_oci_config(os.path.join(kdir, "config"), k, tid, "us-phoenix-1", profile="P")
+            with fakeoci.FakeOci(compartments=2, instances=3,
+                                 args=["--tenancy-ocid", tid, "--oci-config", cfg + ":P"]) as o2:
+                self.assertEqual(o2.tenancy_id, tid)
+                self.assertIn(k.key_id(tid), o2.info["keys"])
+                c = ocisign.OciClient(o2.endpoint(), ocisign.Signer.from_config(cfg, "P"))
+                self.assertEqual(c.get(f"/20160918/tenancies/{tid}")["id"], tid)
+                c.close()
+        out = subprocess.run([fakeoci.PYTHON, fakeoci.SERVER, "--dump", "--seed", "3", "--compartments", "4",
+                              "--instances", "6"], capture_output=True, check=True).stdout
+        d = json.loads(out)
+        self.assertEqual((len(d["compartments"]), len(d["instances"])), (4, 6))
+
+    def test_shell_start_stop(self):
+        d = tempfile.mkdtemp(prefix="fakeoci-cli.")
+        helper = os.path.join(HERE, "..", "lib", "fakeoci.py")
+        try:
+            out = subprocess.run([fakeoci.PYTHON, helper, "start", d, "--compartments", "3", "--instances", "5"],
+                                 capture_output=True, text=True, check=True, timeout=60).stdout
+            env = dict(line[len("export "):].split("=", 1) for line in out.splitlines())
+            env = {k: v.strip("'") for k, v in env.items()}
+            signer = ocisign.Signer.from_config(env["FAKE_OCI_CONFIG"])
+            c = ocisign.OciClient(env["FAKE_OCI_URL"] + "/" + env["FAKE_OCI_HOME_REGION"], signer)
+            self.assertEqual(c.get(f"/20160918/tenancies/{env['FAKE_OCI_TENANCY']}")["id"], env["FAKE_OCI_TENANCY"])
+            c.close()
+            self.assertEqual(os.stat(env["FAKE_OCI_CONFIG"]).st_mode & 0o777, 0o600)
+            subprocess.run([fakeoci.PYTHON, helper, "stop", d], check=True, timeout=30)
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", int(env["FAKE_OCI_PORT"])), timeout=2).close()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
     def test_sigterm_clean_shutdown(self):
         o = fakeoci.FakeOci(compartments=3, instances=10).start()

@@ -233,7 +233,9 @@ class FakeOci:
         return self.control("GET", "tenancy/summary")
 
     def load(self, fixture):
-        return self.control("PUT", "tenancy", fixture)
+        r = self.control("PUT", "tenancy", fixture)
+        self.info = self.control("GET", "info")
+        return r
 
     def generate(self, **params):
         r = self.control("POST", "tenancy/generate", params)
