@@ -56,8 +56,9 @@ FAULT_DEFAULTS = {
     "rate_lost": 0.0,       # fraction processed (actions performed) and then dropped
     "rate_hang": 0.0,       # fraction held for hang_ms, then dropped
     "hang_ms": 60000.0,
+    "rate_empty_page": 0.0,  # list/search pages answered empty but with opc-next-page (OCI may do so)
 }
-ONCE_KINDS = ("429", "500", "502", "503", "504", "drop", "reset", "lost", "hang")
+ONCE_KINDS = ("429", "500", "502", "503", "504", "drop", "reset", "lost", "hang", "empty_page")
 LIFECYCLE_DEFAULTS = {"start_delay": 1.0, "stop_delay": 1.0, "softstop_delay": 1.0,
                       "reset_delay": 1.0, "softreset_delay": 1.0,
                       "hang_softstop": [], "hang_softreset": []}
@@ -379,6 +380,7 @@ class FakeOci:
         self.tokens = {}          # opc-retry-token -> (fingerprint, status, body, etag, monotonic time)
         self.buckets = {}
         self.writers = set()
+        self.empty_page = False
         self.req_seq = 0
         self.port = None
         self._date = (0, "")
@@ -642,6 +644,8 @@ class FakeOci:
                                  extra if code == 503 else (), close=close, req_headers=headers), op, code
 
         self.t.advance(time.monotonic())
+        # Read by paginate() within this same synchronous call (no await in between).
+        self.empty_page = once == "empty_page" or bool(spec["rate_empty_page"] and rnd() < spec["rate_empty_page"])
         try:
             status, out, hdrs = self.dispatch(method, op, args, region, query, headers, body)
         except ApiError as e:
@@ -688,6 +692,8 @@ class FakeOci:
                 raise bad("invalid page token") from None
             if h != qh or start < 0:
                 raise bad("page token does not belong to this query")
+        if self.empty_page and start < n:
+            return start, start, _b64(f"{qh}:{start}")
         end = min(n, start + limit)
         return start, end, (_b64(f"{qh}:{end}") if end < n else None)
 
@@ -1069,6 +1075,7 @@ def build_parser():
     f.add_argument("--rate-lost", type=float, default=0.0)
     f.add_argument("--rate-hang", type=float, default=0.0)
     f.add_argument("--hang-ms", type=float, default=60000.0)
+    f.add_argument("--rate-empty-page", type=float, default=0.0)
     f.add_argument("--fault", action="append", default=[], metavar="OP:key=value,...",
                    help="per-operation override, e.g. InstanceAction:rate_lost=1")
     f.add_argument("--fault-seed", type=int, default=0)
@@ -1133,7 +1140,8 @@ def make_settings(a):
                   "bucket_rps": a.bucket_rps, "bucket_burst": a.bucket_burst, "retry_after": a.retry_after,
                   "rate_5xx": a.rate_5xx, "codes_5xx": [int(c) for c in a.codes_5xx.split(",")],
                   "rate_drop": a.rate_drop, "drop_reset": a.drop_reset, "rate_lost": a.rate_lost,
-                  "rate_hang": a.rate_hang, "hang_ms": a.hang_ms}, replace=True)
+                  "rate_hang": a.rate_hang, "hang_ms": a.hang_ms,
+                  "rate_empty_page": a.rate_empty_page}, replace=True)
     ops = {}
     for spec in a.fault:
         op, sp = parse_fault_arg(spec)

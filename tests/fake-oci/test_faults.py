@@ -160,6 +160,25 @@ class FaultTests(unittest.TestCase):
         with self.assertRaises(http.client.RemoteDisconnected):
             self.c.request("GET", self.path)
 
+    def test_empty_pages(self):
+        """OCI may answer an empty page that still carries opc-next-page (oci-api.md 4.6)."""
+        every = self.c.paginate("/20160918/compartments", compartmentId=self.tid, compartmentIdInSubtree="true",
+                                limit=3)
+        pages = self.c.last_pages
+        self.oci.set_faults(once=[{"operation": "ListCompartments", "fault": "empty_page", "count": 2}])
+        st, h, body = self.c.request("GET", "/20160918/compartments", {"compartmentId": self.tid,
+                                                                       "compartmentIdInSubtree": "true", "limit": 3})
+        self.assertEqual((st, body), (200, []))
+        self.assertTrue(h["opc-next-page"])
+        got = self.c.paginate("/20160918/compartments", compartmentId=self.tid, compartmentIdInSubtree="true", limit=3)
+        self.assertEqual(got, every)
+        self.assertEqual(self.c.last_pages, pages + 1)
+        self.oci.set_faults(rate_empty_page=0.5)
+        items = self.c.paginate("/20180409/resources", "POST", {"type": "Structured",
+                                                                "query": "query instance resources"}, limit=50)
+        self.assertEqual(sorted(i["identifier"] for i in items), sorted(self.ids))
+        self.assertGreater(self.c.last_pages, len(self.ids) // 50 + 1)
+
     def test_control_api_is_never_faulted(self):
         self.oci.set_faults(rate_drop=1.0, latency_ms=2000)
         t0 = time.monotonic()
