@@ -447,6 +447,10 @@ class FakeOci:
         except OSError as e:
             if e.errno not in (errno.ECONNRESET, errno.EPIPE):
                 traceback.print_exc()
+                c.internal_errors += 1
+        except Exception:  # a bug in the fake: keep serving other connections, and count it
+            traceback.print_exc()
+            c.internal_errors += 1
         finally:
             c.connections -= 1
             self.writers.discard(writer)
@@ -497,7 +501,12 @@ class FakeOci:
             if headers.get("expect", "").lower() == "100-continue":
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if "chunked" in te:
-                body = await self.read_chunked(reader)
+                try:
+                    body = await self.read_chunked(reader)
+                except (ValueError, asyncio.LimitOverrunError):
+                    writer.write(self.response(400, self.error_body("CannotParseRequest", "bad chunked body"),
+                                               close=True))
+                    return False
                 if body is None:
                     writer.write(self.response(413, self.error_body("PayloadTooLarge", "body too large"),
                                                close=True))

@@ -351,6 +351,7 @@ class ApiTests(unittest.TestCase):
     def test_malformed_http(self):
         for raw in (b"NONSENSE\r\n\r\n", b"GET / HTTP/1.1\r\nbad header\r\n\r\n",
                     b"POST /x HTTP/1.1\r\nContent-Length: zz\r\n\r\n",
+                    b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
                     b"GET / HTTP/1.1\r\n" + b"X-Big: " + b"a" * 70000 + b"\r\n\r\n"):
             with socket.create_connection(("127.0.0.1", self.oci.port)) as s:
                 s.sendall(raw)
