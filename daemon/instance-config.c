@@ -54,7 +54,7 @@ static const char *type_name(char t) {
         case 's': return "a string (s)";
         case 't': return "microseconds (t)";
         case 'i': return "an integer (i)";
-        default: return "an unknown type";
+        default: return "a value of another type";
         }
 }
 

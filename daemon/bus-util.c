@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "macro.h"
+
+static int append_value(sd_bus_message *reply, const InstanceConfig *c, ConfigKey k) {
+        switch (k) {
+        case CONFIG_MANAGED: return sd_bus_message_append(reply, "v", "b", (int) c->managed);
+        case CONFIG_STOP_MODE: return sd_bus_message_append(reply, "v", "s", strempty(stop_mode_to_string(c->stop_mode)));
+        case CONFIG_SOFT_STOP_TIMEOUT: return sd_bus_message_append(reply, "v", "t", c->soft_stop_timeout);
+        case CONFIG_PRIORITY: return sd_bus_message_append(reply, "v", "i", c->priority);
+        case CONFIG_NOTE: return sd_bus_message_append(reply, "v", "s", strempty(c->note));
+        case CONFIG_OVERRIDE_STATE:
+                return sd_bus_message_append(reply, "v", "s", strempty(override_state_to_string(c->override_state)));
+        case CONFIG_OVERRIDE_UNTIL: return sd_bus_message_append(reply, "v", "t", c->override_until);
+        default: return -EINVAL;
+        }
+}
+
+int bus_append_config(sd_bus_message *reply, const InstanceConfig *c, bool all_keys) {
+        InstanceConfig filled;
+        int r;
+
+        if (all_keys) {
+                ConfigLayer l = { .config = c };
+                instance_config_resolve(&l, 1, 0, &filled, NULL);
+                c = &filled;
+        }
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (ConfigKey k = 0; k < _CONFIG_KEY_MAX; k++) {
+                if (!all_keys && !instance_config_is_set(c, k))
+                        continue;
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "s", config_key_to_string(k));
+                if (r < 0)
+                        return r;
+                r = append_value(reply, c, k);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                _cleanup_free_ char *msg = NULL;
+                const char *key, *contents;
+                ConfigValue v = {};
+                char type;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        return r;
+
+                v.type = contents[1] == 0 ? contents[0] : '?';
+                switch (v.type) {
+                case 'b': {
+                        int b;
+                        r = sd_bus_message_read(m, "b", &b);
+                        v.b = b;
+                        break;
+                }
+                case 's':
+                        r = sd_bus_message_read(m, "s", &v.s);
+                        break;
+                case 't':
+                        r = sd_bus_message_read(m, "t", &v.t);
+                        break;
+                case 'i':
+                        r = sd_bus_message_read(m, "i", &v.i);
+                        break;
+                default:
+                        r = sd_bus_message_skip(m, contents);
+                }
+                if (r < 0)
+                        return r;
+
+                r = instance_config_set(c, key, &v, now, &msg);
+                if (r == -EINVAL)
+                        return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
+                if (r < 0)
+                        return r;
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        {
+                _cleanup_free_ char *msg = NULL;
+                r = instance_config_verify(c, &msg);
+                if (r == -EINVAL)
+                        return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
+        }
+        return r;
+}
+
+int bus_set_db_error(sd_bus_error *error, int r, const char *message) {
+        switch (r) {
+        case -ENOTCONN:
+        case -ECANCELED:
+                return sd_bus_error_setf(error, SS_ERROR_DATABASE_UNAVAILABLE,
+                                         "The database is not reachable; nothing was changed%s%s.",
+                                         isempty(message) ? "" : ": ", strempty(message));
+        case -ECONNRESET:
+                return sd_bus_error_set(error, SS_ERROR_DATABASE_UNAVAILABLE,
+                                        "The database connection was lost while saving; the daemon reads the "
+                                        "outcome back once it has reconnected.");
+        case -EINVAL:
+                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "%s",
+                                         isempty(message) ? "The database refused the value." : message);
+        default:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Saving failed: %s",
+                                         isempty(message) ? "database error" : message);
+        }
+}

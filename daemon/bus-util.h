@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small helpers shared by the *-dbus.c files. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "instance-config.h"
+
+/* Appends a{sv}: the keys set on c, or every key (effective view) with all_keys. */
+int bus_append_config(sd_bus_message *reply, const InstanceConfig *c, bool all_keys);
+
+/* Reads an a{sv} of settings from m and applies each to c (see instance_config_set()), then
+ * checks the cross-key rules. Refusals set error to InvalidConfig with a human message. */
+int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, sd_bus_error *error);
+
+/* Longest string argument we look at (OCIDs, names, patterns); longer ones are refused. */
+#define BUS_STRING_ARG_MAX 1024U
+
+/* Sets error for a database write that did not happen (or whose outcome is unknown). */
+int bus_set_db_error(sd_bus_error *error, int r, const char *message);

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "bus-errors.h"
+#include "bus-polkit.h"
+#include "bus-util.h"
+#include "compartment-dbus.h"
+#include "log.h"
+#include "manager.h"
+#include "strv.h"
+
+static int property_get_parent(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Compartment *c = ASSERT_PTR(userdata);
+        _cleanup_free_ char *p = NULL;
+
+        if (!c->parent)
+                return sd_bus_message_append(reply, "o", "/");
+        p = compartment_bus_path(c->parent);
+        if (!p)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "o", p);
+}
+
+static int property_get_children(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Compartment *c = ASSERT_PTR(userdata);
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_children; i++) {
+                _cleanup_free_ char *p = compartment_bus_path(c->children[i]);
+                if (!p)
+                        return -ENOMEM;
+                r = sd_bus_message_append(reply, "o", p);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_defaults(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Compartment *c = ASSERT_PTR(userdata);
+        return bus_append_config(reply, &c->defaults, false);
+}
+
+static int property_get_effective_defaults(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply, void *userdata,
+                                           sd_bus_error *error) {
+        Compartment *c = ASSERT_PTR(userdata);
+        InstanceConfig eff;
+
+        compartment_effective_defaults(c, manager_now(), &eff);
+        return bus_append_config(reply, &eff, true);
+}
+
+static void on_defaults_saved(Manager *m, int error, const char *message, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        if (error >= 0) {
+                (void) sd_bus_reply_method_return(msg, NULL);
+                return;
+        }
+        if (error == -ENXIO)
+                (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_COMPARTMENT, "The compartment no longer exists.");
+        else
+                (void) bus_set_db_error(&e, error, message);
+        (void) sd_bus_reply_method_error(msg, &e);
+}
+
+static int method_set_defaults(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Compartment *c = ASSERT_PTR(userdata);
+        Manager *m = c->manager;
+        _cleanup_(instance_config_done) InstanceConfig new_config = {};
+        int r;
+
+        r = instance_config_copy(&c->defaults, &new_config);
+        if (r < 0)
+                return r;
+        r = bus_read_config_changes(message, &new_config, manager_now(), error);
+        if (r < 0)
+                return r;
+
+        /* A no-op changes nothing, asks nobody and writes no audit entry. */
+        if (instance_config_equal(&new_config, &c->defaults))
+                return sd_bus_reply_method_return(message, NULL);
+
+        if (c->n_writes > 0)
+                return sd_bus_error_setf(error, SS_ERROR_BUSY,
+                                         "Another change of compartment %s is being saved; try again.", c->id);
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+
+        const char *details[] = { "compartment", c->id, "verb", "set-defaults", NULL };
+        r = bus_verify_polkit_async(message, SS_POLKIT_CONFIGURE, details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;  /* polkit will call us back */
+
+        sd_bus_message_ref(message);
+        r = manager_save_config(m, true, c->id, &new_config, bus_message_sender_uid(message), on_defaults_saved,
+                                message);
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return bus_set_db_error(error, r, NULL);
+        }
+        return 1;
+}
+
+static int compartment_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                                   void **found, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *id = NULL;
+        Compartment *c;
+        int r;
+
+        r = sd_bus_path_decode(path, SS_BUS_PATH_COMPARTMENT, &id);
+        if (r <= 0)
+                return 0;
+        c = manager_get_compartment(m, id);
+        if (!c)
+                return 0;
+        *found = c;
+        return 1;
+}
+
+static int compartment_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                       sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = (size_t) lh_table_length(m->compartments), k = 0;
+        struct lh_entry *e;
+
+        l = new0(char *, n + 1);
+        if (!l)
+                return -ENOMEM;
+        lh_foreach(m->compartments, e) {
+                l[k] = compartment_bus_path(lh_entry_v(e));
+                if (!l[k])
+                        return -ENOMEM;
+                k++;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static const sd_bus_vtable compartment_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", NULL, offsetof(Compartment, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Compartment, name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Description", "s", NULL, offsetof(Compartment, description),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Path", "s", NULL, offsetof(Compartment, path), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Parent", "o", property_get_parent, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Children", "ao", property_get_children, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("InstanceCount", "u", NULL, offsetof(Compartment, n_instances),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LifecycleState", "s", NULL, offsetof(Compartment, lifecycle_state),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Defaults", "a{sv}", property_get_defaults, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("EffectiveDefaults", "a{sv}", property_get_effective_defaults, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("SetDefaults",
+                                SD_BUS_ARGS("a{sv}", settings),
+                                SD_BUS_NO_RESULT,
+                                method_set_defaults,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+const BusObjectImplementation compartment_object = {
+        SS_BUS_PATH_COMPARTMENT,
+        SS_BUS_IFACE_COMPARTMENT,
+        .fallback_vtables = (const BusObjectVtablePair[]) {
+                { compartment_vtable, compartment_object_find },
+                {}
+        },
+        .node_enumerator = compartment_node_enumerator,
+};
+
+static const struct {
+        uint32_t bit;
+        const char *name;
+} compartment_props[] = {
+        { COMPARTMENT_PROP_NAME, "Name" },
+        { COMPARTMENT_PROP_DESCRIPTION, "Description" },
+        { COMPARTMENT_PROP_PATH, "Path" },
+        { COMPARTMENT_PROP_PARENT, "Parent" },
+        { COMPARTMENT_PROP_CHILDREN, "Children" },
+        { COMPARTMENT_PROP_INSTANCE_COUNT, "InstanceCount" },
+        { COMPARTMENT_PROP_LIFECYCLE_STATE, "LifecycleState" },
+        { COMPARTMENT_PROP_DEFAULTS, "Defaults" },
+        { COMPARTMENT_PROP_EFFECTIVE_DEFAULTS, "EffectiveDefaults" },
+};
+
+void compartment_emit_changes(Compartment *c, uint32_t props) {
+        Manager *m = c->manager;
+        _cleanup_free_ char *p = compartment_bus_path(c);
+        const char *names[ELEMENTSOF(compartment_props) + 1];
+        size_t n = 0;
+        int r;
+
+        if (!p || !m->bus)
+                return;
+        if (props & COMPARTMENT_PROP_ADDED) {
+                r = sd_bus_emit_object_added(m->bus, p);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to announce %s: %m", p);
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(compartment_props); i++)
+                if (props & compartment_props[i].bit)
+                        names[n++] = compartment_props[i].name;
+        names[n] = NULL;
+        if (n == 0)
+                return;
+        r = sd_bus_emit_properties_changed_strv(m->bus, p, SS_BUS_IFACE_COMPARTMENT, (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", p);
+}
+
+void compartment_emit_removed(Compartment *c) {
+        Manager *m = c->manager;
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        if (!m->emit_enabled || !m->bus || (c->dirty & COMPARTMENT_PROP_ADDED))
+                return;  /* never announced: nothing to take back */
+        p = compartment_bus_path(c);
+        if (!p)
+                return;
+        r = sd_bus_emit_object_removed(m->bus, p);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce the removal of %s: %m", p);
+}

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
+#include "bus-names.h"
+#include "compartment.h"
+#include "json-util.h"
+#include "manager.h"
+#include "strv.h"
+
+int compartment_new(Manager *m, const char *id, Compartment **ret) {
+        Compartment *c;
+
+        assert(m);
+        assert(id);
+
+        c = new0(Compartment, 1);
+        if (!c)
+                return -ENOMEM;
+        c->id = strdup(id);
+        c->name = strdup("");
+        c->description = strdup("");
+        c->lifecycle_state = strdup("");
+        c->path = strdup("");
+        if (!c->id || !c->name || !c->description || !c->lifecycle_state || !c->path ||
+            lh_table_insert(m->compartments, c->id, c) < 0) {
+                compartment_free(c);
+                return -ENOMEM;
+        }
+        c->manager = m;
+        *ret = c;
+        return 0;
+}
+
+Compartment *compartment_free(Compartment *c) {
+        Manager *m;
+
+        if (!c)
+                return NULL;
+
+        m = c->manager;
+        if (m) {
+                (void) lh_table_delete(m->compartments, c->id);
+                if (c->dirty)
+                        LIST_REMOVE(c, dirty_link);
+                if (m->root == c)
+                        m->root = NULL;
+                manager_invalidate_describe(m);
+        }
+        /* Instances are re-linked by the caller (manager_relink()); the tree we fix here. */
+        for (size_t i = 0; i < c->n_children; i++)
+                if (c->children[i]->parent == c)
+                        c->children[i]->parent = NULL;
+        if (c->parent)
+                for (size_t i = 0; i < c->parent->n_children; i++)
+                        if (c->parent->children[i] == c) {
+                                memmove(c->parent->children + i, c->parent->children + i + 1,
+                                        (c->parent->n_children - i - 1) * sizeof(Compartment *));
+                                c->parent->n_children--;
+                                break;
+                        }
+
+        free(c->children);
+        free(c->id);
+        free(c->parent_id);
+        free(c->name);
+        free(c->description);
+        free(c->lifecycle_state);
+        free(c->path);
+        instance_config_done(&c->defaults);
+        return mfree(c);
+}
+
+Compartment *manager_get_compartment(Manager *m, const char *id) {
+        void *v;
+
+        if (!id || !lh_table_lookup_ex(m->compartments, id, &v))
+                return NULL;
+        return v;
+}
+
+Compartment *manager_find_compartment(Manager *m, const char *id_or_path) {
+        Compartment *c = manager_get_compartment(m, id_or_path);
+        struct lh_entry *e;
+
+        if (c || !id_or_path || !*id_or_path)
+                return c;
+        /* Paths are unique: compartment names are unique among siblings. */
+        lh_foreach(m->compartments, e) {
+                Compartment *x = lh_entry_v(e);
+                if (streq(x->path, id_or_path))
+                        return x;
+        }
+        return NULL;
+}
+
+size_t compartment_config_layers(Compartment *c, ConfigLayer *layers, size_t max) {
+        size_t n = 0;
+
+        for (; c && n < max; c = c->parent)
+                layers[n++] = (ConfigLayer) { .config = &c->defaults };
+        return n;
+}
+
+int config_layers_name_sources(ConfigLayer *layers, size_t first, size_t n, Compartment *c, char **ret_buf) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, off = 0;
+        Compartment *x;
+        size_t i;
+
+        for (i = first, x = c; i < n && x; i++, x = x->parent)
+                size += strlen("compartment:") + strlen(x->id) + 1;
+        buf = malloc(size ?: 1);
+        if (!buf)
+                return -ENOMEM;
+        for (i = first, x = c; i < n && x; i++, x = x->parent) {
+                int k = sprintf(buf + off, "compartment:%s", x->id);
+                layers[i].source = buf + off;
+                off += (size_t) k + 1;
+        }
+        *ret_buf = TAKE_PTR(buf);
+        return 0;
+}
+
+void compartment_effective_defaults(Compartment *c, uint64_t now, InstanceConfig *ret) {
+        ConfigLayer layers[COMPARTMENT_DEPTH_MAX];
+        size_t n = compartment_config_layers(c, layers, ELEMENTSOF(layers));
+
+        instance_config_resolve(layers, n, now, ret, NULL);
+}
+
+bool compartment_is_in_subtree(const Compartment *c, const Compartment *a) {
+        for (unsigned depth = 0; c && depth < COMPARTMENT_DEPTH_MAX; c = c->parent, depth++)
+                if (c == a)
+                        return true;
+        return false;
+}
+
+char *compartment_bus_path(const Compartment *c) {
+        char *p = NULL;
+
+        if (sd_bus_path_encode(SS_BUS_PATH_COMPARTMENT, c->id, &p) < 0)
+                return NULL;
+        return p;
+}
+
+void compartment_mark_dirty(Compartment *c, uint32_t props) {
+        Manager *m = c->manager;
+
+        if (props == 0)
+                return;
+        manager_invalidate_describe(m);
+        if (!m->emit_enabled)
+                return;
+        if (!c->dirty)
+                LIST_INSERT_HEAD(&m->dirty_compartments, c, dirty_link);
+        c->dirty |= props;
+        manager_mark_dirty(m, 0);
+}
+
+json_object *compartment_to_json(Compartment *c, uint64_t now) {
+        _cleanup_json_ json_object *o = json_object_new_object(), *children = json_object_new_array();
+        json_object *defaults, *effective;
+        InstanceConfig eff;
+
+        if (!o || !children)
+                return NULL;
+        for (size_t i = 0; i < c->n_children; i++)
+                json_object_array_add(children, json_object_new_string(c->children[i]->id));
+
+        compartment_effective_defaults(c, now, &eff);
+        defaults = instance_config_to_json(&c->defaults, false);
+        effective = instance_config_to_json(&eff, true);
+        if (!defaults || !effective) {
+                json_object_put(defaults);
+                json_object_put(effective);
+                return NULL;
+        }
+
+        json_object_object_add(o, "id", json_object_new_string(c->id));
+        json_object_object_add(o, "name", json_object_new_string(c->name));
+        json_object_object_add(o, "description", json_object_new_string(c->description));
+        json_object_object_add(o, "path", json_object_new_string(c->path));
+        json_object_object_add(o, "parent_id", c->parent_id ? json_object_new_string(c->parent_id) : NULL);
+        json_object_object_add(o, "lifecycle_state", json_object_new_string(c->lifecycle_state));
+        json_object_object_add(o, "instance_count", json_object_new_int64(c->n_instances));
+        json_object_object_add(o, "children", TAKE_PTR(children));
+        json_object_object_add(o, "defaults", defaults);
+        json_object_object_add(o, "effective_defaults", effective);
+        return TAKE_PTR(o);
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "bus-errors.h"
+#include "bus-polkit.h"
+#include "bus-util.h"
+#include "instance-dbus.h"
+#include "log.h"
+#include "manager.h"
+#include "strv.h"
+
+static int property_get_compartment(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Instance *i = ASSERT_PTR(userdata);
+        _cleanup_free_ char *p = NULL;
+
+        if (!i->compartment)
+                return sd_bus_message_append(reply, "o", "/");
+        p = compartment_bus_path(i->compartment);
+        if (!p)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "o", p);
+}
+
+static int property_get_tags(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Instance *i = ASSERT_PTR(userdata);
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        TAGS_FOREACH(k, v, i->freeform_tags) {
+                r = sd_bus_message_append(reply, "{ss}", k, v);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Instance *i = ASSERT_PTR(userdata);
+        return bus_append_config(reply, &i->config, false);
+}
+
+static int property_get_effective_config(sd_bus *bus, const char *path, const char *interface,
+                                         const char *property, sd_bus_message *reply, void *userdata,
+                                         sd_bus_error *error) {
+        Instance *i = ASSERT_PTR(userdata);
+        InstanceConfig eff;
+
+        instance_effective_config(i, manager_now(), &eff);
+        return bus_append_config(reply, &eff, true);
+}
+
+static void on_config_saved(Manager *m, int error, const char *message, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        if (error >= 0) {
+                (void) sd_bus_reply_method_return(msg, NULL);
+                return;
+        }
+        if (error == -ENXIO)
+                (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_INSTANCE, "The instance no longer exists.");
+        else
+                (void) bus_set_db_error(&e, error, message);
+        (void) sd_bus_reply_method_error(msg, &e);
+}
+
+static int method_set_config(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Instance *i = ASSERT_PTR(userdata);
+        Manager *m = i->manager;
+        _cleanup_(instance_config_done) InstanceConfig new_config = {};
+        int r;
+
+        r = instance_config_copy(&i->config, &new_config);
+        if (r < 0)
+                return r;
+        r = bus_read_config_changes(message, &new_config, manager_now(), error);
+        if (r < 0)
+                return r;
+
+        /* A no-op changes nothing, asks nobody and writes no audit entry. */
+        if (instance_config_equal(&new_config, &i->config))
+                return sd_bus_reply_method_return(message, NULL);
+
+        if (i->n_writes > 0)
+                return sd_bus_error_setf(error, SS_ERROR_BUSY,
+                                         "Another change of instance %s is being saved; try again.", i->id);
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+
+        const char *details[] = { "instance", i->id, "verb", "set-config", NULL };
+        r = bus_verify_polkit_async(message, SS_POLKIT_CONFIGURE, details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;  /* polkit will call us back */
+
+        sd_bus_message_ref(message);
+        r = manager_save_config(m, false, i->id, &new_config, bus_message_sender_uid(message), on_config_saved,
+                                message);
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return bus_set_db_error(error, r, NULL);
+        }
+        return 1;
+}
+
+static int method_explain(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Instance *i = ASSERT_PTR(userdata);
+        Manager *m = i->manager;
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        const char *details[] = { "instance", i->id, "verb", "explain", NULL };
+        r = bus_verify_polkit_async(message, SS_POLKIT_VIEW, details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = instance_explain(i, manager_now(), &json);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "s", json);
+}
+
+static void on_job_created(Manager *m, Job *j, int error, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *p = NULL;
+
+        if (error < 0) {
+                (void) bus_set_db_error(&e, error, m->db ? db_last_error(m->db) : NULL);
+                (void) sd_bus_reply_method_error(msg, &e);
+                return;
+        }
+        p = job_bus_path(j);
+        if (!p) {
+                (void) sd_bus_reply_method_errno(msg, ENOMEM, NULL);
+                return;
+        }
+        (void) sd_bus_reply_method_return(msg, "o", p);
+}
+
+static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, sd_bus_error *error) {
+        Manager *m = i->manager;
+        const char *mode_s = "";
+        StopMode mode = STOP_MODE_SOFT;
+        int r;
+
+        if (kind != JOB_START) {
+                r = sd_bus_message_read(message, "s", &mode_s);
+                if (r < 0)
+                        return r;
+        }
+        if (isempty(mode_s)) {
+                InstanceConfig eff;
+                instance_effective_config(i, manager_now(), &eff);
+                mode = eff.stop_mode;
+        } else {
+                mode = stop_mode_from_string(mode_s);
+                if (mode < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Mode must be \"soft\", \"hard\" or \"\" (the instance's stop_mode).");
+        }
+
+        if (i->job_id != 0)
+                return sd_bus_error_setf(error, SS_ERROR_BUSY, "Instance %s has job %u running.", i->id,
+                                         (unsigned) i->job_id);
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+
+        const char *details[] = { "instance", i->id, "verb", job_kind_to_string(kind), NULL };
+        r = bus_verify_polkit_async(message, SS_POLKIT_OPERATE, details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;  /* polkit will call us back */
+
+        sd_bus_message_ref(message);
+        r = job_create(m, kind, i->id, mode, bus_message_sender_uid(message), on_job_created, message);
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return bus_set_db_error(error, r, NULL);
+        }
+        return 1;
+}
+
+static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return instance_action(message, ASSERT_PTR(userdata), JOB_START, error);
+}
+
+static int method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return instance_action(message, ASSERT_PTR(userdata), JOB_STOP, error);
+}
+
+static int method_reboot(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return instance_action(message, ASSERT_PTR(userdata), JOB_REBOOT, error);
+}
+
+static int instance_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                                void **found, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *id = NULL;
+        Instance *i;
+        int r;
+
+        r = sd_bus_path_decode(path, SS_BUS_PATH_INSTANCE, &id);
+        if (r <= 0)
+                return 0;
+        i = manager_get_instance(m, id);
+        if (!i)
+                return 0;
+        *found = i;
+        return 1;
+}
+
+static int instance_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                    sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_strv_free_ char **l = NULL;
+        size_t k = 0;
+        struct lh_entry *e;
+
+        l = new0(char *, (size_t) lh_table_length(m->instances) + 1);
+        if (!l)
+                return -ENOMEM;
+        lh_foreach(m->instances, e) {
+                l[k] = instance_bus_path(lh_entry_v(e));
+                if (!l[k])
+                        return -ENOMEM;
+                k++;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static const sd_bus_vtable instance_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", NULL, offsetof(Instance, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DisplayName", "s", NULL, offsetof(Instance, display_name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Compartment", "o", property_get_compartment, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CompartmentId", "s", NULL, offsetof(Instance, compartment_id),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Region", "s", NULL, offsetof(Instance, region), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("AvailabilityDomain", "s", NULL, offsetof(Instance, availability_domain),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FaultDomain", "s", NULL, offsetof(Instance, fault_domain), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Shape", "s", NULL, offsetof(Instance, shape), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LifecycleState", "s", NULL, offsetof(Instance, lifecycle_state),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StateObservedAt", "t", NULL, offsetof(Instance, state_observed_at),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FreeformTags", "a{ss}", property_get_tags, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Config", "a{sv}", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("EffectiveConfig", "a{sv}", property_get_effective_config, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Start",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("o", job),
+                                method_start,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop",
+                                SD_BUS_ARGS("s", mode),
+                                SD_BUS_RESULT("o", job),
+                                method_stop,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reboot",
+                                SD_BUS_ARGS("s", mode),
+                                SD_BUS_RESULT("o", job),
+                                method_reboot,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetConfig",
+                                SD_BUS_ARGS("a{sv}", settings),
+                                SD_BUS_NO_RESULT,
+                                method_set_config,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Explain",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("s", json),
+                                method_explain,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+const BusObjectImplementation instance_object = {
+        SS_BUS_PATH_INSTANCE,
+        SS_BUS_IFACE_INSTANCE,
+        .fallback_vtables = (const BusObjectVtablePair[]) {
+                { instance_vtable, instance_object_find },
+                {}
+        },
+        .node_enumerator = instance_node_enumerator,
+};
+
+static const struct {
+        uint32_t bit;
+        const char *name;
+} instance_props[] = {
+        { INSTANCE_PROP_DISPLAY_NAME, "DisplayName" },
+        { INSTANCE_PROP_COMPARTMENT, "Compartment" },
+        { INSTANCE_PROP_COMPARTMENT, "CompartmentId" },
+        { INSTANCE_PROP_AVAILABILITY_DOMAIN, "AvailabilityDomain" },
+        { INSTANCE_PROP_FAULT_DOMAIN, "FaultDomain" },
+        { INSTANCE_PROP_SHAPE, "Shape" },
+        { INSTANCE_PROP_LIFECYCLE_STATE, "LifecycleState" },
+        { INSTANCE_PROP_LIFECYCLE_STATE, "StateObservedAt" },
+        { INSTANCE_PROP_FREEFORM_TAGS, "FreeformTags" },
+        { INSTANCE_PROP_CONFIG, "Config" },
+        { INSTANCE_PROP_EFFECTIVE_CONFIG, "EffectiveConfig" },
+};
+
+void instance_emit_changes(Instance *i, uint32_t props) {
+        Manager *m = i->manager;
+        _cleanup_free_ char *p = instance_bus_path(i);
+        const char *names[ELEMENTSOF(instance_props) + 1];
+        size_t n = 0;
+        int r;
+
+        if (!p || !m->bus)
+                return;
+        if (props & INSTANCE_PROP_ADDED) {
+                r = sd_bus_emit_object_added(m->bus, p);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to announce %s: %m", p);
+                return;
+        }
+        for (size_t k = 0; k < ELEMENTSOF(instance_props); k++)
+                if (props & instance_props[k].bit)
+                        names[n++] = instance_props[k].name;
+        names[n] = NULL;
+        if (n == 0)
+                return;
+        r = sd_bus_emit_properties_changed_strv(m->bus, p, SS_BUS_IFACE_INSTANCE, (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", p);
+}
+
+void instance_emit_removed(Instance *i) {
+        Manager *m = i->manager;
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        if (!m->emit_enabled || !m->bus || (i->dirty & INSTANCE_PROP_ADDED))
+                return;
+        p = instance_bus_path(i);
+        if (!p)
+                return;
+        r = sd_bus_emit_object_removed(m->bus, p);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce the removal of %s: %m", p);
+}

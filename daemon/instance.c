@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
+#include "bus-names.h"
+#include "instance.h"
+#include "json-util.h"
+#include "manager.h"
+
+int instance_new(Manager *m, const char *id, Instance **ret) {
+        Instance *i;
+
+        assert(m);
+        assert(id);
+
+        i = new0(Instance, 1);
+        if (!i)
+                return -ENOMEM;
+        i->id = strdup(id);
+        i->compartment_id = strdup("");
+        i->display_name = strdup("");
+        i->region = strdup("");
+        i->availability_domain = strdup("");
+        i->fault_domain = strdup("");
+        i->shape = strdup("");
+        i->lifecycle_state = strdup("");
+        if (!i->id || !i->compartment_id || !i->display_name || !i->region || !i->availability_domain ||
+            !i->fault_domain || !i->shape || !i->lifecycle_state || lh_table_insert(m->instances, i->id, i) < 0) {
+                instance_free(i);
+                return -ENOMEM;
+        }
+        i->manager = m;
+        *ret = i;
+        return 0;
+}
+
+Instance *instance_free(Instance *i) {
+        if (!i)
+                return NULL;
+        if (i->manager) {
+                (void) lh_table_delete(i->manager->instances, i->id);
+                if (i->dirty)
+                        LIST_REMOVE(i, dirty_link);
+                manager_invalidate_describe(i->manager);
+        }
+        free(i->id);
+        free(i->compartment_id);
+        free(i->display_name);
+        free(i->region);
+        free(i->availability_domain);
+        free(i->fault_domain);
+        free(i->shape);
+        free(i->lifecycle_state);
+        free(i->freeform_tags);
+        instance_config_done(&i->config);
+        return mfree(i);
+}
+
+Instance *manager_get_instance(Manager *m, const char *id) {
+        void *v;
+
+        if (!id || !lh_table_lookup_ex(m->instances, id, &v))
+                return NULL;
+        return v;
+}
+
+size_t instance_config_layers(Instance *i, ConfigLayer *layers, size_t max) {
+        if (max == 0)
+                return 0;
+        layers[0] = (ConfigLayer) { .config = &i->config, .source = "instance" };
+        return 1 + compartment_config_layers(i->compartment, layers + 1, max - 1);
+}
+
+void instance_effective_config(Instance *i, uint64_t now, InstanceConfig *ret) {
+        ConfigLayer layers[COMPARTMENT_DEPTH_MAX + 1];
+        size_t n = instance_config_layers(i, layers, ELEMENTSOF(layers));
+
+        instance_config_resolve(layers, n, now, ret, NULL);
+}
+
+void instance_update_effective(Instance *i, uint64_t now) {
+        InstanceConfig eff;
+        uint64_t h;
+
+        instance_effective_config(i, now, &eff);
+        h = instance_config_hash(&eff);
+        if (h != i->effective_hash) {
+                i->effective_hash = h;
+                instance_mark_dirty(i, INSTANCE_PROP_EFFECTIVE_CONFIG);
+        }
+}
+
+int instance_explain(Instance *i, uint64_t now, char **ret_json) {
+        ConfigLayer layers[COMPARTMENT_DEPTH_MAX + 1];
+        _cleanup_free_ char *buf = NULL;
+        size_t n = instance_config_layers(i, layers, ELEMENTSOF(layers));
+        int r;
+
+        r = config_layers_name_sources(layers, 1, n, i->compartment, &buf);
+        if (r < 0)
+                return r;
+        return instance_config_explain(layers, n, now, ret_json);
+}
+
+void instance_mark_dirty(Instance *i, uint32_t props) {
+        Manager *m = i->manager;
+
+        if (props == 0)
+                return;
+        manager_invalidate_describe(m);
+        if (!m->emit_enabled)
+                return;
+        if (!i->dirty)
+                LIST_INSERT_HEAD(&m->dirty_instances, i, dirty_link);
+        i->dirty |= props;
+        manager_mark_dirty(m, 0);
+}
+
+char *instance_bus_path(const Instance *i) {
+        char *p = NULL;
+
+        if (sd_bus_path_encode(SS_BUS_PATH_INSTANCE, i->id, &p) < 0)
+                return NULL;
+        return p;
+}
+
+int tags_pack_json(const char *json, char **ret) {
+        _cleanup_json_ json_object *o = NULL;
+        size_t size = 1, off = 0;
+        char *buf;
+
+        o = json_tokener_parse(strempty(json));
+        if (!o || !json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        if (json_object_object_length(o) == 0) {
+                *ret = NULL;
+                return 0;
+        }
+
+        json_object_object_foreach(o, k1, v1) {
+                const char *s = json_object_is_type(v1, json_type_string) ? json_object_get_string(v1)
+                                : json_object_to_json_string_ext(v1, JSON_C_TO_STRING_PLAIN);
+                if (!*k1)
+                        continue;  /* an empty key would end the packed list */
+                size += strlen(k1) + 1 + strlen(s) + 1;
+        }
+        buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        json_object_object_foreach(o, k2, v2) {
+                const char *s = json_object_is_type(v2, json_type_string) ? json_object_get_string(v2)
+                                : json_object_to_json_string_ext(v2, JSON_C_TO_STRING_PLAIN);
+                if (!*k2)
+                        continue;
+                off += (size_t) sprintf(buf + off, "%s", k2) + 1;
+                off += (size_t) sprintf(buf + off, "%s", s) + 1;
+        }
+        buf[off] = 0;
+        *ret = buf;
+        return 0;
+}
+
+size_t tags_packed_size(const char *packed) {
+        const char *p = packed;
+
+        if (!p)
+                return 0;
+        while (*p) {
+                p += strlen(p) + 1;  /* key */
+                p += strlen(p) + 1;  /* value */
+        }
+        return (size_t) (p - packed) + 1;
+}
+
+bool tags_packed_equal(const char *a, const char *b) {
+        size_t la = tags_packed_size(a), lb = tags_packed_size(b);
+        return la == lb && (la == 0 || memcmp(a, b, la) == 0);
+}
+
+json_object *instance_to_json(Instance *i, uint64_t now) {
+        _cleanup_json_ json_object *o = json_object_new_object(), *tags = json_object_new_object();
+        InstanceConfig eff;
+        json_object *own, *effective;
+
+        if (!o || !tags)
+                return NULL;
+        TAGS_FOREACH(k, v, i->freeform_tags)
+                json_object_object_add(tags, k, json_object_new_string(v));
+
+        instance_effective_config(i, now, &eff);
+        own = instance_config_to_json(&i->config, false);
+        effective = instance_config_to_json(&eff, true);
+        if (!own || !effective) {
+                json_object_put(own);
+                json_object_put(effective);
+                return NULL;
+        }
+
+        json_object_object_add(o, "id", json_object_new_string(i->id));
+        json_object_object_add(o, "display_name", json_object_new_string(i->display_name));
+        json_object_object_add(o, "compartment_id", json_object_new_string(i->compartment_id));
+        json_object_object_add(o, "region", json_object_new_string(i->region));
+        json_object_object_add(o, "availability_domain", json_object_new_string(i->availability_domain));
+        json_object_object_add(o, "fault_domain", json_object_new_string(i->fault_domain));
+        json_object_object_add(o, "shape", json_object_new_string(i->shape));
+        json_object_object_add(o, "lifecycle_state", json_object_new_string(i->lifecycle_state));
+        json_object_object_add(o, "state_observed_at", json_object_new_uint64(i->state_observed_at));
+        json_object_object_add(o, "freeform_tags", TAKE_PTR(tags));
+        json_object_object_add(o, "config", own);
+        json_object_object_add(o, "effective_config", effective);
+        return TAKE_PTR(o);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A compute instance as last stored by discovery (or observed by a job), with its own
+ * configuration. There may be 20,000 of them: keep the struct small. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "instance-config.h"
+
+typedef struct Manager Manager;
+typedef struct Compartment Compartment;
+typedef struct Instance Instance;
+
+typedef enum InstanceProp {
+        INSTANCE_PROP_DISPLAY_NAME      = 1U << 0,
+        INSTANCE_PROP_COMPARTMENT       = 1U << 1,   /* Compartment and CompartmentId */
+        INSTANCE_PROP_FAULT_DOMAIN      = 1U << 2,
+        INSTANCE_PROP_SHAPE             = 1U << 3,
+        INSTANCE_PROP_LIFECYCLE_STATE   = 1U << 4,   /* LifecycleState and StateObservedAt */
+        INSTANCE_PROP_FREEFORM_TAGS     = 1U << 5,
+        INSTANCE_PROP_CONFIG            = 1U << 6,
+        INSTANCE_PROP_EFFECTIVE_CONFIG  = 1U << 7,
+        INSTANCE_PROP_AVAILABILITY_DOMAIN = 1U << 8,
+        INSTANCE_PROP_ADDED             = 1U << 31,
+} InstanceProp;
+
+struct Instance {
+        Manager *manager;
+        char *id;
+        char *compartment_id;
+        Compartment *compartment;       /* NULL while the compartment is unknown */
+        char *display_name;
+        char *region;
+        char *availability_domain;
+        char *fault_domain;             /* "" when not known */
+        char *shape;                    /* "" when not known */
+        char *lifecycle_state;
+        uint64_t state_observed_at;     /* µs since the epoch */
+        char *freeform_tags;            /* packed "key\0value\0key\0value\0\0", NULL = none */
+
+        InstanceConfig config;
+        uint64_t effective_hash;
+        unsigned n_writes;
+        uint32_t job_id;                /* the action job running on it, 0 if none */
+
+        uint32_t dirty;                 /* InstanceProp */
+        LIST_ENTRY(Instance) dirty_link;
+        bool seen;
+};
+
+int instance_new(Manager *m, const char *id, Instance **ret);
+Instance *instance_free(Instance *i);
+
+Instance *manager_get_instance(Manager *m, const char *id);
+
+/* The inheritance chain: the instance, its compartment, … the root. */
+size_t instance_config_layers(Instance *i, ConfigLayer *layers, size_t max);
+void instance_effective_config(Instance *i, uint64_t now, InstanceConfig *ret);
+/* Recomputes the effective config's fingerprint; marks EffectiveConfig changed if it moved. */
+void instance_update_effective(Instance *i, uint64_t now);
+int instance_explain(Instance *i, uint64_t now, char **ret_json);
+
+void instance_mark_dirty(Instance *i, uint32_t props);
+
+/* Packs a JSON object of string values ({"k":"v",…}, as stored) into the form above; NULL for
+ * an empty object. Non-string values are stored as their JSON text. -EBADMSG on bad JSON. */
+int tags_pack_json(const char *json, char **ret);
+size_t tags_packed_size(const char *packed);
+bool tags_packed_equal(const char *a, const char *b);
+#define TAGS_FOREACH(k, v, packed) \
+        for (const char *k = (packed), *v = (k) ? (k) + strlen(k) + 1 : NULL; (k) && *(k); \
+             (k) = (v) + strlen(v) + 1, (v) = *(k) ? (k) + strlen(k) + 1 : NULL)
+
+char *instance_bus_path(const Instance *i);
+
+/* Describe() element of one instance. */
+json_object *instance_to_json(Instance *i, uint64_t now);

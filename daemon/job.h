@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Jobs: long-running operations (manual start/stop/reboot of one instance, refresh), one row in
+ * stopstart.jobs each, published as …/job/<id> while they run and for a while after.
+ *
+ * Instance actions are exactly once: every OCI InstanceAction is a row in stopstart.actions,
+ * keyed (job, instance, action) and inserted before the HTTP call; the opc-retry-token is derived
+ * from that key, so a retried or resumed request cannot act twice. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "instance-config.h"
+#include "string-table.h"
+
+typedef struct Manager Manager;
+typedef struct Job Job;
+
+typedef enum JobKind {
+        JOB_START,
+        JOB_STOP,
+        JOB_REBOOT,
+        JOB_REFRESH,
+        _JOB_KIND_MAX,
+        _JOB_KIND_INVALID = -EINVAL,
+} JobKind;
+
+typedef enum JobState {
+        JOB_WAITING,
+        JOB_RUNNING,
+        JOB_DONE,
+        _JOB_STATE_MAX,
+        _JOB_STATE_INVALID = -EINVAL,
+} JobState;
+
+typedef enum JobResult {
+        JOB_RESULT_NONE,        /* "" until done */
+        JOB_RESULT_DONE,
+        JOB_RESULT_FAILED,
+        JOB_RESULT_CANCELED,
+        JOB_RESULT_SKIPPED,
+        JOB_RESULT_TIMEOUT,
+        _JOB_RESULT_MAX,
+        _JOB_RESULT_INVALID = -EINVAL,
+} JobResult;
+
+/* OCI InstanceAction names. */
+typedef enum InstanceAction {
+        ACTION_START,
+        ACTION_STOP,
+        ACTION_SOFTSTOP,
+        ACTION_RESET,
+        ACTION_SOFTRESET,
+        _INSTANCE_ACTION_MAX,
+        _INSTANCE_ACTION_INVALID = -EINVAL,
+} InstanceAction;
+
+DECLARE_STRING_TABLE_LOOKUP(job_kind, JobKind);
+DECLARE_STRING_TABLE_LOOKUP(job_state, JobState);
+DECLARE_STRING_TABLE_LOOKUP(job_result, JobResult);
+DECLARE_STRING_TABLE_LOOKUP(instance_action, InstanceAction);
+
+typedef enum JobProp {
+        JOB_PROP_STATE    = 1U << 0,
+        JOB_PROP_PROGRESS = 1U << 1,
+        JOB_PROP_RESULT   = 1U << 2,
+        JOB_PROP_ERROR    = 1U << 3,
+        JOB_PROP_ADDED    = 1U << 31,
+} JobProp;
+
+typedef struct JobRun JobRun;
+
+struct Job {
+        Manager *manager;
+        uint32_t id;
+        JobKind kind;
+        char *target;                   /* instance OCID; "" for refresh */
+        StopMode mode;                  /* stop and reboot */
+        JobState state;
+        JobResult result;
+        double progress;
+        char *error;                    /* why it failed, was skipped or canceled */
+        uid_t uid;
+        bool resumed;                   /* found unfinished at start-up */
+
+        JobRun *run;                    /* what is in flight while it runs */
+        sd_event_source *linger;        /* removes the finished job */
+
+        uint32_t dirty;
+        LIST_ENTRY(Job) dirty_link;
+};
+
+/* The opc-retry-token of the action (origin, instance, action): hex SHA-256 of the key, 64
+ * characters (OCI's maximum). origin is e.g. "job:17". */
+int action_retry_token(const char *origin, const char *instance_id, InstanceAction action, char **ret);
+
+/* Creates the job object (its row exists already) and adds it to the manager. */
+int job_new(Manager *m, uint32_t id, JobKind kind, const char *target, Job **ret);
+Job *job_free(Job *j);
+Job *manager_get_job(Manager *m, uint32_t id);
+
+/* Inserts the row (with its audit entry), then creates the object, announces it (JobNew) and
+ * starts it. The handler gets the job or an error: -ENOTCONN when the database is away. */
+typedef void (*job_created_handler_t)(Manager *m, Job *j, int error, void *userdata);
+int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_t uid,
+               job_created_handler_t handler, void *userdata);
+
+/* Begins executing. */
+int job_start(Job *j);
+/* Stops tracking the job: it ends with result "canceled". An action already sent to OCI
+ * cannot be taken back. */
+int job_cancel(Job *j, uid_t uid);
+/* Ends the job: state done, the result persisted, JobRemoved sent, the object removed later. */
+void job_finish(Job *j, JobResult result, const char *error);
+
+void job_mark_dirty(Job *j, uint32_t props);
+/* Describe() element of one job. */
+json_object *job_to_json(Job *j);
+char *job_bus_path(const Job *j);
+
+/* Resumes the jobs left unfinished by an earlier run (at start-up). */
+int manager_resume_jobs(Manager *m);

@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "bus-errors.h"
+#include "bus-polkit.h"
+#include "bus-util.h"
+#include "compartment-dbus.h"
+#include "instance-dbus.h"
+#include "job-dbus.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "strv.h"
+
+#define HISTORY_LIMIT_DEFAULT 1000U
+#define HISTORY_LIMIT_MAX 100000U
+
+/* A caller's string, cut short for messages. */
+static const char *arg_for_message(const char *s, char buf[static 84]) {
+        size_t l = strlen(s);
+
+        if (l <= 80 && !strpbrk(s, "\n\r"))
+                return s;
+        snprintf(buf, 84, "%.76s...", s);
+        for (char *p = buf; *p; p++)
+                if (*p == '\n' || *p == '\r')
+                        *p = ' ';
+        return buf;
+}
+
+static int check_view(sd_bus_message *message, Manager *m, sd_bus_error *error) {
+        return bus_verify_polkit_async(message, SS_POLKIT_VIEW, NULL, m->polkit, error);
+}
+
+/* ---- properties --------------------------------------------------------------------------------- */
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PROJECT_VERSION);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        return sd_bus_message_append(reply, "s", manager_state_to_string(m->state));
+}
+
+static int property_get_tenancy(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        return sd_bus_message_append(reply, "s", m->root ? m->root->id : "");
+}
+
+static int property_get_regions(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        return sd_bus_message_append_strv(reply, m->regions);
+}
+
+static int property_get_counts(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        uint32_t n = 0;
+
+        if (streq(property, "NCompartments"))
+                n = (uint32_t) lh_table_length(m->compartments);
+        else if (streq(property, "NInstances"))
+                n = (uint32_t) lh_table_length(m->instances);
+        else {
+                struct lh_entry *e;
+                lh_foreach(m->jobs, e)
+                        if (((Job *) lh_entry_v(e))->state != JOB_DONE)
+                                n++;
+        }
+        return sd_bus_message_append(reply, "u", n);
+}
+
+/* ---- lists and lookups ------------------------------------------------------------------------------- */
+
+static int method_list_compartments(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct lh_entry *e;
+        int r;
+
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssuo)");
+        if (r < 0)
+                return r;
+        lh_foreach(m->compartments, e) {
+                Compartment *c = lh_entry_v(e);
+                _cleanup_free_ char *p = compartment_bus_path(c);
+                if (!p)
+                        return -ENOMEM;
+                r = sd_bus_message_append(reply, "(ssssuo)", c->id, c->name, c->path, c->lifecycle_state,
+                                          c->n_instances, p);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+typedef struct InstanceFilter {
+        Compartment *compartment;
+        bool recursive;
+        const char *state;
+        const char *name;
+        int managed;            /* -1 = any */
+} InstanceFilter;
+
+static int read_instance_filter(sd_bus_message *message, Manager *m, InstanceFilter *f, sd_bus_error *error) {
+        char buf[84];
+        int r;
+
+        *f = (InstanceFilter) { .managed = -1 };
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                char type;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(message, &type, &contents);
+                if (r < 0)
+                        return r;
+
+                if (streq(key, "compartment") || streq(key, "state") || streq(key, "name")) {
+                        const char *v;
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter '%s' takes a string.", key);
+                        r = sd_bus_message_read(message, "v", "s", &v);
+                        if (r < 0)
+                                return r;
+                        if (strlen(v) > BUS_STRING_ARG_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter '%s' is too long.", key);
+                        if (streq(key, "compartment")) {
+                                f->compartment = manager_find_compartment(m, v);
+                                if (!f->compartment)
+                                        return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT,
+                                                                 "No compartment '%s' known.", arg_for_message(v, buf));
+                        } else if (streq(key, "state"))
+                                f->state = v;
+                        else
+                                f->name = v;
+                } else if (streq(key, "recursive") || streq(key, "managed")) {
+                        int b;
+                        if (!streq(contents, "b"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter '%s' takes a boolean.", key);
+                        r = sd_bus_message_read(message, "v", "b", &b);
+                        if (r < 0)
+                                return r;
+                        if (streq(key, "recursive"))
+                                f->recursive = b;
+                        else
+                                f->managed = b;
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown filter '%s' (compartment, recursive, state, name, managed).",
+                                                 arg_for_message(key, buf));
+
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(message);
+}
+
+static int method_list_instances(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint64_t now = manager_now();
+        InstanceFilter f;
+        struct lh_entry *e;
+        int r;
+
+        r = read_instance_filter(message, m, &f, error);
+        if (r < 0)
+                return r;
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssssbo)");
+        if (r < 0)
+                return r;
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                InstanceConfig eff;
+                _cleanup_free_ char *p = NULL;
+
+                if (f.compartment && !(f.recursive ? compartment_is_in_subtree(i->compartment, f.compartment)
+                                                   : i->compartment == f.compartment))
+                        continue;
+                if (f.state && strcasecmp(f.state, i->lifecycle_state) != 0)
+                        continue;
+                if (f.name && fnmatch(f.name, i->display_name, 0) != 0)
+                        continue;
+                instance_effective_config(i, now, &eff);
+                if (f.managed >= 0 && eff.managed != (bool) f.managed)
+                        continue;
+
+                p = instance_bus_path(i);
+                if (!p)
+                        return -ENOMEM;
+                r = sd_bus_message_append(reply, "(ssssssbo)", i->id, i->display_name, i->compartment_id, i->region,
+                                          i->shape, i->lifecycle_state, (int) eff.managed, p);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_compartment(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *p = NULL;
+        const char *name;
+        Compartment *c;
+        char buf[84];
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        c = manager_find_compartment(m, name);
+        if (!c)
+                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
+                                         arg_for_message(name, buf));
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        p = compartment_bus_path(c);
+        if (!p)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "o", p);
+}
+
+static int method_get_instance(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *p = NULL;
+        const char *name;
+        Instance *i;
+        char buf[84];
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+
+        i = manager_get_instance(m, name);
+        if (!i && *name) {
+                _cleanup_strv_free_ char **matches = NULL;
+                size_t n = 0;
+                struct lh_entry *e;
+
+                /* Display names are not unique in OCI: a name is only good when it is. */
+                lh_foreach(m->instances, e) {
+                        Instance *x = lh_entry_v(e);
+                        if (!streq(x->display_name, name))
+                                continue;
+                        if (!i)
+                                i = x;
+                        if (n++ < 10 && strv_extend(&matches, x->id) < 0)
+                                return -ENOMEM;
+                }
+                if (n > 1) {
+                        _cleanup_free_ char *list = strv_join(matches, ", ");
+                        return sd_bus_error_setf(error, SS_ERROR_AMBIGUOUS_NAME,
+                                                 "Display name '%s' matches %zu instances: %s%s", arg_for_message(name, buf),
+                                                 n, strempty(list), n > 10 ? ", ..." : "");
+                }
+        }
+        if (!i)
+                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_INSTANCE, "No instance '%s' known.",
+                                         arg_for_message(name, buf));
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        p = instance_bus_path(i);
+        if (!p)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "o", p);
+}
+
+static int method_list_jobs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct lh_entry *e;
+        int r;
+
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ussso)");
+        if (r < 0)
+                return r;
+        lh_foreach(m->jobs, e) {
+                Job *j = lh_entry_v(e);
+                _cleanup_free_ char *p = job_bus_path(j);
+                if (!p)
+                        return -ENOMEM;
+                r = sd_bus_message_append(reply, "(ussso)", j->id, job_kind_to_string(j->kind), j->target,
+                                          job_state_to_string(j->state), p);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_describe(m, &json);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "s", json);
+}
+
+/* ---- operations ------------------------------------------------------------------------------------- */
+
+static void on_refresh_job(Manager *m, Job *j, int error, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *p = NULL;
+
+        if (error < 0) {
+                (void) bus_set_db_error(&e, error, m->db ? db_last_error(m->db) : NULL);
+                (void) sd_bus_reply_method_error(msg, &e);
+                return;
+        }
+        p = job_bus_path(j);
+        if (!p)
+                (void) sd_bus_reply_method_errno(msg, ENOMEM, NULL);
+        else
+                (void) sd_bus_reply_method_return(msg, "o", p);
+}
+
+static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        /* One refresh at a time: asking again while one runs returns that one. */
+        if (m->refresh_job) {
+                _cleanup_free_ char *p = job_bus_path(m->refresh_job);
+                if (!p)
+                        return -ENOMEM;
+                return sd_bus_reply_method_return(message, "o", p);
+        }
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+
+        const char *details[] = { "verb", "refresh", NULL };
+        r = bus_verify_polkit_async(message, SS_POLKIT_OPERATE, details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;  /* polkit will call us back */
+
+        sd_bus_message_ref(message);
+        r = job_create(m, JOB_REFRESH, "", STOP_MODE_SOFT, bus_message_sender_uid(message), on_refresh_job, message);
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return bus_set_db_error(error, r, NULL);
+        }
+        return 1;
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        const char *details[] = { "verb", "reload", NULL };
+        r = bus_verify_polkit_async(message, SS_POLKIT_CONFIGURE, details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;  /* polkit will call us back */
+
+        r = manager_reload_config(m, &err);
+        if (r < 0)
+                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                                         "The configuration was not reloaded (the running one stays): %s",
+                                         err ?: strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+/* ---- history ------------------------------------------------------------------------------------- */
+
+static const char history_sql[] =
+        "WITH RECURSIVE sub AS ("
+        "  SELECT id FROM stopstart.compartments WHERE id = $2 "
+        "  UNION SELECT c.id FROM stopstart.compartments c JOIN sub ON c.parent_id = sub.id) "
+        "SELECT * FROM ("
+        "  SELECT a.id, (extract(epoch from a.at) * 1000000)::bigint, a.actor, coalesce(a.actor_uid, 4294967295), "
+        "         a.operation, a.object_kind, a.object_id, "
+        "         jsonb_build_object('old', a.old_value, 'new', a.new_value)::text "
+        "  FROM stopstart.audit_log a "
+        "  WHERE ($1::text IS NULL OR a.object_id = $1) "
+        "    AND ($2::text IS NULL OR a.object_id IN (SELECT id FROM sub) "
+        "         OR a.object_id IN (SELECT i.id FROM stopstart.instances i WHERE i.compartment_id IN (SELECT id FROM sub))) "
+        "    AND ($3::bigint IS NULL OR a.at >= 'epoch'::timestamptz + $3::bigint * interval '1 microsecond') "
+        "    AND ($4::bigint IS NULL OR a.at < 'epoch'::timestamptz + $4::bigint * interval '1 microsecond') "
+        "  ORDER BY a.id DESC LIMIT $5::integer) h "
+        "ORDER BY 1";
+
+static uint64_t parse_u64_or_zero(const char *s) {
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        return *end || *s == '-' ? 0 : (uint64_t) v;
+}
+
+static void on_history(Db *db, PGresult *r, int error, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int k;
+
+        if (error < 0) {
+                PQclear(r);
+                if (error == -EIO)
+                        (void) sd_bus_error_setf(&e, SD_BUS_ERROR_FAILED, "Reading the history failed: %s",
+                                                 db_last_error(db));
+                else
+                        (void) bus_set_db_error(&e, error, db_last_error(db));
+                (void) sd_bus_reply_method_error(msg, &e);
+                return;
+        }
+
+        k = sd_bus_message_new_method_return(msg, &reply);
+        if (k >= 0)
+                k = sd_bus_message_open_container(reply, 'a', "(ttsussss)");
+        for (int row = 0; k >= 0 && row < PQntuples(r); row++)
+                k = sd_bus_message_append(reply, "(ttsussss)", parse_u64_or_zero(PQgetvalue(r, row, 0)),
+                                          parse_u64_or_zero(PQgetvalue(r, row, 1)), PQgetvalue(r, row, 2),
+                                          (uint32_t) parse_u64_or_zero(PQgetvalue(r, row, 3)), PQgetvalue(r, row, 4),
+                                          PQgetvalue(r, row, 5), PQgetvalue(r, row, 6), PQgetvalue(r, row, 7));
+        if (k >= 0)
+                k = sd_bus_message_close_container(reply);
+        PQclear(r);
+        if (k >= 0)
+                k = sd_bus_send(NULL, reply, NULL);
+        if (k < 0)
+                (void) sd_bus_reply_method_errno(msg, -k, NULL);
+}
+
+static int method_history(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *since_s = NULL, *until_s = NULL, *limit_s = NULL;
+        const char *instance = NULL, *compartment = NULL;
+        uint64_t since = 0, until = 0;
+        uint32_t limit = HISTORY_LIMIT_DEFAULT;
+        char buf[84];
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                char type;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(message, &type, &contents);
+                if (r < 0)
+                        return r;
+
+                if (streq(key, "instance") || streq(key, "compartment")) {
+                        const char *v;
+                        if (!streq(contents, "s"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter '%s' takes a string.", key);
+                        r = sd_bus_message_read(message, "v", "s", &v);
+                        if (r < 0)
+                                return r;
+                        if (strlen(v) > BUS_STRING_ARG_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter '%s' is too long.", key);
+                        if (streq(key, "instance"))
+                                instance = v;
+                        else
+                                compartment = v;
+                } else if (streq(key, "since") || streq(key, "until")) {
+                        uint64_t t;
+                        if (!streq(contents, "t"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter '%s' takes microseconds since the epoch (t).", key);
+                        r = sd_bus_message_read(message, "v", "t", &t);
+                        if (r < 0)
+                                return r;
+                        if (t > (uint64_t) INT64_MAX / 2)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter '%s' is out of range.", key);
+                        if (streq(key, "since"))
+                                since = t;
+                        else
+                                until = t;
+                } else if (streq(key, "limit")) {
+                        if (!streq(contents, "u"))
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter 'limit' takes an unsigned integer (u).");
+                        r = sd_bus_message_read(message, "v", "u", &limit);
+                        if (r < 0)
+                                return r;
+                        if (limit == 0)
+                                limit = HISTORY_LIMIT_DEFAULT;
+                        if (limit > HISTORY_LIMIT_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Filter 'limit' is at most %u.", HISTORY_LIMIT_MAX);
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown filter '%s' (instance, compartment, since, until, limit).",
+                                                 arg_for_message(key, buf));
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        /* Names resolve through what we know; an OCID we no longer know still has a history. */
+        if (compartment) {
+                Compartment *c = manager_find_compartment(m, compartment);
+                if (c)
+                        compartment = c->id;
+                else if (!startswith(compartment, "ocid1."))
+                        return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
+                                                 arg_for_message(compartment, buf));
+        }
+        if (instance && !manager_get_instance(m, instance) && !startswith(instance, "ocid1.")) {
+                Instance *found = NULL;
+                size_t n = 0;
+                struct lh_entry *e;
+
+                lh_foreach(m->instances, e) {
+                        Instance *x = lh_entry_v(e);
+                        if (streq(x->display_name, instance)) {
+                                found = x;
+                                n++;
+                        }
+                }
+                if (n > 1)
+                        return sd_bus_error_setf(error, SS_ERROR_AMBIGUOUS_NAME,
+                                                 "Display name '%s' matches %zu instances.",
+                                                 arg_for_message(instance, buf), n);
+                if (!found)
+                        return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_INSTANCE, "No instance '%s' known.",
+                                                 arg_for_message(instance, buf));
+                instance = found->id;
+        }
+
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        if (since > 0)
+                since_s = strprintf("%" PRIu64, since);
+        if (until > 0)
+                until_s = strprintf("%" PRIu64, until);
+        limit_s = strprintf("%" PRIu32, limit);
+        if ((since > 0 && !since_s) || (until > 0 && !until_s) || !limit_s)
+                return -ENOMEM;
+
+        const char *params[] = { instance, compartment, since_s, until_s, limit_s };
+        sd_bus_message_ref(message);
+        r = db_query(m->db, history_sql, 5, params, DB_QUERY_FAIL_FAST, on_history, message);
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return bus_set_db_error(error, r, NULL);
+        }
+        return 1;
+}
+
+/* ---- vtable and registration ------------------------------------------------------------------- */
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StatusText", "s", NULL, offsetof(Manager, status_text), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Tenancy", "s", property_get_tenancy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Regions", "as", property_get_regions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastRefresh", "t", NULL, offsetof(Manager, last_refresh), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NCompartments", "u", property_get_counts, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NInstances", "u", property_get_counts, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NJobs", "u", property_get_counts, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("ListCompartments",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssssuo)", compartments),
+                                method_list_compartments,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListInstances",
+                                SD_BUS_ARGS("a{sv}", filters),
+                                SD_BUS_RESULT("a(ssssssbo)", instances),
+                                method_list_instances,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetCompartment",
+                                SD_BUS_ARGS("s", id_or_path),
+                                SD_BUS_RESULT("o", compartment),
+                                method_get_compartment,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetInstance",
+                                SD_BUS_ARGS("s", id_or_name),
+                                SD_BUS_RESULT("o", instance),
+                                method_get_instance,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Refresh",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("o", job),
+                                method_refresh,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListJobs",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ussso)", jobs),
+                                method_list_jobs,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Describe",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("s", json),
+                                method_describe,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("History",
+                                SD_BUS_ARGS("a{sv}", filters),
+                                SD_BUS_RESULT("a(ttsussss)", entries),
+                                method_history,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("JobNew",
+                                SD_BUS_ARGS("u", id, "o", job),
+                                0),
+        SD_BUS_SIGNAL_WITH_ARGS("JobRemoved",
+                                SD_BUS_ARGS("u", id, "o", job, "s", result),
+                                0),
+
+        SD_BUS_VTABLE_END
+};
+
+const BusObjectImplementation manager_object = {
+        SS_BUS_PATH,
+        SS_BUS_IFACE_MANAGER,
+        .vtables = (const sd_bus_vtable *[]) { manager_vtable, NULL },
+        .manager = true,
+        .children = (const BusObjectImplementation *[]) {
+                &compartment_object,
+                &instance_object,
+                &job_object,
+                NULL
+        },
+};
+
+int manager_register_objects(Manager *m, sd_bus *bus) {
+        return bus_add_implementation(bus, &manager_object, m);
+}
+
+void manager_emit_changes(Manager *m, uint32_t props) {
+        static const struct {
+                uint32_t bit;
+                const char *name;
+        } table[] = {
+                { MANAGER_PROP_STATE, "State" },
+                { MANAGER_PROP_STATUS_TEXT, "StatusText" },
+                { MANAGER_PROP_TENANCY, "Tenancy" },
+                { MANAGER_PROP_REGIONS, "Regions" },
+                { MANAGER_PROP_LAST_REFRESH, "LastRefresh" },
+                { MANAGER_PROP_N_COMPARTMENTS, "NCompartments" },
+                { MANAGER_PROP_N_INSTANCES, "NInstances" },
+                { MANAGER_PROP_N_JOBS, "NJobs" },
+        };
+        const char *names[ELEMENTSOF(table) + 1];
+        size_t n = 0;
+        int r;
+
+        if (!m->bus)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (props & table[i].bit)
+                        names[n++] = table[i].name;
+        names[n] = NULL;
+        if (n == 0)
+                return;
+        r = sd_bus_emit_properties_changed_strv(m->bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for the manager: %m");
+}
+
+void manager_send_job_new(Manager *m, Job *j) {
+        _cleanup_free_ char *p = NULL;
+
+        if (!m->emit_enabled || !m->bus)
+                return;
+        p = job_bus_path(j);
+        if (p)
+                (void) sd_bus_emit_signal(m->bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "JobNew", "uo", j->id, p);
+}
+
+void manager_send_job_removed(Manager *m, Job *j) {
+        _cleanup_free_ char *p = NULL;
+
+        if (!m->emit_enabled || !m->bus)
+                return;
+        p = job_bus_path(j);
+        if (p)
+                (void) sd_bus_emit_signal(m->bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "JobRemoved", "uos", j->id, p,
+                                          job_result_to_string(j->result));
+}

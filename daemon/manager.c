@@ -1,0 +1,1379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <malloc.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-errors.h"
+#include "compartment-dbus.h"
+#include "instance-dbus.h"
+#include "job-dbus.h"
+#include "json-util.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "manager.h"
+#include "strv.h"
+
+static const char * const manager_state_table[_MANAGER_STATE_MAX] = {
+        [MANAGER_STARTING] = "starting",
+        [MANAGER_RUNNING] = "running",
+        [MANAGER_DEGRADED] = "degraded",
+        [MANAGER_STOPPING] = "stopping",
+};
+DEFINE_STRING_TABLE_LOOKUP(manager_state, ManagerState);
+
+struct LoadContext {
+        Manager *manager;
+        unsigned n_pending;
+        int error;
+        char *error_text;
+};
+
+uint64_t manager_now(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+static unsigned long job_id_hash(const void *k) {
+        uintptr_t x = (uintptr_t) k;
+        return (unsigned long) (x * 0x9E3779B97F4A7C15ULL);
+}
+
+static int job_id_equal(const void *a, const void *b) {
+        return a == b;
+}
+
+int manager_new(sd_event *event, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        assert(event);
+        assert(ret);
+
+        m = new0(Manager, 1);
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(event);
+        m->state = MANAGER_STARTING;
+        m->job_linger_usec = 5 * 60 * 1000000ULL;
+        LIST_INIT(&m->dirty_compartments);
+        LIST_INIT(&m->dirty_instances);
+        LIST_INIT(&m->dirty_jobs);
+
+        m->compartments = lh_kchar_table_new(256, NULL);
+        m->instances = lh_kchar_table_new(1024, NULL);
+        m->jobs = lh_table_new(16, NULL, job_id_hash, job_id_equal);
+        if (!m->compartments || !m->instances || !m->jobs)
+                return -ENOMEM;
+
+        r = polkit_registry_new(&m->polkit);
+        if (r < 0)
+                return r;
+
+        r = config_new(&m->config);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        struct lh_entry *e, *tmp;
+
+        if (!m)
+                return NULL;
+
+        m->state = MANAGER_STOPPING;
+        m->emit_enabled = false;
+
+        /* Statements still queued are answered (-ECANCELED) while everything else is alive. */
+        m->db = db_free(m->db);
+
+        if (m->jobs) {
+                lh_foreach_safe(m->jobs, e, tmp)
+                        job_free(lh_entry_v(e));
+                lh_table_free(m->jobs);
+        }
+        if (m->instances) {
+                lh_foreach_safe(m->instances, e, tmp)
+                        instance_free(lh_entry_v(e));
+                lh_table_free(m->instances);
+        }
+        if (m->compartments) {
+                lh_foreach_safe(m->compartments, e, tmp)
+                        compartment_free(lh_entry_v(e));
+                lh_table_free(m->compartments);
+        }
+        free(m->load);
+
+        m->polkit = polkit_registry_free(m->polkit);
+        sd_event_source_disable_unref(m->emit_event);
+        sd_event_source_disable_unref(m->refresh_timer);
+        sd_event_source_disable_unref(m->expiry_timer);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        config_free(m->config);
+        free(m->config_path);
+        strv_free(m->regions);
+        free(m->status_text);
+        free(m->describe_cache);
+        return mfree(m);
+}
+
+int manager_set_config(Manager *m, Config *config) {
+        assert(m);
+        assert(config);
+
+        config_free(m->config);
+        m->config = config;
+        manager_schedule_refresh(m);
+        return 0;
+}
+
+int manager_reload_config(Manager *m, char **ret_error) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (!m->config_path) {
+                if (ret_error)
+                        *ret_error = strdup("The daemon runs without a configuration file.");
+                return -ENOENT;
+        }
+
+        r = config_load(m->config_path, &c, &err);
+        if (r < 0) {
+                log_warning("Reloading %s failed, keeping the running configuration: %s", m->config_path,
+                            strna(err));
+                if (ret_error)
+                        *ret_error = TAKE_PTR(err);
+                return r;
+        }
+
+        /* The connection is kept: a new conninfo applies when the daemon restarts. */
+        if (m->config && !streq(m->config->database, c->database))
+                log_notice("The database setting changed; it takes effect when stopstartd restarts.");
+
+        log_info("Configuration reloaded from %s.", m->config_path);
+        return manager_set_config(m, TAKE_PTR(c));
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+void manager_update_status(Manager *m) {
+        _cleanup_free_ char *s = NULL;
+        unsigned n_c = (unsigned) lh_table_length(m->compartments),
+                 n_i = (unsigned) lh_table_length(m->instances),
+                 n_j = 0;
+        struct lh_entry *e;
+
+        lh_foreach(m->jobs, e) {
+                Job *j = lh_entry_v(e);
+                if (j->state != JOB_DONE)
+                        n_j++;
+        }
+
+        switch (m->state) {
+        case MANAGER_STARTING:
+                s = strdup("Starting...");
+                break;
+        case MANAGER_DEGRADED:
+                s = strprintf("Database unavailable (%s); serving %u compartments and %u instances from memory, "
+                              "reconnecting.",
+                              m->db && *db_last_error(m->db) ? db_last_error(m->db) : "connection lost", n_c, n_i);
+                break;
+        case MANAGER_STOPPING:
+                s = strdup("Stopping...");
+                break;
+        default:
+                if (n_j > 0)
+                        s = strprintf("Serving %u compartments and %u instances; %u job%s running.", n_c, n_i, n_j,
+                                      n_j == 1 ? "" : "s");
+                else
+                        s = strprintf("Serving %u compartments and %u instances.", n_c, n_i);
+        }
+        if (!s)
+                return;
+        /* One line: database errors may carry newlines. */
+        for (char *p = s; *p; p++)
+                if (*p == '\n')
+                        *p = ' ';
+        if (streq_ptr(s, m->status_text))
+                return;
+        free(m->status_text);
+        m->status_text = TAKE_PTR(s);
+        (void) sd_notifyf(false, "STATUS=%s", m->status_text);
+        manager_mark_dirty(m, MANAGER_PROP_STATUS_TEXT);
+}
+
+void manager_set_state(Manager *m, ManagerState state) {
+        if (m->state != state) {
+                log_debug("Manager state %s -> %s", manager_state_to_string(m->state), manager_state_to_string(state));
+                m->state = state;
+                manager_mark_dirty(m, MANAGER_PROP_STATE);
+        }
+        manager_update_status(m);
+}
+
+/* ---- change emission (coalesced on an idle defer source, like homed) -------------------- */
+
+static int on_emit(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        Compartment *c;
+        Instance *i;
+        Job *j;
+
+        if (!m->emit_enabled || !m->bus)
+                return 0;
+
+        /* Compartments first, so a client sees a parent before its children and instances. */
+        while ((c = LIST_FIRST(&m->dirty_compartments))) {
+                uint32_t d = c->dirty;
+                LIST_REMOVE(c, dirty_link);
+                c->dirty = 0;
+                compartment_emit_changes(c, d);
+        }
+        while ((i = LIST_FIRST(&m->dirty_instances))) {
+                uint32_t d = i->dirty;
+                LIST_REMOVE(i, dirty_link);
+                i->dirty = 0;
+                instance_emit_changes(i, d);
+        }
+        while ((j = LIST_FIRST(&m->dirty_jobs))) {
+                uint32_t d = j->dirty;
+                LIST_REMOVE(j, dirty_link);
+                j->dirty = 0;
+                job_emit_changes(j, d);
+        }
+        if (m->dirty) {
+                uint32_t d = m->dirty;
+                m->dirty = 0;
+                manager_emit_changes(m, d);
+        }
+        return 0;
+}
+
+void manager_mark_dirty(Manager *m, uint32_t props) {
+        m->dirty |= props;
+        if (!m->emit_enabled)
+                return;
+        if (!m->emit_event) {
+                if (sd_event_add_defer(m->event, &m->emit_event, on_emit, m) < 0)
+                        return;
+                (void) sd_event_source_set_priority(m->emit_event, SD_EVENT_PRIORITY_IDLE);
+                (void) sd_event_source_set_description(m->emit_event, "emit-changes");
+        }
+        (void) sd_event_source_set_enabled(m->emit_event, SD_EVENT_ONESHOT);
+}
+
+void manager_invalidate_describe(Manager *m) {
+        m->describe_cache = mfree(m->describe_cache);
+}
+
+/* ---- tree ------------------------------------------------------------------------------ */
+
+static int compare_by_name(const void *a, const void *b) {
+        const Compartment *x = *(Compartment * const *) a, *y = *(Compartment * const *) b;
+        int r = strcmp(x->name, y->name);
+        return r != 0 ? r : strcmp(x->id, y->id);
+}
+
+static char *compartment_compute_path(Compartment *c) {
+        const Compartment *chain[COMPARTMENT_DEPTH_MAX];
+        size_t n = 0, len = 0;
+        char *p, *s;
+
+        for (const Compartment *x = c; x && n < ELEMENTSOF(chain); x = x->parent) {
+                chain[n++] = x;
+                len += strlen(x->name) + 1;
+        }
+        s = p = malloc(len + 1);
+        if (!s)
+                return NULL;
+        while (n > 0) {
+                const Compartment *x = chain[--n];
+                p = stpcpy(p, x->name);
+                if (n > 0)
+                        *p++ = '/';
+        }
+        *p = 0;
+        return s;
+}
+
+static int compare_by_parent_then_name(const void *a, const void *b) {
+        const Compartment *x = *(Compartment * const *) a, *y = *(Compartment * const *) b;
+        uintptr_t px = (uintptr_t) x->parent, py = (uintptr_t) y->parent;
+
+        if (px != py)
+                return px < py ? -1 : 1;
+        return compare_by_name(a, b);
+}
+
+static void compartment_set_children(Compartment *c, Compartment **children, size_t n) {
+        Compartment **copy = NULL;
+
+        if (n == c->n_children && (n == 0 || memcmp(children, c->children, n * sizeof(Compartment *)) == 0))
+                return;
+        if (n > 0) {
+                copy = new(Compartment *, n);
+                if (!copy)
+                        return;
+                memcpy(copy, children, n * sizeof(Compartment *));
+        }
+        free(c->children);
+        c->children = copy;
+        c->n_children = n;
+        compartment_mark_dirty(c, COMPARTMENT_PROP_CHILDREN);
+}
+
+void manager_relink(Manager *m) {
+        size_t n_c = (size_t) lh_table_length(m->compartments), k = 0;
+        _cleanup_free_ Compartment **all = NULL;
+        _cleanup_free_ uint32_t *old = NULL;
+        Compartment *root = NULL;
+        struct lh_entry *e;
+
+        all = new(Compartment *, n_c);
+        old = new(uint32_t, n_c);
+        if (!all || !old)
+                return;
+
+        /* Parents. */
+        lh_foreach(m->compartments, e) {
+                Compartment *c = lh_entry_v(e);
+                Compartment *p = c->parent_id ? manager_get_compartment(m, c->parent_id) : NULL;
+
+                if (p == c)
+                        p = NULL;
+                if (p != c->parent) {
+                        c->parent = p;
+                        compartment_mark_dirty(c, COMPARTMENT_PROP_PARENT);
+                }
+                if (!c->parent_id && (!root || strcmp(c->id, root->id) < 0))
+                        root = c;
+                c->seen = false;  /* scratch below: "children assigned" */
+                all[k++] = c;
+        }
+        if (root != m->root) {
+                m->root = root;
+                manager_mark_dirty(m, MANAGER_PROP_TENANCY);
+        }
+
+        /* Children: siblings are adjacent once sorted by parent, each group by name. */
+        qsort(all, n_c, sizeof(Compartment *), compare_by_parent_then_name);
+        for (size_t i = 0; i < n_c;) {
+                Compartment *p = all[i]->parent;
+                size_t j = i;
+                while (j < n_c && all[j]->parent == p)
+                        j++;
+                if (p) {
+                        compartment_set_children(p, all + i, j - i);
+                        p->seen = true;
+                }
+                i = j;
+        }
+        for (k = 0; k < n_c; k++)
+                if (!all[k]->seen)
+                        compartment_set_children(all[k], NULL, 0);
+
+        /* Paths. */
+        for (k = 0; k < n_c; k++) {
+                Compartment *c = all[k];
+                _cleanup_free_ char *p = compartment_compute_path(c);
+                if (p && !streq(p, c->path)) {
+                        free(c->path);
+                        c->path = TAKE_PTR(p);
+                        compartment_mark_dirty(c, COMPARTMENT_PROP_PATH);
+                }
+        }
+
+        /* Instances: their compartment, and the subtree counts. */
+        for (k = 0; k < n_c; k++) {
+                old[k] = all[k]->n_instances;
+                all[k]->n_instances = 0;
+        }
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                Compartment *c = manager_get_compartment(m, i->compartment_id);
+                unsigned depth = 0;
+
+                if (c != i->compartment) {
+                        i->compartment = c;
+                        instance_mark_dirty(i, INSTANCE_PROP_COMPARTMENT);
+                }
+                for (; c && depth < COMPARTMENT_DEPTH_MAX; c = c->parent, depth++)
+                        c->n_instances++;
+        }
+        for (k = 0; k < n_c; k++)
+                if (old[k] != all[k]->n_instances)
+                        compartment_mark_dirty(all[k], COMPARTMENT_PROP_INSTANCE_COUNT);
+}
+
+/* ---- effective configuration ------------------------------------------------------------ */
+
+void manager_update_effective(Manager *m) {
+        uint64_t now = manager_now();
+        struct lh_entry *e;
+
+        lh_foreach(m->compartments, e) {
+                Compartment *c = lh_entry_v(e);
+                InstanceConfig eff;
+                uint64_t h;
+
+                compartment_effective_defaults(c, now, &eff);
+                h = instance_config_hash(&eff);
+                if (h != c->effective_hash) {
+                        c->effective_hash = h;
+                        compartment_mark_dirty(c, COMPARTMENT_PROP_EFFECTIVE_DEFAULTS);
+                }
+        }
+        lh_foreach(m->instances, e)
+                instance_update_effective(lh_entry_v(e), now);
+}
+
+/* ---- override expiry --------------------------------------------------------------------- */
+
+typedef struct ExpiryWrite {
+        Manager *manager;
+        bool compartment;
+        char *id;
+        uint64_t until;
+} ExpiryWrite;
+
+static void on_expiry_written(Db *db, PGresult *r, int error, void *userdata) {
+        ExpiryWrite *w = userdata;
+        Manager *m = w->manager;
+
+        PQclear(r);
+        if (error == -ECANCELED)
+                goto finish;
+
+        if (w->compartment) {
+                Compartment *c = manager_get_compartment(m, w->id);
+                if (c) {
+                        c->n_writes--;
+                        if (error >= 0 && instance_config_is_set(&c->defaults, CONFIG_OVERRIDE_UNTIL) &&
+                            c->defaults.override_until == w->until) {
+                                instance_config_unset(&c->defaults, CONFIG_OVERRIDE_STATE);
+                                instance_config_unset(&c->defaults, CONFIG_OVERRIDE_UNTIL);
+                                compartment_mark_dirty(c, COMPARTMENT_PROP_DEFAULTS);
+                        }
+                }
+        } else {
+                Instance *i = manager_get_instance(m, w->id);
+                if (i) {
+                        i->n_writes--;
+                        if (error >= 0 && instance_config_is_set(&i->config, CONFIG_OVERRIDE_UNTIL) &&
+                            i->config.override_until == w->until) {
+                                instance_config_unset(&i->config, CONFIG_OVERRIDE_STATE);
+                                instance_config_unset(&i->config, CONFIG_OVERRIDE_UNTIL);
+                                instance_mark_dirty(i, INSTANCE_PROP_CONFIG);
+                        }
+                }
+        }
+        if (error < 0)
+                log_warning_errno(error, "Could not record the end of the override of %s (will retry): %s", w->id,
+                                  db_last_error(db));
+        manager_schedule_expiry(m);
+
+finish:
+        free(w->id);
+        free(w);
+}
+
+static const char expire_instance_sql[] =
+        "WITH old AS (SELECT override_state, override_until FROM stopstart.instance_config "
+        "             WHERE instance_id = $1 AND override_until <= now()), "
+        "up AS (UPDATE stopstart.instance_config SET override_state = NULL, override_until = NULL, "
+        "              updated_at = now(), updated_by = 'stopstartd' "
+        "       WHERE instance_id = $1 AND override_until <= now() RETURNING instance_id) "
+        "INSERT INTO stopstart.audit_log (actor, operation, object_kind, object_id, old_value, new_value, reason) "
+        "SELECT 'stopstartd', 'override-expired', 'instance', $1, "
+        "       jsonb_build_object('override_state', old.override_state, 'override_until', "
+        "                          (extract(epoch from old.override_until) * 1000000)::bigint), '{}'::jsonb, "
+        "       'override ended' FROM up, old";
+
+static const char expire_compartment_sql[] =
+        "WITH old AS (SELECT override_state, override_until FROM stopstart.compartment_defaults "
+        "             WHERE compartment_id = $1 AND override_until <= now()), "
+        "up AS (UPDATE stopstart.compartment_defaults SET override_state = NULL, override_until = NULL, "
+        "              updated_at = now(), updated_by = 'stopstartd' "
+        "       WHERE compartment_id = $1 AND override_until <= now() RETURNING compartment_id) "
+        "INSERT INTO stopstart.audit_log (actor, operation, object_kind, object_id, old_value, new_value, reason) "
+        "SELECT 'stopstartd', 'override-expired', 'compartment', $1, "
+        "       jsonb_build_object('override_state', old.override_state, 'override_until', "
+        "                          (extract(epoch from old.override_until) * 1000000)::bigint), '{}'::jsonb, "
+        "       'override ended' FROM up, old";
+
+static void expire_one(Manager *m, bool compartment, const char *id, uint64_t until, unsigned *n_writes) {
+        ExpiryWrite *w;
+
+        if (*n_writes > 0 || !m->db || db_get_state(m->db) != DB_CONNECTED)
+                return;  /* retried when the write finishes, or after reconnecting */
+        w = new0(ExpiryWrite, 1);
+        if (!w)
+                return;
+        w->manager = m;
+        w->compartment = compartment;
+        w->until = until;
+        w->id = strdup(id);
+        if (!w->id) {
+                free(w);
+                return;
+        }
+        const char *params[] = { id };
+        (*n_writes)++;
+        if (db_query(m->db, compartment ? expire_compartment_sql : expire_instance_sql, 1, params, DB_QUERY_FAIL_FAST,
+                     on_expiry_written, w) < 0) {
+                (*n_writes)--;
+                free(w->id);
+                free(w);
+        }
+}
+
+static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = manager_now();
+        struct lh_entry *e;
+
+        /* Effective values change at once; the stored override is removed (and audited) next. */
+        manager_update_effective(m);
+
+        lh_foreach(m->compartments, e) {
+                Compartment *c = lh_entry_v(e);
+                if (instance_config_override_expired(&c->defaults, now))
+                        expire_one(m, true, c->id, c->defaults.override_until, &c->n_writes);
+        }
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                if (instance_config_override_expired(&i->config, now))
+                        expire_one(m, false, i->id, i->config.override_until, &i->n_writes);
+        }
+        manager_schedule_expiry(m);
+        return 0;
+}
+
+void manager_schedule_expiry(Manager *m) {
+        uint64_t next = UINT64_MAX, now = manager_now();
+        bool pending = false;
+        struct lh_entry *e;
+        int r;
+
+        lh_foreach(m->compartments, e) {
+                Compartment *c = lh_entry_v(e);
+                uint64_t t = instance_config_next_expiry(&c->defaults);
+                if (t <= now)
+                        pending = true;
+                else
+                        next = MIN(next, t);
+        }
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                uint64_t t = instance_config_next_expiry(&i->config);
+                if (t <= now)
+                        pending = true;
+                else
+                        next = MIN(next, t);
+        }
+        /* Overrides already over but not yet cleared (database away): try again in a while. */
+        if (pending)
+                next = MIN(next, now + 5 * 1000000ULL);
+
+        if (next == UINT64_MAX) {
+                (void) sd_event_source_set_enabled(m->expiry_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!m->expiry_timer) {
+                r = sd_event_add_time(m->event, &m->expiry_timer, CLOCK_REALTIME, next, 0, on_expiry, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to arm the override expiry timer: %m");
+                        return;
+                }
+                (void) sd_event_source_set_description(m->expiry_timer, "override-expiry");
+                return;
+        }
+        (void) sd_event_source_set_time(m->expiry_timer, next);
+        (void) sd_event_source_set_enabled(m->expiry_timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- periodic refresh --------------------------------------------------------------------- */
+
+static int on_refresh_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = manager_refresh(m, (uid_t) -1, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Periodic refresh not started: %m");
+        manager_schedule_refresh(m);
+        return 0;
+}
+
+void manager_schedule_refresh(Manager *m) {
+        uint64_t interval = m->config ? m->config->discovery.interval : 0;
+        int r;
+
+        /* Only once the daemon is up: the first refresh is started explicitly after READY=1. */
+        if (interval == 0 || m->state == MANAGER_STARTING || m->state == MANAGER_STOPPING) {
+                (void) sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!m->refresh_timer) {
+                r = sd_event_add_time_relative(m->event, &m->refresh_timer, CLOCK_MONOTONIC, interval, 0,
+                                               on_refresh_timer, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to arm the refresh timer: %m");
+                        return;
+                }
+                (void) sd_event_source_set_description(m->refresh_timer, "refresh");
+                return;
+        }
+        (void) sd_event_source_set_time_relative(m->refresh_timer, interval);
+        (void) sd_event_source_set_enabled(m->refresh_timer, SD_EVENT_ONESHOT);
+}
+
+static void on_refresh_created(Manager *m, Job *j, int error, void *userdata) {
+        if (error < 0)
+                log_warning_errno(error, "Could not create the refresh job: %m");
+}
+
+int manager_refresh(Manager *m, uid_t uid, Job **ret) {
+        if (m->refresh_job) {
+                if (ret)
+                        *ret = m->refresh_job;
+                return 0;
+        }
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return -ENOTCONN;
+        return job_create(m, JOB_REFRESH, "", STOP_MODE_SOFT, uid, on_refresh_created, NULL);
+}
+
+/* ---- database --------------------------------------------------------------------------- */
+
+static void on_db_state(Db *db, DbState state, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->state == MANAGER_STOPPING)
+                return;
+        if (state == DB_DISCONNECTED) {
+                m->db_was_lost = true;
+                if (m->state == MANAGER_RUNNING)
+                        log_warning("Database connection lost: %s; serving from memory, reconnecting.",
+                                    db_last_error(db));
+                if (m->state != MANAGER_STARTING)
+                        manager_set_state(m, MANAGER_DEGRADED);
+                else
+                        manager_update_status(m);
+        } else if (state == DB_CONNECTED) {
+                if (m->state == MANAGER_DEGRADED) {
+                        log_info("Database connection re-established.");
+                        manager_set_state(m, MANAGER_RUNNING);
+                }
+                if (m->db_was_lost && m->state != MANAGER_STARTING) {
+                        /* Whatever happened meanwhile (discovery by a peer, an override that ended, a
+                         * write whose answer was lost): read it back. */
+                        m->db_was_lost = false;
+                        (void) manager_load(m, NULL, NULL);
+                }
+                manager_schedule_expiry(m);
+        }
+}
+
+int manager_connect_db(Manager *m) {
+        int r;
+
+        assert(m->config);
+
+        m->db = db_free(m->db);
+        r = db_new(m->event, m->config->database, &m->db);
+        if (r < 0)
+                return r;
+        db_set_state_handler(m->db, on_db_state, m);
+        db_set_reconnect_backoff(m->db, 100 * 1000, 10 * 1000000);
+        r = db_start(m->db);
+        /* Refused at once (no socket yet): db retries by itself with backoff. */
+        return r == -ECONNREFUSED ? 0 : r;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+#define CONFIG_COLUMNS(t)                                                                             \
+        t ".managed, " t ".stop_mode, (extract(epoch from " t ".soft_stop_timeout) * 1000000)::bigint, " \
+        t ".priority, " t ".note, " t ".override_state, (extract(epoch from " t ".override_until) * 1000000)::bigint"
+
+static const char load_compartments_sql[] =
+        "SELECT c.id, c.parent_id, c.name, c.description, c.lifecycle_state, " CONFIG_COLUMNS("d") " "
+        "FROM stopstart.compartments c LEFT JOIN stopstart.compartment_defaults d ON d.compartment_id = c.id "
+        "WHERE c.deleted_at IS NULL ORDER BY c.id";
+
+static const char load_instances_sql[] =
+        "SELECT i.id, i.compartment_id, i.region, i.availability_domain, coalesce(i.fault_domain, ''), "
+        "coalesce(i.shape, ''), i.display_name, i.lifecycle_state, "
+        "(extract(epoch from i.state_observed_at) * 1000000)::bigint, i.freeform_tags::text, " CONFIG_COLUMNS("c") " "
+        "FROM stopstart.instances i LEFT JOIN stopstart.instance_config c ON c.instance_id = i.id "
+        "WHERE i.deleted_at IS NULL ORDER BY i.display_name, i.id";
+
+static const char load_meta_sql[] =
+        "SELECT (SELECT coalesce(string_agg(name, ' ' ORDER BY name), '') FROM stopstart.regions), "
+        "(SELECT coalesce((extract(epoch from max(finished_at)) * 1000000)::bigint, 0) "
+        " FROM stopstart.discovery_runs WHERE result = 'done')";
+
+/* Replaces *field if different: 1 if it changed, 0 if not, -ENOMEM. */
+static int set_field(char **field, const char *value) {
+        char *s;
+
+        if (streq_ptr(*field, value))
+                return 0;
+        if (value) {
+                s = strdup(value);
+                if (!s)
+                        return -ENOMEM;
+        } else
+                s = NULL;
+        free(*field);
+        *field = s;
+        return 1;
+}
+
+static uint64_t parse_usec(const char *s) {
+        char *end;
+        long long v;
+
+        if (!s || !*s)
+                return 0;
+        v = strtoll(s, &end, 10);
+        return *end || v < 0 ? 0 : (uint64_t) v;
+}
+
+static void config_columns(PGresult *r, int row, int first, const char *values[CONFIG_SQL_COLUMNS]) {
+        for (int k = 0; k < CONFIG_SQL_COLUMNS; k++)
+                values[k] = PQgetisnull(r, row, first + k) ? NULL : PQgetvalue(r, row, first + k);
+}
+
+static int apply_compartments(Manager *m, PGresult *r) {
+        struct lh_entry *e, *tmp;
+        int n = PQntuples(r), k;
+
+        if (PQnfields(r) != 5 + CONFIG_SQL_COLUMNS)
+                return -EBADMSG;
+
+        lh_foreach(m->compartments, e)
+                ((Compartment *) lh_entry_v(e))->seen = false;
+
+        for (int row = 0; row < n; row++) {
+                const char *id = PQgetvalue(r, row, 0);
+                const char *values[CONFIG_SQL_COLUMNS];
+                Compartment *c = manager_get_compartment(m, id);
+                InstanceConfig cfg;
+                uint32_t changed = 0;
+
+                if (!c) {
+                        k = compartment_new(m, id, &c);
+                        if (k < 0)
+                                return k;
+                        changed |= COMPARTMENT_PROP_ADDED;
+                }
+                c->seen = true;
+
+                k = set_field(&c->parent_id, PQgetisnull(r, row, 1) ? NULL : PQgetvalue(r, row, 1));
+                if (k < 0)
+                        return k;
+                k = set_field(&c->name, PQgetvalue(r, row, 2));
+                if (k < 0)
+                        return k;
+                changed |= k ? COMPARTMENT_PROP_NAME : 0;
+                k = set_field(&c->description, PQgetvalue(r, row, 3));
+                if (k < 0)
+                        return k;
+                changed |= k ? COMPARTMENT_PROP_DESCRIPTION : 0;
+                k = set_field(&c->lifecycle_state, PQgetvalue(r, row, 4));
+                if (k < 0)
+                        return k;
+                changed |= k ? COMPARTMENT_PROP_LIFECYCLE_STATE : 0;
+
+                config_columns(r, row, 5, values);
+                k = instance_config_from_sql(values, &cfg);
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0)
+                        log_warning("Ignoring unreadable defaults of compartment %s.", id);
+                else if (!instance_config_equal(&cfg, &c->defaults) && c->n_writes == 0) {
+                        instance_config_done(&c->defaults);
+                        c->defaults = cfg;
+                        changed |= COMPARTMENT_PROP_DEFAULTS;
+                } else
+                        instance_config_done(&cfg);
+
+                compartment_mark_dirty(c, changed);
+        }
+
+        lh_foreach_safe(m->compartments, e, tmp) {
+                Compartment *c = lh_entry_v(e);
+                if (!c->seen) {
+                        compartment_emit_removed(c);
+                        compartment_free(c);
+                }
+        }
+        return 0;
+}
+
+static int apply_instances(Manager *m, PGresult *r) {
+        struct lh_entry *e, *tmp;
+        int n = PQntuples(r), k;
+
+        if (PQnfields(r) != 10 + CONFIG_SQL_COLUMNS)
+                return -EBADMSG;
+
+        lh_foreach(m->instances, e)
+                ((Instance *) lh_entry_v(e))->seen = false;
+
+        for (int row = 0; row < n; row++) {
+                const char *id = PQgetvalue(r, row, 0);
+                const char *values[CONFIG_SQL_COLUMNS];
+                Instance *i = manager_get_instance(m, id);
+                _cleanup_free_ char *tags = NULL;
+                InstanceConfig cfg;
+                uint32_t changed = 0;
+                uint64_t observed;
+
+                if (!i) {
+                        k = instance_new(m, id, &i);
+                        if (k < 0)
+                                return k;
+                        changed |= INSTANCE_PROP_ADDED;
+                }
+                i->seen = true;
+
+#define FIELD(field, col, prop)                                         \
+                do {                                                    \
+                        k = set_field(&i->field, PQgetvalue(r, row, col)); \
+                        if (k < 0)                                      \
+                                return k;                               \
+                        if (k > 0)                                      \
+                                changed |= (prop);                      \
+                } while (0)
+                FIELD(compartment_id, 1, INSTANCE_PROP_COMPARTMENT);
+                FIELD(region, 2, 0);
+                FIELD(availability_domain, 3, INSTANCE_PROP_AVAILABILITY_DOMAIN);
+                FIELD(fault_domain, 4, INSTANCE_PROP_FAULT_DOMAIN);
+                FIELD(shape, 5, INSTANCE_PROP_SHAPE);
+                FIELD(display_name, 6, INSTANCE_PROP_DISPLAY_NAME);
+                FIELD(lifecycle_state, 7, INSTANCE_PROP_LIFECYCLE_STATE);
+#undef FIELD
+                observed = parse_usec(PQgetvalue(r, row, 8));
+                if (observed != i->state_observed_at) {
+                        i->state_observed_at = observed;
+                        changed |= INSTANCE_PROP_LIFECYCLE_STATE;
+                }
+
+                k = tags_pack_json(PQgetvalue(r, row, 9), &tags);
+                if (k == -ENOMEM)
+                        return k;
+                if (k >= 0 && !tags_packed_equal(tags, i->freeform_tags)) {
+                        free(i->freeform_tags);
+                        i->freeform_tags = TAKE_PTR(tags);
+                        changed |= INSTANCE_PROP_FREEFORM_TAGS;
+                }
+
+                config_columns(r, row, 10, values);
+                k = instance_config_from_sql(values, &cfg);
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0)
+                        log_warning("Ignoring unreadable configuration of instance %s.", id);
+                else if (!instance_config_equal(&cfg, &i->config) && i->n_writes == 0) {
+                        instance_config_done(&i->config);
+                        i->config = cfg;
+                        changed |= INSTANCE_PROP_CONFIG;
+                } else
+                        instance_config_done(&cfg);
+
+                instance_mark_dirty(i, changed);
+        }
+
+        lh_foreach_safe(m->instances, e, tmp) {
+                Instance *i = lh_entry_v(e);
+                if (!i->seen) {
+                        instance_emit_removed(i);
+                        instance_free(i);
+                }
+        }
+        return 0;
+}
+
+static int apply_meta(Manager *m, PGresult *r) {
+        _cleanup_strv_free_ char **regions = NULL;
+        uint64_t last;
+        char *p, *saveptr = NULL;
+        _cleanup_free_ char *copy = NULL;
+
+        if (PQntuples(r) != 1 || PQnfields(r) != 2)
+                return -EBADMSG;
+        copy = strdup(PQgetvalue(r, 0, 0));
+        if (!copy)
+                return -ENOMEM;
+        for (p = strtok_r(copy, " ", &saveptr); p; p = strtok_r(NULL, " ", &saveptr))
+                if (strv_extend(&regions, p) < 0)
+                        return -ENOMEM;
+        {
+                _cleanup_free_ char *a = regions ? strv_join(regions, " ") : strdup(""),
+                                    *b = m->regions ? strv_join(m->regions, " ") : strdup("");
+                if (!a || !b)
+                        return -ENOMEM;
+                if (!streq(a, b)) {
+                        strv_free(m->regions);
+                        m->regions = TAKE_PTR(regions);
+                        manager_mark_dirty(m, MANAGER_PROP_REGIONS);
+                        manager_invalidate_describe(m);
+                }
+        }
+        last = parse_usec(PQgetvalue(r, 0, 1));
+        if (last != m->last_refresh) {
+                m->last_refresh = last;
+                manager_mark_dirty(m, MANAGER_PROP_LAST_REFRESH);
+        }
+        return 0;
+}
+
+static void load_finish(Manager *m, LoadContext *l) {
+        manager_load_handler_t handler = m->load_handler;
+        void *userdata = m->load_userdata;
+        int error = l->error;
+
+        m->load = NULL;
+        m->load_handler = NULL;
+        m->load_userdata = NULL;
+
+        if (error < 0)
+                log_warning_errno(error, "Loading the inventory from the database failed: %s", strna(l->error_text));
+        free(l->error_text);
+        free(l);
+
+        if (error >= 0) {
+                manager_update_effective(m);
+                manager_schedule_expiry(m);
+                if (m->state != MANAGER_STARTING)
+                        manager_update_status(m);
+                /* Give back what the PGresults of a large load left in the heap. */
+                (void) malloc_trim(0);
+        }
+
+        if (handler)
+                handler(m, error, userdata);
+
+        if (m->load_again && !m->load) {
+                manager_load_handler_t next = m->next_load_handler;
+                void *next_userdata = m->next_load_userdata;
+
+                m->load_again = false;
+                m->next_load_handler = NULL;
+                m->next_load_userdata = NULL;
+                if (manager_load(m, next, next_userdata) < 0 && next)
+                        next(m, -ENOMEM, next_userdata);
+        }
+}
+
+typedef enum LoadStep {
+        LOAD_COMPARTMENTS,
+        LOAD_INSTANCES,
+        LOAD_META,
+} LoadStep;
+
+typedef struct LoadQuery {
+        LoadContext *load;
+        LoadStep step;
+} LoadQuery;
+
+static void on_load_result(Db *db, PGresult *r, int error, void *userdata) {
+        LoadQuery *q = userdata;
+        LoadContext *l = q->load;
+        Manager *m = l->manager;
+        LoadStep step = q->step;
+        int k = 0;
+
+        free(q);
+
+        if (error == -ECANCELED) {
+                /* The manager is going away. */
+                PQclear(r);
+                if (--l->n_pending == 0) {
+                        m->load = NULL;
+                        free(l->error_text);
+                        free(l);
+                }
+                return;
+        }
+
+        if (error < 0) {
+                if (l->error >= 0) {
+                        l->error = error;
+                        l->error_text = strdup(db_last_error(db));
+                }
+        } else if (l->error >= 0) {
+                uint32_t n_c = (uint32_t) lh_table_length(m->compartments),
+                         n_i = (uint32_t) lh_table_length(m->instances);
+
+                switch (step) {
+                case LOAD_COMPARTMENTS:
+                        k = apply_compartments(m, r);
+                        break;
+                case LOAD_INSTANCES:
+                        k = apply_instances(m, r);
+                        break;
+                case LOAD_META:
+                        k = apply_meta(m, r);
+                        break;
+                }
+                if (step != LOAD_META)
+                        manager_relink(m);
+                if (k < 0) {
+                        l->error = k;
+                        l->error_text = strdup("unexpected result");
+                }
+                if (n_c != (uint32_t) lh_table_length(m->compartments))
+                        manager_mark_dirty(m, MANAGER_PROP_N_COMPARTMENTS);
+                if (n_i != (uint32_t) lh_table_length(m->instances))
+                        manager_mark_dirty(m, MANAGER_PROP_N_INSTANCES);
+        }
+        PQclear(r);
+
+        if (--l->n_pending == 0)
+                load_finish(m, l);
+}
+
+int manager_load(Manager *m, manager_load_handler_t handler, void *userdata) {
+        static const char * const sql[] = {
+                [LOAD_COMPARTMENTS] = load_compartments_sql,
+                [LOAD_INSTANCES] = load_instances_sql,
+                [LOAD_META] = load_meta_sql,
+        };
+        LoadContext *l;
+        int r;
+
+        assert(m->db);
+
+        if (m->load) {
+                /* One at a time; this one runs after the current one, with fresh data. */
+                if (handler) {
+                        if (m->next_load_handler)
+                                return -EBUSY;
+                        m->next_load_handler = handler;
+                        m->next_load_userdata = userdata;
+                }
+                m->load_again = true;
+                return 0;
+        }
+
+        l = new0(LoadContext, 1);
+        if (!l)
+                return -ENOMEM;
+        l->manager = m;
+        m->load = l;
+        m->load_handler = handler;
+        m->load_userdata = userdata;
+
+        /* Each result is merged as it arrives: a write queued behind a SELECT lands after it. */
+        for (LoadStep s = LOAD_COMPARTMENTS; s <= LOAD_META; s++) {
+                LoadQuery *q = new0(LoadQuery, 1);
+                if (!q) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                q->load = l;
+                q->step = s;
+                l->n_pending++;
+                r = db_query(m->db, sql[s], 0, NULL, 0, on_load_result, q);
+                if (r < 0) {
+                        l->n_pending--;
+                        free(q);
+                        goto fail;
+                }
+        }
+        return 0;
+
+fail:
+        if (l->error >= 0)
+                l->error = r;
+        if (l->n_pending == 0)
+                load_finish(m, l);
+        return 0;
+}
+
+/* ---- configuration writes ------------------------------------------------------------------ */
+
+#define CONFIG_VALUES "$2::boolean, $3, $4::bigint * interval '1 microsecond', $5::integer, $6, $7, " \
+                      "'epoch'::timestamptz + $8::bigint * interval '1 microsecond'"
+#define CONFIG_UPDATE "managed = EXCLUDED.managed, stop_mode = EXCLUDED.stop_mode, " \
+                      "soft_stop_timeout = EXCLUDED.soft_stop_timeout, priority = EXCLUDED.priority, " \
+                      "note = EXCLUDED.note, override_state = EXCLUDED.override_state, " \
+                      "override_until = EXCLUDED.override_until, updated_at = now(), updated_by = EXCLUDED.updated_by"
+
+static const char save_instance_sql[] =
+        "WITH up AS (INSERT INTO stopstart.instance_config (instance_id, managed, stop_mode, soft_stop_timeout, "
+        "            priority, note, override_state, override_until, updated_at, updated_by) "
+        "            VALUES ($1, " CONFIG_VALUES ", now(), $9) "
+        "            ON CONFLICT (instance_id) DO UPDATE SET " CONFIG_UPDATE " RETURNING instance_id) "
+        "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value, new_value) "
+        "SELECT $10::bigint, $9, 'set-config', 'instance', $1, $11::jsonb, $12::jsonb FROM up";
+
+static const char save_compartment_sql[] =
+        "WITH up AS (INSERT INTO stopstart.compartment_defaults (compartment_id, managed, stop_mode, "
+        "            soft_stop_timeout, priority, note, override_state, override_until, updated_at, updated_by) "
+        "            VALUES ($1, " CONFIG_VALUES ", now(), $9) "
+        "            ON CONFLICT (compartment_id) DO UPDATE SET " CONFIG_UPDATE " RETURNING compartment_id) "
+        "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value, new_value) "
+        "SELECT $10::bigint, $9, 'set-defaults', 'compartment', $1, $11::jsonb, $12::jsonb FROM up";
+
+typedef struct ConfigSave {
+        Manager *manager;
+        bool compartment;
+        char *id;
+        InstanceConfig config;
+        manager_config_saved_t handler;
+        void *userdata;
+} ConfigSave;
+
+static void config_save_free(ConfigSave *s) {
+        free(s->id);
+        instance_config_done(&s->config);
+        free(s);
+}
+
+static void on_config_saved(Db *db, PGresult *r, int error, void *userdata) {
+        ConfigSave *s = userdata;
+        Manager *m = s->manager;
+        _cleanup_free_ char *message = NULL;
+        Compartment *c = NULL;
+        Instance *i = NULL;
+
+        if (s->compartment)
+                c = manager_get_compartment(m, s->id);
+        else
+                i = manager_get_instance(m, s->id);
+        if (c)
+                c->n_writes--;
+        if (i)
+                i->n_writes--;
+
+        if (error == -EIO && r) {
+                const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+                message = strdup(strempty(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)));
+                if (state && streq(state, "23503"))
+                        error = -ENXIO;        /* foreign key: the object is gone */
+                else if (state && strneq(state, "23", 2))
+                        error = -EINVAL;       /* a constraint refused the value */
+        } else if (error == -EIO)
+                message = strdup(db_last_error(db));
+        PQclear(r);
+
+        if (error >= 0 && !c && !i)
+                error = -ENXIO;  /* removed by a reload meanwhile */
+
+        if (error >= 0) {
+                InstanceConfig *target = c ? &c->defaults : &i->config;
+                instance_config_done(target);
+                *target = s->config;
+                s->config = (InstanceConfig) {};
+                if (c) {
+                        compartment_mark_dirty(c, COMPARTMENT_PROP_DEFAULTS);
+                        manager_update_effective(m);
+                } else {
+                        instance_mark_dirty(i, INSTANCE_PROP_CONFIG);
+                        instance_update_effective(i, manager_now());
+                }
+                manager_schedule_expiry(m);
+        } else if (error == -ECONNRESET)
+                m->db_was_lost = true;  /* read the outcome back after reconnecting */
+
+        if (s->handler)
+                s->handler(m, error, message, s->userdata);
+        config_save_free(s);
+}
+
+int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
+                        manager_config_saved_t handler, void *userdata) {
+        _cleanup_free_ char *actor = NULL, *uid_s = NULL;
+        _cleanup_json_ json_object *old_json = NULL, *new_json = NULL;
+        char *values[CONFIG_SQL_COLUMNS] = {};
+        const InstanceConfig *old;
+        unsigned *n_writes;
+        ConfigSave *s;
+        int r;
+
+        if (compartment) {
+                Compartment *c = manager_get_compartment(m, id);
+                if (!c)
+                        return -ENXIO;
+                old = &c->defaults;
+                n_writes = &c->n_writes;
+        } else {
+                Instance *i = manager_get_instance(m, id);
+                if (!i)
+                        return -ENXIO;
+                old = &i->config;
+                n_writes = &i->n_writes;
+        }
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return -ENOTCONN;
+
+        actor = manager_actor_name(uid);
+        if (uid != (uid_t) -1)
+                uid_s = strprintf("%u", (unsigned) uid);
+        old_json = instance_config_to_json(old, false);
+        new_json = instance_config_to_json(config, false);
+        if (!actor || (uid != (uid_t) -1 && !uid_s) || !old_json || !new_json)
+                return -ENOMEM;
+
+        s = new0(ConfigSave, 1);
+        if (!s)
+                return -ENOMEM;
+        s->manager = m;
+        s->compartment = compartment;
+        s->handler = handler;
+        s->userdata = userdata;
+        s->id = strdup(id);
+        r = s->id ? instance_config_copy(config, &s->config) : -ENOMEM;
+        if (r >= 0)
+                r = instance_config_to_sql(config, values);
+        if (r < 0) {
+                config_save_free(s);
+                return r;
+        }
+
+        const char *params[12] = {
+                id, values[0], values[1], values[2], values[3], values[4], values[5], values[6],
+                actor, uid_s,
+                json_object_to_json_string_ext(old_json, JSON_C_TO_STRING_PLAIN),
+                json_object_to_json_string_ext(new_json, JSON_C_TO_STRING_PLAIN),
+        };
+        (*n_writes)++;
+        r = db_query(m->db, compartment ? save_compartment_sql : save_instance_sql, 12, params, DB_QUERY_FAIL_FAST,
+                     on_config_saved, s);
+        instance_config_sql_free(values);
+        if (r < 0) {
+                (*n_writes)--;
+                config_save_free(s);
+                return r;
+        }
+        return 0;
+}
+
+/* ---- describe ---------------------------------------------------------------------------- */
+
+static int build_inventory_json(Manager *m, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        _cleanup_fclose_ FILE *f = open_memstream(&buf, &size);
+        uint64_t now = manager_now();
+        struct lh_entry *e;
+        bool first = true;
+
+        if (!f)
+                return -ENOMEM;
+
+        /* One element at a time: a json-c tree of 20,000 instances would cost far more memory. */
+        fputs("\"compartments\":[", f);
+        lh_foreach(m->compartments, e) {
+                json_object *o = compartment_to_json(lh_entry_v(e), now);
+                if (!o)
+                        return -ENOMEM;
+                fprintf(f, "%s%s", first ? "" : ",", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                json_object_put(o);
+                first = false;
+        }
+        fputs("],\"instances\":[", f);
+        first = true;
+        lh_foreach(m->instances, e) {
+                json_object *o = instance_to_json(lh_entry_v(e), now);
+                if (!o)
+                        return -ENOMEM;
+                fprintf(f, "%s%s", first ? "" : ",", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                json_object_put(o);
+                first = false;
+        }
+        fputs("]", f);
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
+        f = safe_fclose(f);
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int manager_describe(Manager *m, char **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object(), *regions = json_object_new_array(),
+                                   *jobs = json_object_new_array();
+        struct lh_entry *e;
+        const char *head;
+        size_t l;
+        int r;
+
+        if (!o || !regions || !jobs)
+                return -ENOMEM;
+
+        if (!m->describe_cache) {
+                r = build_inventory_json(m, &m->describe_cache);
+                if (r < 0)
+                        return r;
+        }
+
+        STRV_FOREACH(s, m->regions)
+                json_object_array_add(regions, json_object_new_string(*s));
+        lh_foreach(m->jobs, e)
+                json_object_array_add(jobs, job_to_json(lh_entry_v(e)));
+
+        json_object_object_add(o, "version", json_object_new_string(PROJECT_VERSION));
+        json_object_object_add(o, "state", json_object_new_string(manager_state_to_string(m->state)));
+        json_object_object_add(o, "status_text", json_object_new_string(strempty(m->status_text)));
+        json_object_object_add(o, "tenancy", json_object_new_string(m->root ? m->root->id : ""));
+        json_object_object_add(o, "regions", TAKE_PTR(regions));
+        json_object_object_add(o, "last_refresh", json_object_new_uint64(m->last_refresh));
+        json_object_object_add(o, "jobs", TAKE_PTR(jobs));
+
+        /* Splice the cached inventory in before the closing brace. */
+        head = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        l = strlen(head);
+        assert(l >= 2 && head[l - 1] == '}');
+        char *s = malloc(l + 1 + strlen(m->describe_cache) + 1);
+        if (!s)
+                return -ENOMEM;
+        memcpy(s, head, l - 1);
+        s[l - 1] = ',';
+        strcpy(stpcpy(s + l, m->describe_cache), "}");
+        *ret = s;
+        return 0;
+}
+
+/* ---- misc ----------------------------------------------------------------------------------- */
+
+char *manager_actor_name(uid_t uid) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+
+        if (uid == (uid_t) -1)
+                return strdup("stopstartd");
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result)
+                return strdup(result->pw_name);
+        return strprintf("uid %u", (unsigned) uid);
+}
+
+int manager_attach_bus(Manager *m, sd_bus *bus) {
+        int r;
+
+        assert(m);
+        assert(bus);
+
+        r = ss_bus_errors_register();
+        if (r < 0)
+                return r;
+        r = manager_register_objects(m, bus);
+        if (r < 0)
+                return r;
+        m->bus = sd_bus_ref(bus);
+        m->emit_enabled = true;
+        return 0;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's root object: event loop, bus, database, configuration and the entity maps
+ * (compartments, instances, jobs), loaded from the database and kept in memory, so reads are
+ * served from memory also while the database is away. */
+
+#include <json-c/linkhash.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "bus-polkit.h"
+#include "compartment.h"
+#include "config.h"
+#include "db.h"
+#include "instance.h"
+#include "job.h"
+#include "string-table.h"
+
+typedef enum ManagerState {
+        MANAGER_STARTING,
+        MANAGER_RUNNING,
+        MANAGER_DEGRADED,       /* the database is away: serving reads from memory */
+        MANAGER_STOPPING,
+        _MANAGER_STATE_MAX,
+        _MANAGER_STATE_INVALID = -EINVAL,
+} ManagerState;
+
+DECLARE_STRING_TABLE_LOOKUP(manager_state, ManagerState);
+
+typedef enum ManagerProp {
+        MANAGER_PROP_STATE          = 1U << 0,
+        MANAGER_PROP_STATUS_TEXT    = 1U << 1,
+        MANAGER_PROP_TENANCY        = 1U << 2,
+        MANAGER_PROP_REGIONS        = 1U << 3,
+        MANAGER_PROP_LAST_REFRESH   = 1U << 4,
+        MANAGER_PROP_N_COMPARTMENTS = 1U << 5,
+        MANAGER_PROP_N_INSTANCES    = 1U << 6,
+        MANAGER_PROP_N_JOBS         = 1U << 7,
+} ManagerProp;
+
+/* Exit codes of stopstartd (sysexits.h values, which systemd names in its status output). */
+#define EXIT_USAGE        64    /* EX_USAGE: bad command line */
+#define EXIT_SCHEMA       65    /* EX_DATAERR: database schema not at the migration head */
+#define EXIT_DATABASE     69    /* EX_UNAVAILABLE: database unreachable at start-up */
+#define EXIT_CONFIG       78    /* EX_CONFIG: configuration file missing or invalid */
+
+typedef struct LoadContext LoadContext;
+typedef void (*manager_load_handler_t)(Manager *m, int error, void *userdata);
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Db *db;
+        Config *config;
+        char *config_path;
+
+        struct lh_table *compartments;  /* id → Compartment* (owned) */
+        struct lh_table *instances;     /* id → Instance* (owned) */
+        struct lh_table *jobs;          /* (uintptr_t) id → Job* (owned) */
+        Compartment *root;              /* the tenancy, NULL until discovered */
+        char **regions;
+
+        PolkitRegistry *polkit;
+
+        ManagerState state;
+        char *status_text;
+        uint64_t last_refresh;          /* µs since the epoch, 0 = never */
+        bool db_was_lost;               /* reload once the connection is back */
+
+        /* Coalesced change signals (homed's idle defer source). */
+        uint32_t dirty;                 /* ManagerProp */
+        LIST_HEAD(, Compartment) dirty_compartments;
+        LIST_HEAD(, Instance) dirty_instances;
+        LIST_HEAD(, Job) dirty_jobs;
+        sd_event_source *emit_event;
+        bool emit_enabled;              /* objects are on the bus */
+
+        char *describe_cache;           /* "compartments":[…],"instances":[…] */
+
+        LoadContext *load;              /* a load in progress */
+        bool load_again;                /* another one was asked for meanwhile */
+        manager_load_handler_t load_handler;
+        void *load_userdata;
+        manager_load_handler_t next_load_handler;
+        void *next_load_userdata;
+
+        sd_event_source *refresh_timer;
+        sd_event_source *expiry_timer;
+        Job *refresh_job;
+        uint64_t job_linger_usec;       /* how long finished jobs stay on the bus */
+        bool exit_requested;
+};
+
+int manager_new(sd_event *event, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager*, manager_free);
+
+/* Takes ownership of config (also on failure). Applies what can change at run time. */
+int manager_set_config(Manager *m, Config *config);
+/* Re-reads m->config_path atomically: a bad file keeps the old config, and the one-line
+ * reason is returned in ret_error. */
+int manager_reload_config(Manager *m, char **ret_error);
+
+/* Creates the database connection for m->config->database and starts connecting. */
+int manager_connect_db(Manager *m);
+
+/* Loads (or re-loads and merges) compartments, instances and their configuration from the
+ * database. Changes found against memory are announced on the bus. handler may be NULL. While
+ * a load runs, another one is queued behind it (one handler may wait; -EBUSY for a second). */
+int manager_load(Manager *m, manager_load_handler_t handler, void *userdata);
+
+/* Registers every object on bus (not yet requesting the name). */
+int manager_attach_bus(Manager *m, sd_bus *bus);
+
+void manager_set_state(Manager *m, ManagerState state);
+/* Updates StatusText and the service manager's STATUS= line. */
+void manager_update_status(Manager *m);
+
+void manager_mark_dirty(Manager *m, uint32_t props);
+void manager_invalidate_describe(Manager *m);
+/* Describe() JSON; the inventory part is built once per change. */
+int manager_describe(Manager *m, char **ret);
+
+/* Recomputes effective configuration fingerprints of every compartment and instance and marks
+ * the ones that changed. */
+void manager_update_effective(Manager *m);
+/* Re-arms the timer that ends overrides when they expire. */
+void manager_schedule_expiry(Manager *m);
+/* Re-arms the periodic refresh. */
+void manager_schedule_refresh(Manager *m);
+
+/* Saves the complete own configuration of an instance (compartment = false) or the defaults of
+ * a compartment, with its audit entry (old -> new, who), in one statement; on success updates
+ * memory and announces the change. The handler gets 0, or -ENOTCONN (database away, nothing
+ * written), -ECONNRESET (outcome unknown: read back after reconnecting), -ENXIO (the object is
+ * gone), -EINVAL (refused by the database), -EIO; message is the database's text. */
+typedef void (*manager_config_saved_t)(Manager *m, int error, const char *message, void *userdata);
+int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
+                        manager_config_saved_t handler, void *userdata);
+
+/* "name" or "uid N" for audit entries. */
+char *manager_actor_name(uid_t uid);
+
+/* Subtree instance counts and paths, after the tree changed. */
+void manager_relink(Manager *m);
+
+/* Start a refresh job unless one is running (then returns it). */
+int manager_refresh(Manager *m, uid_t uid, Job **ret);
+
+/* µs since the epoch. */
+uint64_t manager_now(void);
