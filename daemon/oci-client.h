@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Asynchronous OCI REST client on sd-event (curl-glue.h), with the calls stopstart needs.
+ *
+ * Every request is signed afresh for each attempt (oci-signer.h). Failed attempts are retried on
+ * 429, 500, 502, 503, 504 and transport errors, with exponential backoff and full jitter
+ * (random in [0, min(retry_max_delay, retry_base_delay * 2^(n-1))]), at least as long as a
+ * Retry-After header asks, at most max_attempts attempts and no new attempt once retry_max_time
+ * has passed since the first one. A POST is retried only when it carries an opc-retry-token (the
+ * service then acts at most once), or when it is a read (Resource Search), or when the
+ * connection could not even be opened (nothing was sent). At most max_in_flight requests are on
+ * the wire; the rest wait in a queue per endpoint (host), served round-robin; with rate_limit > 0
+ * each endpoint also has a token bucket of that many requests per second (burst: one second's
+ * worth, at least 1).
+ *
+ * Callbacks run from the event loop, never from within the call that started the operation.
+ * Objects handed to a callback (non-const pointers) belong to it. A handler may start and cancel
+ * other calls, but must not free the client. Every started call ends in exactly one final
+ * callback unless it is cancelled (oci_call_cancel()) or the client is freed, which cancel
+ * silently. Paginated calls with all_pages call the handler once per page; the final call has
+ * next_page == NULL or an error. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "macro.h"
+#include "oci-model.h"
+#include "oci-signer.h"
+#include "string-table.h"
+#include "time-util.h"
+
+typedef struct OciClient OciClient;
+typedef struct OciCall OciCall;
+
+/* ---- errors ---- */
+
+typedef enum OciErrorKind {
+        OCI_ERROR_NOT_FOUND,           /* 404: missing, or not permitted (OCI does not say which) */
+        OCI_ERROR_NOT_AUTHENTICATED,   /* 401: signature, key, fingerprint or clock (>5 min) wrong */
+        OCI_ERROR_NOT_AUTHORIZED,      /* 403 */
+        OCI_ERROR_CONFLICT,            /* 409 (e.g. IncorrectState), 412 (NoEtagMatch) */
+        OCI_ERROR_THROTTLED,           /* 429 on the last attempt */
+        OCI_ERROR_SERVER,              /* 5xx on the last attempt */
+        OCI_ERROR_TRANSPORT,           /* no HTTP answer: connect, TLS, reset, timeout */
+        OCI_ERROR_BAD_RESPONSE,        /* malformed/truncated/oversized body, missing fields */
+        OCI_ERROR_INVALID_REQUEST,     /* any other 4xx */
+        OCI_ERROR_TIMEOUT,             /* a wait-for-state deadline passed */
+        OCI_ERROR_UNEXPECTED_STATE,    /* waiting for a state the instance can no longer reach */
+        OCI_ERROR_INTERNAL,            /* out of memory and the like, on our side */
+        _OCI_ERROR_KIND_MAX,
+        _OCI_ERROR_KIND_INVALID = -EINVAL,
+} OciErrorKind;
+DECLARE_STRING_TABLE_LOOKUP(oci_error_kind, OciErrorKind);
+
+typedef struct OciError {
+        OciErrorKind kind;
+        int error;               /* the same as a negative errno (-ENOENT, -EACCES, -EPERM, -EBUSY,
+                                  * -EAGAIN, -EREMOTEIO, -ECONNABORTED/-ETIMEDOUT, -EBADMSG,
+                                  * -EINVAL, -ETIME, -ESTALE, -ENOMEM...) */
+        long http_status;        /* 0 without an HTTP answer */
+        const char *operation;   /* "GetInstance" */
+        const char *method;
+        const char *url;
+        const char *code;        /* OCI's "code" ("NotAuthorizedOrNotFound"), or the curl error
+                                  * name for transport errors; may be NULL */
+        const char *message;     /* OCI's "message" or our description; never NULL */
+        const char *request_id;  /* opc-request-id of the last answer, NULL if none came */
+        unsigned attempts;
+} OciError;
+
+/* One line: "GetInstance: HTTP 404 NotAuthorizedOrNotFound: <message> (opc-request-id: X,
+ * attempts: N)". NULL on OOM. */
+char *oci_error_to_string(const OciError *e);
+
+/* ---- settings, client ---- */
+
+typedef struct OciClientSettings {
+        const char *endpoint;    /* config oci.endpoint: base URL with {region}/{service}, or NULL */
+        const char *ca_file;
+        const char *user_agent;  /* NULL = "stopstart/VERSION" */
+        usec_t connect_timeout;
+        usec_t request_timeout;
+        unsigned max_attempts;
+        usec_t retry_max_time;
+        usec_t retry_base_delay;
+        usec_t retry_max_delay;
+        uint64_t max_response_size;
+        unsigned max_in_flight;
+        double rate_limit;       /* requests/s per endpoint, 0 = none */
+} OciClientSettings;
+
+/* Fills s from a loaded Config (strings point into config). */
+void oci_client_settings_from_config(OciClientSettings *s, const Config *config);
+
+/* Signs with key as key_id ("TENANCY/USER/FINGERPRINT"); the client takes its own reference.
+ * ret_error (optional) explains a bad ca_file. */
+int oci_client_new(sd_event *event, EVP_PKEY *key, const char *key_id, const OciClientSettings *settings,
+                   OciClient **ret, char **ret_error);
+/* Cancels every call still running (no callbacks). */
+OciClient *oci_client_free(OciClient *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(OciClient*, oci_client_free);
+
+typedef struct OciClientStats {
+        uint64_t requests;       /* logical requests finished (success or error) */
+        uint64_t attempts;       /* HTTP requests sent, retries included */
+        uint64_t retries;
+        uint64_t failures;       /* logical requests that ended in an error */
+        uint64_t bytes_received;
+        unsigned in_flight;
+        unsigned max_in_flight;  /* high-water mark */
+        unsigned queued;
+} OciClientStats;
+void oci_client_get_stats(OciClient *c, OciClientStats *ret);
+void oci_client_reset_max_in_flight(OciClient *c);
+
+/* Cancels a call: no callback will run for it. The handle is invalid afterwards, as it is once
+ * the final callback has run (cancelling from inside that callback is a no-op). */
+void oci_call_cancel(OciCall *call);
+
+/* Base URL of a service in a region, without trailing '/': "https://iaas.us-phoenix-1.oraclecloud.com",
+ * or the endpoint template with {region} and {service} substituted. */
+int oci_service_base_url(const char *endpoint, OciService service, const char *region, char **ret);
+
+/* Percent-encodes s per RFC 3986 (unreserved characters kept, everything else %XX). */
+char *oci_url_escape(const char *s);
+
+/* A random opc-retry-token (32 alphanumerics). */
+int oci_retry_token_new(char **ret);
+
+/* ---- raw requests ---- */
+
+typedef struct OciRequestParams {
+        const char *operation;   /* name for messages and logs, e.g. "GetInstance" */
+        const char *method;      /* "GET", "POST", ... */
+        OciService service;
+        const char *region;
+        const char *path;        /* after the base URL, percent-encoded, e.g. "/20160918/instances" */
+        const char * const *query; /* NULL-terminated name, value, name, value...; encoded here */
+        const void *body;        /* body methods; copied */
+        size_t body_size;
+        const char *content_type; /* default application/json */
+        const char *retry_token; /* opc-retry-token (also makes a POST retryable) */
+        const char *if_match;
+        bool idempotent;         /* a POST that only reads (Search): retry it without a token */
+} OciRequestParams;
+
+typedef struct OciResponse {
+        long status;
+        const char *body;        /* NUL-terminated, body_size bytes */
+        size_t body_size;
+        const char *request_id;
+        const char *next_page;   /* opc-next-page, NULL on the last page */
+        const char *etag;
+        unsigned attempts;
+} OciResponse;
+
+/* Exactly one of response (2xx) and error is non-NULL; both are valid during the call only. */
+typedef void (*oci_response_handler_t)(OciClient *c, const OciResponse *response, const OciError *error,
+                                       void *userdata);
+
+int oci_client_request(OciClient *c, const OciRequestParams *params, oci_response_handler_t handler, void *userdata,
+                       OciCall **ret_call);
+
+/* ---- the calls ---- */
+
+typedef void (*oci_tenancy_handler_t)(OciClient *c, OciTenancy *tenancy, const OciError *error, void *userdata);
+typedef void (*oci_region_subscriptions_handler_t)(OciClient *c, OciRegionSubscription *items, size_t n,
+                                                   const OciError *error, void *userdata);
+typedef void (*oci_compartment_handler_t)(OciClient *c, OciCompartment *compartment, const OciError *error,
+                                          void *userdata);
+typedef void (*oci_compartments_handler_t)(OciClient *c, OciCompartment *items, size_t n, const char *next_page,
+                                           const OciError *error, void *userdata);
+typedef void (*oci_instance_handler_t)(OciClient *c, OciInstance *instance, const char *etag,
+                                       const OciError *error, void *userdata);
+typedef void (*oci_instances_handler_t)(OciClient *c, OciInstance *items, size_t n, const char *next_page,
+                                        const OciError *error, void *userdata);
+typedef void (*oci_resources_handler_t)(OciClient *c, OciResourceSummary *items, size_t n, const char *next_page,
+                                        const OciError *error, void *userdata);
+
+/* Single objects handed to handlers are heap-allocated: free with these. */
+OciTenancy *oci_tenancy_free(OciTenancy *t);
+OciCompartment *oci_compartment_free(OciCompartment *c);
+OciInstance *oci_instance_free(OciInstance *i);
+DEFINE_TRIVIAL_CLEANUP_FUNC(OciTenancy*, oci_tenancy_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(OciCompartment*, oci_compartment_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(OciInstance*, oci_instance_free);
+
+/* Identity. IAM data is tenancy-wide: any subscribed region works, the home region is safest. */
+int oci_get_tenancy(OciClient *c, const char *region, const char *tenancy_id, oci_tenancy_handler_t handler,
+                    void *userdata, OciCall **ret_call);
+int oci_list_region_subscriptions(OciClient *c, const char *region, const char *tenancy_id,
+                                  oci_region_subscriptions_handler_t handler, void *userdata, OciCall **ret_call);
+int oci_get_compartment(OciClient *c, const char *region, const char *compartment_id,
+                        oci_compartment_handler_t handler, void *userdata, OciCall **ret_call);
+
+typedef struct OciListCompartmentsParams {
+        const char *compartment_id;      /* required; the tenancy for the whole tree */
+        bool subtree;                    /* compartmentIdInSubtree=true (only with the tenancy) */
+        OciAccessLevel access_level;     /* _OCI_ACCESS_LEVEL_INVALID (or < 0) = not sent (ANY) */
+        const char *lifecycle_state;     /* filter, NULL = all */
+        unsigned limit;                  /* page size, 0 = the service default */
+        const char *page;                /* start at this opc-next-page token, NULL = first */
+        bool all_pages;                  /* follow opc-next-page to the end */
+} OciListCompartmentsParams;
+
+int oci_list_compartments(OciClient *c, const char *region, const OciListCompartmentsParams *params,
+                          oci_compartments_handler_t handler, void *userdata, OciCall **ret_call);
+
+/* Compute. */
+typedef struct OciListInstancesParams {
+        const char *compartment_id;      /* required */
+        const char *lifecycle_state;     /* filter, NULL = all */
+        unsigned limit;
+        const char *page;
+        bool all_pages;
+} OciListInstancesParams;
+
+int oci_list_instances(OciClient *c, const char *region, const OciListInstancesParams *params,
+                       oci_instances_handler_t handler, void *userdata, OciCall **ret_call);
+int oci_get_instance(OciClient *c, const char *region, const char *instance_id, oci_instance_handler_t handler,
+                     void *userdata, OciCall **ret_call);
+
+/* POST .../instances/{id}?action=ACTION with an empty body. Use one retry_token per logical
+ * action and reuse it for every attempt and resubmission: the service then acts at most once.
+ * NULL generates one (retries inside this call stay safe). if_match (etag) is optional. The
+ * handler gets the instance as returned (already in STARTING/STOPPING typically). */
+int oci_instance_action(OciClient *c, const char *region, const char *instance_id, OciInstanceAction action,
+                        const char *retry_token, const char *if_match, oci_instance_handler_t handler,
+                        void *userdata, OciCall **ret_call);
+
+typedef struct OciWaitParams {
+        usec_t timeout;          /* give up after this long (OCI_ERROR_TIMEOUT); 0 = 20 min */
+        usec_t poll_initial;     /* first poll delay, doubled after each poll; 0 = 2 s */
+        usec_t poll_max;         /* 0 = 30 s */
+} OciWaitParams;
+
+/* Polls GetInstance until lifecycleState == target (success, with the instance), the deadline
+ * passes (OCI_ERROR_TIMEOUT), the instance can no longer get there (TERMINATING/TERMINATED:
+ * OCI_ERROR_UNEXPECTED_STATE), or GetInstance fails for good. The first poll is immediate. */
+int oci_wait_for_instance_state(OciClient *c, const char *region, const char *instance_id, OciInstanceState target,
+                                const OciWaitParams *params, oci_instance_handler_t handler, void *userdata,
+                                OciCall **ret_call);
+
+/* Resource Search: structured query, e.g. "query instance resources where compartmentId = 'X'". */
+typedef struct OciSearchParams {
+        const char *query;               /* required */
+        unsigned limit;                  /* 1..1000, 0 = service default */
+        const char *page;
+        bool all_pages;
+} OciSearchParams;
+
+int oci_search_resources(OciClient *c, const char *region, const OciSearchParams *params,
+                         oci_resources_handler_t handler, void *userdata, OciCall **ret_call);
+
+/* ---- pure helpers (exposed for tests) ---- */
+
+/* Backoff before attempt n+1 after n failed attempts (n >= 1): uniform in
+ * [0, min(cap, base * 2^(n-1))], rnd supplying the randomness. */
+usec_t oci_backoff_delay(unsigned n, usec_t base, usec_t cap, uint64_t rnd);
+
+/* Retry-After: delta-seconds or an HTTP date (relative to now_realtime). -EINVAL if neither. */
+int oci_parse_retry_after(const char *value, usec_t now_realtime, usec_t *ret);
+
+/* Whether an attempt that ended with HTTP status (0 if none) / curl_code (CURLE_OK if an answer
+ * came) may be retried for this method. safe_to_repeat: GET-like, idempotent or retry token. */
+bool oci_should_retry(const char *method, bool safe_to_repeat, long status, int curl_code);
+
+/* Token bucket: takes a token and returns 0, or returns the time until one is available. */
+typedef struct OciTokenBucket {
+        double tokens;
+        usec_t last;
+        bool initialized;
+} OciTokenBucket;
+usec_t oci_token_bucket_take(OciTokenBucket *b, double rate, usec_t now);
+
+/* The error kind and errno for an HTTP status (>= 400). */
+OciErrorKind oci_error_kind_from_status(long status);
+int oci_error_kind_to_errno(OciErrorKind k);
