@@ -144,22 +144,23 @@ static int async_polkit_defer(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Stores the verdict (and its error) in q. Returns < 0 only if the reply cannot be read. */
 static int async_polkit_read_reply(sd_bus_message *reply, AsyncPolkitQuery *q) {
         int authorized, challenge, r;
 
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 const sd_bus_error *e = sd_bus_message_get_error(reply);
 
+                q->verdict = -EACCES;
                 /* No polkit on the bus means nobody may be authorized. */
                 if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                            SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD)) {
                         log_debug("polkit is not available (%s), denying %s.", e->name, q->action);
-                        q->verdict = -EACCES;
-                        return sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                        (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "Not authorized for %s (polkit is not available).", q->action);
-                }
-                q->verdict = -EACCES;
-                return sd_bus_error_copy(&q->error, e);
+                } else
+                        (void) sd_bus_error_copy(&q->error, e);
+                return 0;
         }
 
         r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
@@ -174,9 +175,11 @@ static int async_polkit_read_reply(sd_bus_message *reply, AsyncPolkitQuery *q) {
         }
         q->verdict = -EACCES;
         if (challenge)
-                return sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                          "Interactive authentication required for %s.", q->action);
-        return sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s.", q->action);
+        else
+                (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s.", q->action);
+        return 0;
 }
 
 static int async_polkit_callback(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {

@@ -84,8 +84,10 @@ void instance_update_effective(Instance *i, uint64_t now) {
         instance_effective_config(i, now, &eff);
         h = instance_config_hash(&eff);
         if (h != i->effective_hash) {
+                /* 0: never computed, the instance is new and announced whole. */
+                if (i->effective_hash != 0)
+                        instance_mark_dirty(i, INSTANCE_PROP_EFFECTIVE_CONFIG);
                 i->effective_hash = h;
-                instance_mark_dirty(i, INSTANCE_PROP_EFFECTIVE_CONFIG);
         }
 }
 

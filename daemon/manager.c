@@ -230,6 +230,10 @@ static int on_emit(sd_event_source *s, void *userdata) {
 
         if (!m->emit_enabled || !m->bus)
                 return 0;
+        /* A reload merges its results one statement at a time: announce its outcome once, when
+         * it is complete (load_finish() re-arms us). */
+        if (m->load)
+                return 0;
 
         /* Compartments first, so a client sees a parent before its children and instances. */
         while ((c = LIST_FIRST(&m->dirty_compartments))) {
@@ -428,8 +432,10 @@ void manager_update_effective(Manager *m) {
                 compartment_effective_defaults(c, now, &eff);
                 h = instance_config_hash(&eff);
                 if (h != c->effective_hash) {
+                        /* 0: never computed, the object is new and announced whole. */
+                        if (c->effective_hash != 0)
+                                compartment_mark_dirty(c, COMPARTMENT_PROP_EFFECTIVE_DEFAULTS);
                         c->effective_hash = h;
-                        compartment_mark_dirty(c, COMPARTMENT_PROP_EFFECTIVE_DEFAULTS);
                 }
         }
         lh_foreach(m->instances, e)
@@ -954,6 +960,7 @@ static void load_finish(Manager *m, LoadContext *l) {
         free(l->error_text);
         free(l);
 
+        manager_mark_dirty(m, 0);  /* emit what the load held back */
         if (error >= 0) {
                 manager_update_effective(m);
                 manager_schedule_expiry(m);
