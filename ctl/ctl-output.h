@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Output for every stopstartctl verb: one Table object renders either human columns or JSON
+ * (systemd's format-table, in small), so a verb builds its data once.
+ *
+ *   _cleanup_(table_freep) Table *t = table_new("version", "name", "state", NULL);
+ *   table_add_int(t, 1); table_add_string(t, "0001_initial"); table_add_string(t, "applied");
+ *   table_set_footer(t, "%zu migrations.", n);
+ *   return table_print(t, &arg_output);
+ *
+ * Human: a header of the upper-cased column names ('_' shown as ' ') unless --no-legend, columns
+ * two spaces apart, numbers right-aligned, NULL cells as "-", booleans as yes/no, then the footer
+ * (or the empty text when there are no rows) unless --no-legend. JSON: an array of objects whose
+ * keys are the column names exactly (the stable field names), with typed values (numbers,
+ * true/false, null). A vertical table (table_new_vertical) renders "Label: value" lines and a
+ * single JSON object.
+ *
+ * Long human output on a terminal goes through a pager (pager_open: $STOPSTART_PAGER, $PAGER,
+ * else "less" with LESS=FRSXMK; "" or "cat" disables it) unless --no-pager. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "string-table.h"
+
+#ifndef _sentinel_
+#define _sentinel_ __attribute__((sentinel))
+#endif
+
+typedef enum JsonFormat {
+        JSON_FORMAT_OFF,
+        JSON_FORMAT_PRETTY,
+        JSON_FORMAT_SHORT,
+        _JSON_FORMAT_MAX,
+        _JSON_FORMAT_INVALID = -EINVAL,
+} JsonFormat;
+DECLARE_STRING_TABLE_LOOKUP(json_format, JsonFormat);
+
+typedef struct OutputFlags {
+        JsonFormat json;
+        bool legend;             /* header and footer lines in human output */
+        bool pager;              /* allow a pager on a terminal */
+} OutputFlags;
+
+#define OUTPUT_FLAGS_DEFAULT ((OutputFlags) { .json = JSON_FORMAT_OFF, .legend = true, .pager = true })
+
+/* Parses the argument of --json[=MODE]: "pretty", "short" or "off"; NULL (bare --json) means
+ * pretty on a terminal, short otherwise. */
+int parse_json_argument(const char *s, JsonFormat *ret);
+
+typedef struct Table Table;
+
+/* Column names, NULL-terminated: they are the JSON keys. */
+Table *table_new(const char *first_column, ...) _sentinel_;
+/* Two columns, key and value: add rows with table_add_key() followed by one value cell. */
+Table *table_new_vertical(void);
+Table *table_free(Table *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Table*, table_free);
+
+/* Cells are appended row by row, left to right. */
+int table_add_string(Table *t, const char *s);          /* NULL: null cell */
+int table_add_stringf(Table *t, const char *fmt, ...) _printf_(2, 3);
+int table_add_int(Table *t, int64_t v);
+int table_add_bool(Table *t, bool b);
+int table_add_null(Table *t);
+/* Vertical tables: starts a row; json_key is the JSON key, label the human one (NULL: json_key). */
+int table_add_key(Table *t, const char *json_key, const char *label);
+
+/* Human header text of a column (default: upper-cased name). "" leaves the header blank. */
+int table_set_header(Table *t, const char *column, const char *header);
+/* Columns shown in human output, in this order (NULL-terminated names); default: all. */
+int table_set_display(Table *t, const char *first_column, ...) _sentinel_;
+/* Columns that are left out of the JSON (human decoration only). */
+int table_hide_from_json(Table *t, const char *column);
+int table_set_footer(Table *t, const char *fmt, ...) _printf_(2, 3);
+int table_set_empty_text(Table *t, const char *text);
+
+size_t table_get_rows(const Table *t);
+/* The table as JSON (array, or object for vertical tables); new reference. */
+json_object *table_to_json(const Table *t);
+/* Renders to stdout in the form flags ask for. */
+int table_print(const Table *t, const OutputFlags *flags);
+
+/* Prints a JSON value in the requested form (pretty/short) on stdout. */
+int output_json(json_object *j, const OutputFlags *flags);
+
+/* Starts the pager when stdout is a terminal and flags allow it; pager_close() flushes, closes
+ * the pipe and waits. Both are no-ops when no pager runs. */
+void pager_open(const OutputFlags *flags);
+void pager_close(void);
