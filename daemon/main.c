@@ -11,6 +11,8 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "migrate.h"
+#include "migration.h"
 #include "pq-util.h"
 #include "strv.h"
 
@@ -108,13 +110,73 @@ static int startup_failed(int exit_code, const char *fmt, ...) {
         return exit_code;
 }
 
+/* libpq messages end in a newline and may span lines; edits in place. */
+static char *one_line(char *s) {
+        size_t l;
+
+        for (char *p = s; *p; p++)
+                if (*p == '\n')
+                        *p = ' ';
+        l = strlen(s);
+        while (l > 0 && s[l - 1] == ' ')
+                s[--l] = 0;
+        return s;
+}
+
+/* Read-only, with the migration runner: the migrations recorded in the database must be exactly
+ * the ones built into this binary (none pending, none dirty, none changed or unknown). */
+static int check_schema_at_head(PGconn *conn, char **ret_error) {
+        _cleanup_(migration_set_freep) MigrationSet *set = NULL;
+        _cleanup_(migrator_freep) Migrator *mg = NULL;
+        _cleanup_(migrate_check_freep) MigrateCheck *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        r = migration_set_load_embedded(&set, &err);
+        if (r < 0) {
+                *ret_error = strprintf("The built-in migrations are broken: %s", strna(err));
+                return r;
+        }
+        r = migrator_new(conn, set, &mg);
+        if (r < 0)
+                return r;
+        r = migrator_check(mg, 0, &c);
+        if (r < 0) {
+                *ret_error = strprintf("Checking the database schema failed: %s", migrator_error(mg));
+                return r;
+        }
+        if (c->n_problems == 0)
+                return 0;
+
+        for (size_t i = 0; i < c->n_problems; i++)
+                if (c->problems[i].kind != MIGRATE_PROBLEM_PENDING) {
+                        *ret_error = strprintf("The database schema is not usable: %s", c->problems[i].message);
+                        return -EUCLEAN;
+                }
+        *ret_error = strprintf("The database schema is at version %u, this stopstartd needs %u (%zu pending): "
+                               "run 'stopstartctl db upgrade'.",
+                               c->current, c->head, c->n_pending);
+        return -EUCLEAN;
+}
+
 /* The schema must be the one this build was written for; migrating is an explicit admin step
  * (stopstartctl db upgrade), never something the daemon does. Blocking libpq is fine here: the
  * loop does not run yet. */
 static int check_schema(const char *conninfo, char **ret_error) {
         _cleanup_pqfinish_ PGconn *conn = NULL;
-        _cleanup_pqclear_ PGresult *r = NULL;
         uint64_t deadline = manager_now() + STARTUP_DB_TIMEOUT_USEC, delay = 100 * 1000;
+        PQconninfoOption *opts;
+        char *perr = NULL;
+
+        /* A conninfo that cannot parse is a configuration error: waiting will not fix it. */
+        opts = PQconninfoParse(conninfo, &perr);
+        if (!opts) {
+                *ret_error = strprintf("The database setting is not valid libpq conninfo: %s",
+                                       perr ? one_line(perr) : "out of memory");
+                PQfreemem(perr);
+                return -EINVAL;
+        }
+        PQconninfoFree(opts);
 
         for (;;) {
                 conn = PQconnectdb(conninfo);
@@ -122,33 +184,17 @@ static int check_schema(const char *conninfo, char **ret_error) {
                         break;
                 if (manager_now() + delay > deadline) {
                         *ret_error = strprintf("The database is not reachable: %s",
-                                               conn ? PQerrorMessage(conn) : "out of memory");
+                                               conn ? one_line(PQerrorMessage(conn)) : "out of memory");
                         return -ENOTCONN;
                 }
                 (void) sd_notifyf(false, "STATUS=Waiting for the database: %s\nWATCHDOG=1",
-                                  conn ? PQerrorMessage(conn) : "");
+                                  conn ? one_line(PQerrorMessage(conn)) : "");
                 PQfinish(TAKE_PTR(conn));
                 (void) usleep(delay);
                 delay = MIN(delay * 2, 2 * 1000000ULL);
         }
 
-        /* Every table the daemon reads or writes. */
-        r = PQexec(conn,
-                   "SELECT string_agg(n, ', ') FROM (VALUES ('stopstart.regions'), ('stopstart.compartments'), "
-                   "('stopstart.instances'), ('stopstart.instance_config'), ('stopstart.compartment_defaults'), "
-                   "('stopstart.jobs'), ('stopstart.actions'), ('stopstart.discovery_runs'), "
-                   "('stopstart.audit_log')) t(n) WHERE to_regclass(n) IS NULL");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-                *ret_error = strprintf("Checking the database schema failed: %s", PQerrorMessage(conn));
-                return -EIO;
-        }
-        if (!PQgetisnull(r, 0, 0)) {
-                *ret_error = strprintf("The database schema is not at the migration head (missing: %s); "
-                                       "run 'stopstartctl db upgrade'.",
-                                       PQgetvalue(r, 0, 0));
-                return -EUCLEAN;
-        }
-        return 0;
+        return check_schema_at_head(conn, ret_error);
 }
 
 static int run_until(Manager *m, bool *done, uint64_t timeout_usec) {
@@ -301,6 +347,8 @@ static int run(int argc, char *argv[]) {
         (void) sd_notify(false, "STATUS=Checking the database...");
         err = mfree(err);
         r = check_schema(m->config->database, &err);
+        if (r == -EINVAL)
+                return startup_failed(EXIT_CONFIG, "%s", strna(err));
         if (r == -ENOTCONN)
                 return startup_failed(EXIT_DATABASE, "%s", strna(err));
         if (r < 0)
