@@ -528,7 +528,8 @@ int migrator_restore(Migrator *m, const char *path, MigrateBackupInfo **ret_info
                                      "postgresql-client).");
         /* pg_restore only turns the archive into SQL; we replay it ourselves so the drops, the
          * restore and the log merge are one transaction on our locked session. */
-        if (strv_extend(&argv, tool) < 0 || strv_extend(&argv, "--no-owner") < 0 || strv_extend(&argv, path) < 0)
+        if (strv_extend(&argv, tool) < 0 || strv_extend(&argv, "--no-owner") < 0 || strv_extend(&argv, "--file=-") < 0 ||
+            strv_extend(&argv, path) < 0)
                 return -ENOMEM;
         free(err);
         err = NULL;

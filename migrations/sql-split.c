@@ -178,8 +178,9 @@ int sql_split(const char *text, SqlStatement **ret, size_t *ret_n, unsigned *ret
 
                 /* Between statements: blanks, comments and empty statements. */
                 for (;;) {
-                        unsigned l = line;
+                        unsigned l;
                         skip_blanks(text, &i, &line);
+                        l = line;
                         r = skip_comment(text, &i, &line);
                         if (r < 0) {
                                 if (ret_error_line)
