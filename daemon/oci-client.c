@@ -390,6 +390,9 @@ struct OciRequest {
 
 typedef void (*call_response_t)(OciCall *call, const OciResponse *response, const OciError *error);
 
+/* A server that keeps answering "nothing yet, same page" is broken, not slow. */
+#define OCI_MAX_EMPTY_PAGES 100U
+
 struct OciCall {
         OciClient *client;
         OciCall *prev, *next;
@@ -412,6 +415,7 @@ struct OciCall {
         bool idempotent;
         char *page;              /* next page to ask for */
         bool all_pages;
+        unsigned empty_pages;    /* consecutive empty pages with the same token */
 
         /* waiter */
         OciInstanceState target;
@@ -999,7 +1003,8 @@ static void on_transfer_done(CurlGlue *g, CURL *easy, CURLcode result, void *use
         e.method = req->method;
         e.url = req->url;
         e.attempts = req->attempts;
-        e.request_id = req->resp_request_id;
+        /* without an answer, our own opc-request-id is what the service logged, if anything */
+        e.request_id = req->resp_request_id ?: req->client_request_id;
 
         if ((result == CURLE_WRITE_ERROR && req->oversized) || result == CURLE_FILESIZE_EXCEEDED) {
                 m = strprintf("response larger than %" PRIu64 " bytes (oci.max_response_size)",
@@ -1521,11 +1526,16 @@ static void page_on_response(OciCall *call, const OciResponse *resp, const OciEr
                 if (decode(resp->body, resp->body_size, &items, &n, &reason) < 0) {
                         bad_response_error(call, resp, reason, &e, &m);
                         error = &e;
-                } else if (resp->next_page && call->page && streq(resp->next_page, call->page)) {
+                } else if (resp->next_page && call->page && streq(resp->next_page, call->page) &&
+                           (n > 0 || ++call->empty_pages > OCI_MAX_EMPTY_PAGES)) {
+                        /* an empty page may point at the same place again (OCI: "keep going"),
+                         * a full one must not: its items would come twice; and never forever */
                         free_items(items, n);
                         items = NULL;
+                        bad_response_error(call, resp,
+                                           n > 0 ? "opc-next-page repeats the page just read"
+                                                 : "too many empty pages in a row", &e, &m);
                         n = 0;
-                        bad_response_error(call, resp, "opc-next-page repeats the page just read", &e, &m);
                         error = &e;
                 } else if (resp->next_page && !(next = strdup(resp->next_page))) {
                         free_items(items, n);
@@ -1543,6 +1553,9 @@ static void page_on_response(OciCall *call, const OciResponse *resp, const OciEr
                 call_free(call);
                 return;
         }
+
+        if (n > 0 || !call->page || !streq(next, call->page))
+                call->empty_pages = 0;
 
         /* more to come: this page, then the next request */
         call->in_callback++;

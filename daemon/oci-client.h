@@ -67,7 +67,8 @@ typedef struct OciError {
         const char *code;        /* OCI's "code" ("NotAuthorizedOrNotFound"), or the curl error
                                   * name for transport errors; may be NULL */
         const char *message;     /* OCI's "message" or our description; never NULL */
-        const char *request_id;  /* opc-request-id of the last answer, NULL if none came */
+        const char *request_id;  /* opc-request-id of the last answer; without one, the id we sent
+                                  * ("stopstart-..."); NULL for errors that are not about a request */
         unsigned attempts;
 } OciError;
 

@@ -9,6 +9,7 @@ its JSON output against the server's counters.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ class FakeOciCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         rc = cls.oci.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
         assert rc == 0, f"fake OCI server exit status {rc}"
 
     def setUp(self):
@@ -117,6 +119,11 @@ class TestCalls(FakeOciCase):
         out = self.assert_ok(run_driver(self.config, "compartments", "--limit", "7"))
         self.assertEqual(out["count"], n)
         self.assertEqual(out["pages"], -(-n // 7))
+        # empty pages that point at the same place again: keep going (oci-api.md §4.6)
+        self.oci.set_faults(once=[{"operation": "ListCompartments", "fault": "empty_page", "count": 3}])
+        out = self.assert_ok(run_driver(self.config, "compartments", "--limit", "7"))
+        self.assertEqual(out["count"], n)
+        self.assertEqual(out["pages"], -(-n // 7) + 3)
         one = self.assert_ok(run_driver(self.config, "compartments", "--limit", "7", "--one-page"))
         self.assertEqual(one["count"], 7)
         self.assertTrue(one["next_page"])
@@ -229,6 +236,26 @@ class TestErrors(FakeOciCase):
         # backoff alone is at most 200 ms here: the wait is Retry-After's
         self.assertGreaterEqual(out["elapsed_ms"], 950)
 
+    def test_date_signed_per_attempt(self):
+        # the server accepts dates at most 1 s off and makes the client wait 2 s before the
+        # retry: a retry that reused the first attempt's Date would be refused (401)
+        self.oci.config(auth={"max_skew": 1})
+        try:
+            self.oci.set_faults(retry_after=2, once=[{"operation": "GetTenancy", "fault": "503", "count": 1}])
+            out = self.assert_ok(run_driver(self.config, "tenancy"))
+        finally:
+            self.oci.config(auth={"max_skew": 300})
+        self.assertEqual(out["stats"]["attempts"], 2)
+        self.assertGreaterEqual(out["elapsed_ms"], 1900)
+        self.assertEqual(self.oci.counters()["auth_failures"], {})
+
+    def test_endless_empty_pages(self):
+        self.oci.set_faults(operations={"ListCompartments": {"rate_empty_page": 1.0}})
+        e = run_driver(self.config, "compartments", "--limit", "5")["error"]
+        self.assertEqual((e["kind"], e["operation"]), ("bad-response", "ListCompartments"))
+        self.assertIn("too many empty pages in a row", e["message"])
+        self.assertLess(self.oci.counters()["total"], 110)
+
     def test_post_without_token_not_retried(self):
         inst = next(i for i in self.oci.dump()["instances"]
                     if i["lifecycleState"] == "RUNNING" and i["region"] in ("phx", "us-phoenix-1"))
@@ -251,7 +278,7 @@ class TestErrors(FakeOciCase):
                            self.oci.config_file, oci={"max_attempts": 2})
         e = run_driver(cfg, "tenancy")["error"]
         self.assertEqual((e["kind"], e["code"], e["attempts"]), ("transport", "CouldNotConnect", 2))
-        self.assertIsNone(e["request_id"])
+        self.assertTrue(e["request_id"].startswith("stopstart-"), e["request_id"])  # the id we sent
 
 
 class TestFaults(FakeOciCase):
@@ -348,8 +375,7 @@ class TestCanned(unittest.TestCase):
     @classmethod
     def start(cls, name, tls):
         ready = os.path.join(cls.tmp, f"{name}.json")
-        args = [sys.executable if sys.executable else "/usr/bin/python3", CANNED, "--ready-file", ready]
-        args[0] = "/usr/bin/python3"
+        args = ["/usr/bin/python3", CANNED, "--ready-file", ready]
         if tls:
             args += ["--tls-dir", os.path.join(cls.tmp, "tls")]
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL)
@@ -376,6 +402,7 @@ class TestCanned(unittest.TestCase):
         for p in (cls.http, cls.https):
             p.terminate()
             p.wait(10)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def cfg(self, name, url, **oci):
         oci = dict({"max_attempts": 3}, **oci)

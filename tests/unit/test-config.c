@@ -218,6 +218,18 @@ TEST(helpers) {
         ASSERT_ERR(parse_size("99999999999999999999", &s), ERANGE);
 }
 
+TEST(example_file) {
+        _cleanup_config_free_ Config *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *p = strprintf("%s/systemd/stopstartd.yaml.example",
+                                           getenv("STOPSTART_SOURCE_ROOT") ?: PROJECT_SOURCE_ROOT);
+
+        /* the shipped example must stay loadable */
+        if (config_load(p, &c, &err) < 0)
+                TEST_FAIL("%s", strna(err));
+        ASSERT_EQ(c->discovery.max_in_flight, 16);
+}
+
 int main(void) {
         RUN(defaults);
         RUN(full);
@@ -226,5 +238,6 @@ int main(void) {
         RUN(io_errors);
         RUN(strings);
         RUN(helpers);
+        RUN(example_file);
         return 0;
 }
