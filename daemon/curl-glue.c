@@ -269,6 +269,8 @@ int curl_glue_new(sd_event *event, const CurlGlueSettings *settings, CurlGlue **
         (void) pthread_once(&global_init_once, global_init);
         if (global_init_result != CURLE_OK)
                 return -EIO;
+        if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS))
+                log_debug("libcurl resolves host names synchronously: lookups will block the event loop");
 
         g = new0(CurlGlue, 1);
         if (!g)
