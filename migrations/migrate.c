@@ -616,8 +616,8 @@ static int lock_holder_pid(Migrator *m) {
 
 int migrator_lock(Migrator *m) {
         _cleanup_pqclear_ PGresult *res = NULL;
-        char k1[16], k2[16], ms[32];
-        const char *sqlstate;
+        char k1[16], k2[16];
+        usec_t deadline;
         int r, holder;
 
         assert(m);
@@ -648,35 +648,33 @@ int migrator_lock(Migrator *m) {
                         m->progress(m, &p, m->userdata);
         }
 
-        /* Wait in the server's lock queue (woken the moment the holder lets go), bounded by
-         * lock_timeout, which applies to advisory locks like to any other heavyweight lock. */
-        snprintf(ms, sizeof ms, "%" PRIu64 "ms", MAX(m->lock_timeout_usec / USEC_PER_MSEC, (uint64_t) 1));
-        r = migrator_exec(m, "Cannot set lock_timeout", "SELECT pg_catalog.set_config('lock_timeout', $1, false)",
-                          1, (const char *[]) { ms }, NULL);
-        if (r < 0)
-                return r;
-        res = PQexecParams(m->conn, "SELECT pg_advisory_lock($1::integer, $2::integer)", 2, NULL,
-                           (const char *[]) { k1, k2 }, NULL, NULL, 0);
-        sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                _cleanup_free_ char *t = result_error_text(m->conn, res);
-                if (sqlstate && streq(sqlstate, "55P03")) {
+        /* Poll rather than block in pg_advisory_lock(): a waiting statement keeps a transaction
+         * open, and the holder's CREATE INDEX CONCURRENTLY waits for every open transaction,
+         * ours included, which would deadlock. Each try is a transaction of its own. */
+        deadline = now(CLOCK_MONOTONIC) + m->lock_timeout_usec;
+        for (;;) {
+                usec_t n = now(CLOCK_MONOTONIC);
+                if (n >= deadline) {
                         char span[TIMESPAN_MAX];
-                        r = migrator_fail(m, -EBUSY,
-                                          "Timed out after %s waiting for the migration lock, held by another migration "
-                                          "run (server PID %d).",
-                                          format_timespan(span, sizeof span, m->lock_timeout_usec), holder);
-                } else
-                        r = migrator_fail(m, PQstatus(m->conn) == CONNECTION_BAD ? -ECONNRESET : -EIO,
-                                          "Cannot take the migration lock: %s", strna(t));
-                PQclear(PQexec(m->conn, "RESET lock_timeout"));
-                return r;
+                        int h = lock_holder_pid(m);
+                        return migrator_fail(m, -EBUSY,
+                                             "Timed out after %s waiting for the migration lock, held by another migration "
+                                             "run (server PID %d).",
+                                             format_timespan(span, sizeof span, m->lock_timeout_usec), h ?: holder);
+                }
+                (void) usleep((useconds_t) MIN(deadline - n, 100 * USEC_PER_MSEC));
+
+                PQclear(TAKE_PTR(res));
+                r = migrator_exec(m, "Cannot take the migration lock",
+                                  "SELECT pg_try_advisory_lock($1::integer, $2::integer)",
+                                  2, (const char *[]) { k1, k2 }, &res);
+                if (r < 0)
+                        return r;
+                if (streq(PQgetvalue(res, 0, 0), "t")) {
+                        m->locked = true;
+                        return 0;
+                }
         }
-        r = migrator_exec(m, "Cannot reset lock_timeout", "RESET lock_timeout", 0, NULL, NULL);
-        if (r < 0)
-                return r;
-        m->locked = true;
-        return 0;
 }
 
 /* ---- problems ------------------------------------------------------------------------------ */

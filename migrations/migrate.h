@@ -220,7 +220,10 @@ int migrator_set_actor(Migrator *m, const char *actor, const char *host);
 /* The message of the last failure ("" if none). */
 const char *migrator_error(const Migrator *m);
 
-/* Takes the session-level advisory lock, waiting up to the lock timeout. */
+/* Takes the session-level advisory lock, waiting up to the lock timeout. A waiter polls with
+ * pg_try_advisory_lock() every 100 ms instead of blocking in pg_advisory_lock(): a blocked
+ * statement holds a transaction open, which the holder's CREATE INDEX CONCURRENTLY would wait
+ * for (a deadlock). */
 int migrator_lock(Migrator *m);
 
 /* Read-only. */
