@@ -159,6 +159,8 @@ class Settings:
         self.clock_offset = 0.0
         self.max_skew = float(V.MAX_SKEW)
         self.retry_token_ttl = 86400.0
+        # "return allAdditionalFields" fills additionalDetails (off: as a service that has none)
+        self.additional_details = True
         self._eff = {}
 
     def faults_json(self):
@@ -260,12 +262,13 @@ class Settings:
         return {"faults": self.faults_json(), "lifecycle": dict(self.lifecycle),
                 "limits": self.limits_json(),
                 "auth": {"clock_offset": self.clock_offset, "max_skew": self.max_skew},
-                "idempotency": {"retry_token_ttl": self.retry_token_ttl}}
+                "idempotency": {"retry_token_ttl": self.retry_token_ttl},
+                "search": {"additional_details": self.additional_details}}
 
     def set_config(self, body):
         if not isinstance(body, dict):
             raise ConfigError("config must be an object")
-        unknown = set(body) - {"faults", "lifecycle", "limits", "auth", "idempotency"}
+        unknown = set(body) - {"faults", "lifecycle", "limits", "auth", "idempotency", "search"}
         if unknown:
             raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
         if "faults" in body:
@@ -281,6 +284,12 @@ class Settings:
             if not isinstance(v, dict) or set(v) - {"retry_token_ttl"}:
                 raise ConfigError("idempotency must be {retry_token_ttl}")
             self.retry_token_ttl = _num(v.get("retry_token_ttl", self.retry_token_ttl), "retry_token_ttl")
+        if "search" in body:
+            v = body["search"]
+            if not isinstance(v, dict) or set(v) - {"additional_details"} or \
+                    not isinstance(v.get("additional_details", True), bool):
+                raise ConfigError("search must be {additional_details: bool}")
+            self.additional_details = v.get("additional_details", self.additional_details)
 
 
 class Counters:
@@ -871,20 +880,23 @@ class FakeOci:
                 raise bad("query is required", "MissingParameter")
             key = f"SS|{region}|{text}"
             try:
-                objs = self.t.cached(key, lambda: Q.run(Q.parse(text), self.t, region))
+                q = Q.parse(text)
+                objs = self.t.cached(key, lambda: Q.run(q, self.t, region))
             except Q.QueryError as e:
                 raise bad(f"Invalid query: {e}") from None
+            kind = "summary+" if q.all_additional and self.s.additional_details else "summary"
         else:
             text = d.get("text")
             if not isinstance(text, str):
                 raise bad("text is required", "MissingParameter")
             key = f"SF|{region}|{text}"
+            kind = "summary"
             try:
                 objs = self.t.cached(key, lambda: Q.free_text(text, self.t, region))
             except Q.QueryError as e:
                 raise bad(str(e)) from None
         start, end, token = self.paginate("SearchResources", params, len(objs), key)
-        return self.list_response(objs, start, end, token, kind="summary", wrap=True)
+        return self.list_response(objs, start, end, token, kind=kind, wrap=True)
 
     # --- control API ------------------------------------------------------------------------------
     def control(self, method, target, headers, body, close=False):
@@ -1097,6 +1109,8 @@ def build_parser():
     p.add_argument("--page-cap", type=int, help="cap every operation's limit (e.g. 100)")
     p.add_argument("--limit", action="append", default=[], metavar="OP=DEFAULT:MAX")
     p.add_argument("--retry-token-ttl", type=float, default=86400.0)
+    p.add_argument("--no-additional-details", action="store_true",
+                   help="Search: leave additionalDetails empty even with 'return allAdditionalFields'")
     return ap
 
 
@@ -1173,6 +1187,7 @@ def make_settings(a):
     s.set_limits(lim)
     s.set_auth({"clock_offset": a.clock_offset, "max_skew": a.max_skew})
     s.retry_token_ttl = _num(a.retry_token_ttl, "retry-token-ttl")
+    s.additional_details = not a.no_additional_details
     return s
 
 

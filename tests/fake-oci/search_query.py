@@ -60,11 +60,15 @@ def tokenize(text):
 
 
 class Query:
-    def __init__(self, types, expr, sort_attr, sort_desc):
+    def __init__(self, types, expr, sort_attr, sort_desc, return_fields=None):
         self.types = types
         self.expr = expr
         self.sort_attr = sort_attr
         self.sort_desc = sort_desc
+        # "return allAdditionalFields": summaries then carry additionalDetails (instances: the
+        # Compute fields shape, faultDomain, region, as OCI Search does since Dec 2021)
+        self.return_fields = return_fields
+        self.all_additional = (return_fields or "").lower() == "alladditionalfields"
 
 
 def parse(text):
@@ -89,6 +93,11 @@ def parse(text):
     p.keyword("resources")
     expr = None
     sort_attr, sort_desc = None, True
+    return_fields = None
+    # OCI's grammar puts "return FIELDS" before "where"; older callers put it last: take both
+    if p.peek_word("return"):
+        p.i += 1
+        return_fields = p.next("return field")[1]
     if p.peek_word("where"):
         p.i += 1
         expr = p.expr(0)
@@ -102,14 +111,14 @@ def parse(text):
         sort_desc = sort_attr == "timecreated"
         if p.peek_word("asc") or p.peek_word("desc"):
             sort_desc = p.next("order")[1].lower() == "desc"
-    if p.peek_word("return"):
+    if return_fields is None and p.peek_word("return"):
         p.i += 1
-        p.next("return field")           # e.g. allAdditionalFields: accepted, nothing extra
+        return_fields = p.next("return field")[1]
     if p.i != len(toks):
         raise QueryError(f"unexpected {toks[p.i][1]!r} in query")
     if "all" in types:
         types |= {"instance", "compartment"}
-    return Query(types, expr, sort_attr, sort_desc)
+    return Query(types, expr, sort_attr, sort_desc, return_fields)
 
 
 class _Parser:

@@ -138,7 +138,7 @@ class Compartment:
             "timeCreated": self.time_created,
         }
 
-    def summary(self):
+    def summary(self, additional=False):
         return {
             "resourceType": "Compartment",
             "identifier": self.id,
@@ -195,7 +195,7 @@ class Instance:
             "timeMaintenanceRebootDue": None,
         }
 
-    def summary(self):
+    def summary(self, additional=False):
         return {
             "resourceType": "Instance",
             "identifier": self.id,
@@ -209,7 +209,8 @@ class Instance:
             "systemTags": {},
             "searchContext": None,
             "identityContext": {},
-            "additionalDetails": {},
+            "additionalDetails": ({"shape": self.shape, "faultDomain": self.fault_domain,
+                                   "region": R.instance_region_field(self.region)} if additional else {}),
         }
 
 
@@ -273,13 +274,15 @@ class Tenancy:
                  "regionName": r["regionName"], "status": r["status"]} for r in self.regions]
 
     def json_of(self, obj, kind="api"):
-        """Cached JSON text of one object (kind api|summary); serialising 20,000 instances per
-        discovery is what would otherwise dominate the server's CPU."""
+        """Cached JSON text of one object (kind api|summary|summary+, the last with
+        additionalDetails); serialising 20,000 instances per discovery is what would otherwise
+        dominate the server's CPU."""
         key = (kind, obj.id)
         hit = self._json.get(key)
         if hit is not None and hit[0] == obj.rev:
             return hit[1]
-        text = json.dumps(obj.api() if kind == "api" else obj.summary(), separators=(",", ":"))
+        text = json.dumps(obj.api() if kind == "api" else obj.summary(additional=kind == "summary+"),
+                          separators=(",", ":"))
         self._json[key] = (obj.rev, text)
         return text
 

@@ -205,6 +205,37 @@ class ApiTests(unittest.TestCase):
                 self.assertEqual({x["identifier"] for x in comps}, {x["id"] for x in self.dump["compartments"]})
                 c.close()
 
+    def test_search_additional_details(self):
+        """'return allAdditionalFields' (before 'where', as OCI writes it, or last) adds the Compute
+        fields shape, faultDomain, region to instance summaries; without it, or with the server
+        setting off, additionalDetails stays empty."""
+        region = "us-phoenix-1"
+        want = self.region_instances(region)
+        c = self.oci.client(region)
+        cid = next(iter(want.values()))["compartmentId"]
+        try:
+            for q in (f"query instance resources return allAdditionalFields where compartmentId = '{cid}'",
+                      f"query instance resources where compartmentId = '{cid}' return allAdditionalFields"):
+                items = c.paginate(SEARCH, "POST", search_body(q))
+                self.assertTrue(items)
+                for s in items:
+                    i = want[s["identifier"]]
+                    self.assertEqual(s["additionalDetails"], {"shape": i["shape"], "faultDomain": i["faultDomain"],
+                                                              "region": "phx"})  # as Compute says
+            plain = c.paginate(SEARCH, "POST", search_body(f"query instance resources where compartmentId = '{cid}'"))
+            self.assertEqual({json.dumps(s["additionalDetails"]) for s in plain}, {"{}"})
+            self.oci.config(search={"additional_details": False})
+            try:
+                off = c.paginate(SEARCH, "POST", search_body(
+                    f"query instance resources return allAdditionalFields where compartmentId = '{cid}'"))
+                self.assertEqual({json.dumps(s["additionalDetails"]) for s in off}, {"{}"})
+            finally:
+                self.oci.config(search={"additional_details": True})
+            with self.assertRaises(Exception):
+                self.oci.config(search={"additional_details": "yes"})
+        finally:
+            c.close()
+
     def test_search_parallel_partitions(self):
         """Split one query into disjoint partitions fetched in parallel: they add up exactly."""
         region = "us-ashburn-1"

@@ -220,7 +220,8 @@ class FakeOci:
         return self.control("DELETE", "faults")
 
     def config(self, **sections):
-        """GET (no arguments) or merge config sections: faults, lifecycle, limits, auth, idempotency."""
+        """GET (no arguments) or merge config sections: faults, lifecycle, limits, auth, idempotency,
+        search."""
         return self.control("POST", "config", sections) if sections else self.control("GET", "config")
 
     def set_lifecycle(self, **kw):
