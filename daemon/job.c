@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "oci-client.h"
 #include "strv.h"
 
 #define PTR_TO_UINT32(p) ((uint32_t) (uintptr_t) (p))
@@ -41,22 +43,13 @@ static const char * const job_result_table[_JOB_RESULT_MAX] = {
 };
 DEFINE_STRING_TABLE_LOOKUP(job_result, JobResult);
 
-static const char * const instance_action_table[_INSTANCE_ACTION_MAX] = {
-        [ACTION_START] = "START",
-        [ACTION_STOP] = "STOP",
-        [ACTION_SOFTSTOP] = "SOFTSTOP",
-        [ACTION_RESET] = "RESET",
-        [ACTION_SOFTRESET] = "SOFTRESET",
-};
-DEFINE_STRING_TABLE_LOOKUP(instance_action, InstanceAction);
-
-int action_retry_token(const char *origin, const char *instance_id, InstanceAction action, char **ret) {
+int action_retry_token(const char *origin, const char *instance_id, OciInstanceAction action, char **ret) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned md_len = 0;
         _cleanup_free_ char *key = NULL;
         char *hex;
 
-        key = strprintf("stopstart:%s:%s:%s", origin, instance_id, instance_action_to_string(action));
+        key = strprintf("stopstart:%s:%s:%s", origin, instance_id, oci_instance_action_to_string(action));
         if (!key)
                 return -ENOMEM;
         if (EVP_Digest(key, strlen(key), md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
@@ -351,27 +344,494 @@ static int job_start_refresh(Job *j) {
         return 0;
 }
 
-/* ---- instance actions --------------------------------------------------------------------------- */
+/* ---- instance actions ---------------------------------------------------------------------------
+ *
+ * check:  GetInstance: never act on stale data. Already there (or on the way): skipped. Moving
+ *         between states: wait for the stable one first, then decide again.
+ * record: INSERT the action row (job, instance, action) — or find it again when resuming —
+ *         before any HTTP call; its retry token is derived from that key.
+ * send:   mark it sent, then InstanceAction with the token. OCI acts at most once per token.
+ * wait:   poll until the target state. A SOFTSTOP that does not finish within soft_stop_timeout
+ *         is escalated to STOP (a second row, its own token).
+ * The database steps wait for the database when it is away (nothing is sent to OCI without its
+ * row), and are re-sent when an answer is lost: each is idempotent. */
+
+typedef enum RunStep {
+        STEP_CHECK,
+        STEP_SETTLE,    /* waiting for a transitional state to end before deciding */
+        STEP_RECORD,
+        STEP_SEND,
+        STEP_WAIT,
+} RunStep;
 
 struct JobRun {
         Job *job;
+        uint64_t serial;
+        RunStep step;
+        char *region;
+        OciCall *call;
+        OciInstanceAction action;
+        bool acted;             /* an action of this job was accepted (now or before a restart) */
+        bool maybe_acted;       /* resumed: an action was sent, its answer never recorded */
+        bool escalated;
+        int64_t action_id;
+        char *retry_token;
+        uint64_t soft_timeout;
 };
 
+static uint64_t run_serial;
+
 static void job_run_free(Job *j) {
-        j->run = mfree(j->run);
+        JobRun *run = j->run;
+
+        if (!run)
+                return;
+        oci_call_cancel(run->call);
+        free(run->region);
+        free(run->retry_token);
+        j->run = mfree(run);
+}
+
+/* Database steps are answered through this, so a run that was cancelled meanwhile is left alone. */
+typedef struct RunQuery {
+        Manager *manager;
+        uint32_t job_id;
+        uint64_t serial;
+        char *sql;
+        char **params;
+        int n_params;
+        unsigned attempts;
+        void (*handler)(JobRun *run, PGresult *r, int error);
+} RunQuery;
+
+static void run_query_free(RunQuery *q) {
+        free(q->sql);
+        for (int i = 0; i < q->n_params; i++)
+                free(q->params[i]);
+        free(q->params);
+        free(q);
+}
+
+static void on_run_query(Db *db, PGresult *r, int error, void *userdata) {
+        RunQuery *q = userdata;
+        Job *j = error == -ECANCELED ? NULL : manager_get_job(q->manager, q->job_id);
+
+        /* Lost answer: the statements are idempotent, ask again. */
+        if (error == -ECONNRESET && ++q->attempts < 10 && j && j->run && j->run->serial == q->serial) {
+                PQclear(r);
+                if (db_query(db, q->sql, q->n_params, (const char * const *) q->params, 0, on_run_query, q) >= 0)
+                        return;
+                r = NULL;
+        }
+        if (j && j->run && j->run->serial == q->serial)
+                q->handler(j->run, r, error);
+        PQclear(r);
+        run_query_free(q);
+}
+
+static int run_query(JobRun *run, const char *sql, int n_params, const char * const *params,
+                     void (*handler)(JobRun *run, PGresult *r, int error)) {
+        Manager *m = run->job->manager;
+        RunQuery *q;
+        int r;
+
+        if (!m->db)
+                return -ENOTCONN;
+        q = new0(RunQuery, 1);
+        if (!q)
+                return -ENOMEM;
+        q->manager = m;
+        q->job_id = run->job->id;
+        q->serial = run->serial;
+        q->handler = handler;
+        q->sql = strdup(sql);
+        q->params = new0(char *, n_params);
+        if (!q->sql || !q->params) {
+                run_query_free(q);
+                return -ENOMEM;
+        }
+        for (int i = 0; i < n_params; i++) {
+                q->n_params = i + 1;
+                if (params[i] && !(q->params[i] = strdup(params[i]))) {
+                        run_query_free(q);
+                        return -ENOMEM;
+                }
+        }
+        q->n_params = n_params;
+        /* Not fail-fast: while the database is away, the job waits for it. */
+        r = db_query(m->db, q->sql, q->n_params, (const char * const *) q->params, 0, on_run_query, q);
+        if (r < 0)
+                run_query_free(q);
+        return r;
+}
+
+static void run_fail(JobRun *run, JobResult result, const char *fmt, ...) _printf_(3, 4);
+static void run_fail(JobRun *run, JobResult result, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        job_finish(run->job, result, msg ?: "out of memory");
+}
+
+static void run_oci_fail(JobRun *run, const OciError *e, const char *what) {
+        _cleanup_free_ char *s = oci_error_to_string(e);
+        run_fail(run, e->kind == OCI_ERROR_TIMEOUT ? JOB_RESULT_TIMEOUT : JOB_RESULT_FAILED, "%s: %s", what,
+                 strna(s));
+}
+
+/* What we saw of the instance: memory, the bus, and the database (best effort). */
+static void manager_observe_instance(Manager *m, const char *id, const char *state_raw) {
+        Instance *i = manager_get_instance(m, id);
+        char *s;
+
+        if (!i || isempty(state_raw))
+                return;
+        i->state_observed_at = manager_now();
+        if (!streq(i->lifecycle_state, state_raw) && (s = strdup(state_raw))) {
+                free(i->lifecycle_state);
+                i->lifecycle_state = s;
+        }
+        instance_mark_dirty(i, INSTANCE_PROP_LIFECYCLE_STATE);
+        const char *p[] = { id, state_raw };
+        (void) job_write(m,
+                         "UPDATE stopstart.instances SET lifecycle_state = $2, state_observed_at = now() "
+                         "WHERE id = $1 AND deleted_at IS NULL",
+                         2, p);
+}
+
+static void run_check(JobRun *run);
+static void run_record(JobRun *run, OciInstanceAction action);
+
+static OciInstanceState run_target(JobRun *run) {
+        return run->job->kind == JOB_STOP ? OCI_INSTANCE_STOPPED : OCI_INSTANCE_RUNNING;
+}
+
+static void on_waited(OciClient *c, OciInstance *instance, const char *etag, const OciError *error, void *userdata) {
+        JobRun *run = userdata;
+        Job *j = run->job;
+        char id[16];
+
+        run->call = NULL;
+        if (instance)
+                manager_observe_instance(j->manager, j->target, instance->lifecycle_state_raw);
+        oci_instance_free(instance);
+
+        if (error && error->kind == OCI_ERROR_TIMEOUT && run->action == OCI_ACTION_SOFTSTOP && !run->escalated) {
+                /* The guest did not shut down in time: power it off. */
+                log_info("Job %" PRIu32 ": SOFTSTOP of %s did not finish within the soft stop timeout; sending STOP.",
+                         j->id, j->target);
+                run->escalated = true;
+                run_record(run, OCI_ACTION_STOP);
+                return;
+        }
+        if (error) {
+                run_oci_fail(run, error, run->step == STEP_SETTLE ? "Waiting for a stable state"
+                                                                 : "Waiting for the instance");
+                return;
+        }
+
+        if (run->step == STEP_SETTLE) {
+                /* Stable now: decide again on fresh data. */
+                run_check(run);
+                return;
+        }
+
+        snprintf(id, sizeof id, "%" PRId64, run->action_id);
+        const char *p[] = { id };
+        (void) job_write(j->manager, "UPDATE stopstart.actions SET finished_at = now() WHERE id = $1::bigint", 1, p);
+        job_finish(j, JOB_RESULT_DONE, NULL);
+}
+
+static void run_wait(JobRun *run, RunStep step, OciInstanceState target, uint64_t timeout) {
+        Job *j = run->job;
+        OciWaitParams params = { .timeout = timeout, .poll_initial = 500 * 1000, .poll_max = 10 * 1000000ULL };
+        int r;
+
+        run->step = step;
+        r = oci_wait_for_instance_state(j->manager->oci, run->region, j->target, target, &params, on_waited, run,
+                                        &run->call);
+        if (r < 0)
+                run_fail(run, JOB_RESULT_FAILED, "Could not poll the instance: %s", strerror(-r));
+}
+
+static void on_action_sent(OciClient *c, OciInstance *instance, const char *etag, const OciError *error,
+                           void *userdata) {
+        JobRun *run = userdata;
+        Job *j = run->job;
+        char id[16];
+
+        run->call = NULL;
+        snprintf(id, sizeof id, "%" PRId64, run->action_id);
+
+        if (error) {
+                _cleanup_free_ char *s = oci_error_to_string(error);
+                const char *p[] = { id, strna(s), error->request_id };
+                (void) job_write(j->manager,
+                                 "UPDATE stopstart.actions SET state = 'failed', error = $2, opc_request_id = "
+                                 "coalesce($3, opc_request_id), finished_at = now() WHERE id = $1::bigint",
+                                 3, p);
+                oci_instance_free(instance);
+                run_oci_fail(run, error, oci_instance_action_to_string(run->action));
+                return;
+        }
+
+        run->acted = true;
+        {
+                const char *p[] = { id, NULL };
+                (void) job_write(j->manager,
+                                 "UPDATE stopstart.actions SET state = 'confirmed', confirmed_at = now(), "
+                                 "opc_request_id = coalesce($2, opc_request_id) WHERE id = $1::bigint",
+                                 2, p);
+        }
+        if (instance)
+                manager_observe_instance(j->manager, j->target, instance->lifecycle_state_raw);
+        oci_instance_free(instance);
+        job_set_progress(j, 0.6);
+
+        run_wait(run, STEP_WAIT, run_target(run), run->action == OCI_ACTION_SOFTSTOP ? run->soft_timeout : 0);
+}
+
+static void on_marked_sent(JobRun *run, PGresult *r, int error) {
+        Job *j = run->job;
+        int k;
+
+        if (error < 0) {
+                run_fail(run, JOB_RESULT_FAILED, "Could not record the action: %s",
+                         error == -EIO ? db_last_error(j->manager->db) : strerror(-error));
+                return;
+        }
+        run->step = STEP_SEND;
+        job_set_progress(j, 0.4);
+        k = oci_instance_action(j->manager->oci, run->region, j->target, run->action, run->retry_token, NULL,
+                                on_action_sent, run, &run->call);
+        if (k < 0)
+                run_fail(run, JOB_RESULT_FAILED, "Could not send %s: %s", oci_instance_action_to_string(run->action),
+                         strerror(-k));
+}
+
+static void on_recorded(JobRun *run, PGresult *r, int error) {
+        Job *j = run->job;
+        char id[16];
+
+        if (error < 0 || PQntuples(r) != 1) {
+                run_fail(run, JOB_RESULT_FAILED, "Could not record the action: %s",
+                         error == -EIO ? db_last_error(j->manager->db) : strerror(error < 0 ? -error : EBADMSG));
+                return;
+        }
+        run->action_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        free(run->retry_token);
+        run->retry_token = strdup(PQgetvalue(r, 0, 2));
+        if (!run->retry_token) {
+                run_fail(run, JOB_RESULT_FAILED, "Out of memory.");
+                return;
+        }
+        job_set_progress(j, 0.3);
+
+        if (streq(PQgetvalue(r, 0, 1), "confirmed")) {
+                /* Accepted before a restart: only the waiting is left. */
+                run->acted = true;
+                run_wait(run, STEP_WAIT, run_target(run), run->action == OCI_ACTION_SOFTSTOP ? run->soft_timeout : 0);
+                return;
+        }
+
+        snprintf(id, sizeof id, "%" PRId64, run->action_id);
+        const char *p[] = { id };
+        if (run_query(run,
+                      "UPDATE stopstart.actions SET state = 'sent', sent_at = coalesce(sent_at, now()), "
+                      "attempts = attempts + 1 WHERE id = $1::bigint",
+                      1, p, on_marked_sent) < 0)
+                run_fail(run, JOB_RESULT_FAILED, "Could not record the action.");
+}
+
+static void run_record(JobRun *run, OciInstanceAction action) {
+        Job *j = run->job;
+        _cleanup_free_ char *origin = NULL, *token = NULL, *job_id = NULL, *reason = NULL;
+        int r;
+
+        run->step = STEP_RECORD;
+        run->action = action;
+        origin = strprintf("job:%" PRIu32, j->id);
+        job_id = strprintf("%" PRIu32, j->id);
+        reason = strprintf("%s requested by %s", job_kind_to_string(j->kind),
+                           j->uid == (uid_t) -1 ? "stopstartd" : "uid");
+        if (!origin || !job_id || !reason || action_retry_token(origin, j->target, action, &token) < 0) {
+                run_fail(run, JOB_RESULT_FAILED, "Out of memory.");
+                return;
+        }
+        free(reason);
+        reason = run->escalated ? strdup("SOFTSTOP did not finish within soft_stop_timeout")
+                                : strprintf("manual %s (job %" PRIu32 ")", job_kind_to_string(j->kind), j->id);
+
+        const char *p[] = { job_id, j->target, oci_instance_action_to_string(action), token, strempty(reason) };
+        r = run_query(run,
+                      "INSERT INTO stopstart.actions (job_id, instance_id, action, retry_token, reason) "
+                      "VALUES ($1::bigint, $2, $3, $4, $5) "
+                      "ON CONFLICT (job_id, instance_id, action) WHERE job_id IS NOT NULL "
+                      "DO UPDATE SET reason = stopstart.actions.reason "
+                      "RETURNING id, state, retry_token",
+                      5, p, on_recorded);
+        if (r < 0)
+                run_fail(run, JOB_RESULT_FAILED, "Could not record the action: %s", strerror(-r));
+}
+
+static void on_checked(OciClient *c, OciInstance *instance, const char *etag, const OciError *error, void *userdata) {
+        JobRun *run = userdata;
+        Job *j = run->job;
+        OciInstanceState st;
+        const char *raw;
+
+        run->call = NULL;
+        if (error) {
+                oci_instance_free(instance);
+                run_oci_fail(run, error, "GetInstance");
+                return;
+        }
+        st = instance->lifecycle_state;
+        raw = strempty(instance->lifecycle_state_raw);
+        manager_observe_instance(j->manager, j->target, raw);
+        job_set_progress(j, 0.2);
+
+        if (st == OCI_INSTANCE_TERMINATING || st == OCI_INSTANCE_TERMINATED) {
+                run_fail(run, JOB_RESULT_FAILED, "The instance is %s.", raw);
+                oci_instance_free(instance);
+                return;
+        }
+
+        /* A resumed job whose action may have been performed: the instance being there (or on
+         * the way) means it was. Where it is not, the action is sent again with the same token,
+         * which OCI answers without acting twice. */
+        switch (j->kind) {
+        case JOB_START:
+                if (st == OCI_INSTANCE_RUNNING || st == OCI_INSTANCE_STARTING || st == OCI_INSTANCE_PROVISIONING) {
+                        if (run->acted || run->maybe_acted)
+                                run_wait(run, STEP_WAIT, OCI_INSTANCE_RUNNING, 0);
+                        else
+                                job_finish(j, JOB_RESULT_SKIPPED, st == OCI_INSTANCE_RUNNING ? "Already RUNNING."
+                                                                                            : "Already starting.");
+                } else if (st == OCI_INSTANCE_STOPPED)
+                        run_record(run, OCI_ACTION_START);
+                else if (st == OCI_INSTANCE_STOPPING)
+                        run_wait(run, STEP_SETTLE, OCI_INSTANCE_STOPPED, 0);
+                else
+                        run_fail(run, JOB_RESULT_FAILED, "The instance is %s; try again once it is RUNNING or STOPPED.",
+                                 raw);
+                break;
+
+        case JOB_STOP:
+                if (st == OCI_INSTANCE_STOPPED || st == OCI_INSTANCE_STOPPING) {
+                        if (run->acted || run->maybe_acted)
+                                run_wait(run, STEP_WAIT, OCI_INSTANCE_STOPPED,
+                                         run->action == OCI_ACTION_SOFTSTOP && !run->escalated ? run->soft_timeout : 0);
+                        else
+                                job_finish(j, JOB_RESULT_SKIPPED, st == OCI_INSTANCE_STOPPED ? "Already STOPPED."
+                                                                                            : "Already stopping.");
+                } else if (st == OCI_INSTANCE_RUNNING)
+                        run_record(run, j->mode == STOP_MODE_HARD ? OCI_ACTION_STOP : OCI_ACTION_SOFTSTOP);
+                else if (st == OCI_INSTANCE_STARTING || st == OCI_INSTANCE_PROVISIONING)
+                        run_wait(run, STEP_SETTLE, OCI_INSTANCE_RUNNING, 0);
+                else
+                        run_fail(run, JOB_RESULT_FAILED, "The instance is %s; try again once it is RUNNING or STOPPED.",
+                                 raw);
+                break;
+
+        case JOB_REBOOT:
+                if (run->acted)
+                        run_wait(run, STEP_WAIT, OCI_INSTANCE_RUNNING, 0);
+                else if (st == OCI_INSTANCE_RUNNING)
+                        run_record(run, j->mode == STOP_MODE_HARD ? OCI_ACTION_RESET : OCI_ACTION_SOFTRESET);
+                else if (st == OCI_INSTANCE_STOPPED)
+                        job_finish(j, JOB_RESULT_SKIPPED, "The instance is STOPPED: nothing to reboot.");
+                else if (st == OCI_INSTANCE_STARTING || st == OCI_INSTANCE_PROVISIONING)
+                        run_wait(run, STEP_SETTLE, OCI_INSTANCE_RUNNING, 0);
+                else
+                        run_fail(run, JOB_RESULT_FAILED, "The instance is %s; try again once it is RUNNING.", raw);
+                break;
+
+        default:
+                assert(false);
+        }
+        oci_instance_free(instance);
+}
+
+static void run_check(JobRun *run) {
+        Job *j = run->job;
+        int r;
+
+        run->step = STEP_CHECK;
+        r = oci_get_instance(j->manager->oci, run->region, j->target, on_checked, run, &run->call);
+        if (r < 0)
+                run_fail(run, JOB_RESULT_FAILED, "Could not ask OCI about the instance: %s", strerror(-r));
+}
+
+/* A resumed job finds its actions again: what was accepted is not sent twice. */
+static void on_recorded_actions(JobRun *run, PGresult *r, int error) {
+        if (error < 0) {
+                run_fail(run, JOB_RESULT_FAILED, "Could not read the job's actions: %s",
+                         error == -EIO ? db_last_error(run->job->manager->db) : strerror(-error));
+                return;
+        }
+        for (int row = 0; row < PQntuples(r); row++) {
+                OciInstanceAction a = oci_instance_action_from_string(PQgetvalue(r, row, 0));
+                if (a < 0)
+                        continue;
+                run->action = a;
+                if (a == OCI_ACTION_STOP && run->job->kind == JOB_STOP && run->job->mode == STOP_MODE_SOFT)
+                        run->escalated = true;
+                if (streq(PQgetvalue(r, row, 1), "confirmed"))
+                        run->acted = true;
+                else if (streq(PQgetvalue(r, row, 1), "sent"))
+                        run->maybe_acted = true;
+        }
+        run_check(run);
 }
 
 static int job_start_action(Job *j) {
         Manager *m = j->manager;
         Instance *i = manager_get_instance(m, j->target);
+        InstanceConfig eff;
+        JobRun *run;
 
         if (!i) {
                 job_finish(j, JOB_RESULT_FAILED, "The instance is no longer known.");
                 return 0;
         }
+        if (!m->oci) {
+                _cleanup_free_ char *e = strprintf("No OCI client: %s", m->oci_error ?: "OCI is not configured.");
+                job_finish(j, JOB_RESULT_FAILED, e);
+                return 0;
+        }
+
+        run = new0(JobRun, 1);
+        if (!run)
+                return -ENOMEM;
+        run->job = j;
+        run->serial = ++run_serial;
+        run->region = strdup(i->region);
+        if (!run->region) {
+                free(run);
+                return -ENOMEM;
+        }
+        instance_effective_config(i, manager_now(), &eff);
+        run->soft_timeout = eff.soft_stop_timeout;
+        j->run = run;
         i->job_id = j->id;
         job_set_state(j, JOB_RUNNING);
-        job_finish(j, JOB_RESULT_FAILED, "No OCI client is configured.");
+        job_set_progress(j, 0.1);
+
+        if (j->resumed) {
+                char id[16];
+                snprintf(id, sizeof id, "%" PRIu32, j->id);
+                const char *p[] = { id };
+                if (run_query(run, "SELECT action, state FROM stopstart.actions WHERE job_id = $1::bigint ORDER BY id",
+                              1, p, on_recorded_actions) < 0)
+                        run_fail(run, JOB_RESULT_FAILED, "Could not read the job's actions.");
+                return 0;
+        }
+        run_check(run);
         return 0;
 }
 

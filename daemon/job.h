@@ -17,6 +17,7 @@
 #include <systemd/sd-event.h>
 
 #include "instance-config.h"
+#include "oci-model.h"
 #include "string-table.h"
 
 typedef struct Manager Manager;
@@ -50,21 +51,9 @@ typedef enum JobResult {
         _JOB_RESULT_INVALID = -EINVAL,
 } JobResult;
 
-/* OCI InstanceAction names. */
-typedef enum InstanceAction {
-        ACTION_START,
-        ACTION_STOP,
-        ACTION_SOFTSTOP,
-        ACTION_RESET,
-        ACTION_SOFTRESET,
-        _INSTANCE_ACTION_MAX,
-        _INSTANCE_ACTION_INVALID = -EINVAL,
-} InstanceAction;
-
 DECLARE_STRING_TABLE_LOOKUP(job_kind, JobKind);
 DECLARE_STRING_TABLE_LOOKUP(job_state, JobState);
 DECLARE_STRING_TABLE_LOOKUP(job_result, JobResult);
-DECLARE_STRING_TABLE_LOOKUP(instance_action, InstanceAction);
 
 typedef enum JobProp {
         JOB_PROP_STATE    = 1U << 0,
@@ -98,7 +87,7 @@ struct Job {
 
 /* The opc-retry-token of the action (origin, instance, action): hex SHA-256 of the key, 64
  * characters (OCI's maximum). origin is e.g. "job:17". */
-int action_retry_token(const char *origin, const char *instance_id, InstanceAction action, char **ret);
+int action_retry_token(const char *origin, const char *instance_id, OciInstanceAction action, char **ret);
 
 /* Creates the job object (its row exists already) and adds it to the manager. */
 int job_new(Manager *m, uint32_t id, JobKind kind, const char *target, Job **ret);

@@ -335,6 +335,11 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to apply the configuration: %m");
 
+        err = mfree(err);
+        r = manager_setup_oci(m, &err);
+        if (r < 0)
+                return startup_failed(EXIT_CONFIG, "OCI configuration error: %s", strna(err));
+
         r = sd_event_add_signal(event, NULL, SIGTERM, on_exit_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGINT, on_exit_signal, m);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "oci-config.h"
 #include "strv.h"
 
 static const char * const manager_state_table[_MANAGER_STATE_MAX] = {
@@ -112,6 +113,8 @@ Manager *manager_free(Manager *m) {
         free(m->load);
 
         m->polkit = polkit_registry_free(m->polkit);
+        m->oci = oci_client_free(m->oci);
+        free(m->oci_error);
         sd_event_source_disable_unref(m->emit_event);
         sd_event_source_disable_unref(m->refresh_timer);
         sd_event_source_disable_unref(m->expiry_timer);
@@ -688,6 +691,33 @@ static void on_db_state(Db *db, DbState state, void *userdata) {
                 }
                 manager_schedule_expiry(m);
         }
+}
+
+int manager_setup_oci(Manager *m, char **ret_error) {
+        _cleanup_(oci_credentials_freep) OciCredentials *creds = NULL;
+        _cleanup_free_ char *err = NULL;
+        OciClientSettings settings;
+        OciClient *c = NULL;
+        int r;
+
+        assert(m->config);
+
+        r = oci_credentials_load(m->config->oci.config_file, m->config->oci.profile, &creds, &err);
+        if (r >= 0) {
+                oci_client_settings_from_config(&settings, m->config);
+                r = oci_client_new(m->event, creds->key, creds->key_id, &settings, &c, &err);
+        }
+        if (r < 0) {
+                free(m->oci_error);
+                m->oci_error = strdup(err ?: strerror(-r));
+                if (ret_error)
+                        *ret_error = TAKE_PTR(err);
+                return r;
+        }
+        oci_client_free(m->oci);
+        m->oci = c;
+        m->oci_error = mfree(m->oci_error);
+        return 0;
 }
 
 int manager_connect_db(Manager *m) {

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "instance.h"
 #include "job.h"
+#include "oci-client.h"
 #include "string-table.h"
 
 typedef enum ManagerState {
@@ -66,6 +67,8 @@ struct Manager {
         char **regions;
 
         PolkitRegistry *polkit;
+        OciClient *oci;                 /* NULL when OCI is not configured: actions fail */
+        char *oci_error;                /* why there is no client */
 
         ManagerState state;
         char *status_text;
@@ -105,6 +108,10 @@ int manager_set_config(Manager *m, Config *config);
 /* Re-reads m->config_path atomically: a bad file keeps the old config, and the one-line
  * reason is returned in ret_error. */
 int manager_reload_config(Manager *m, char **ret_error);
+
+/* Creates the OCI client from m->config (credentials from oci.config_file/profile). On failure
+ * returns a negative errno with a one-line reason; m->oci stays NULL. */
+int manager_setup_oci(Manager *m, char **ret_error);
 
 /* Creates the database connection for m->config->database and starts connecting. */
 int manager_connect_db(Manager *m);

@@ -408,32 +408,25 @@ static bool db_connected(void) {
         return db_get_state(manager->db) == DB_CONNECTED;
 }
 
-void harness_start(const char *fixture_sql) {
+void (*harness_configure)(Config *c) = NULL;
+uint64_t harness_job_linger_usec = 500 * 1000;
+
+void manager_start(void) {
         sd_id128_t id;
         int fds[2];
 
-        if (!getenv("PGCLUSTER_DIR")) {
-                fprintf(stderr, "run me through tests/lib/pgcluster.py run\n");
-                exit(77);
-        }
-        log_parse_environment();
-        ASSERT_OK(ss_bus_errors_register());
-
-        pg = PQconnectdb("");
-        if (PQstatus(pg) != CONNECTION_OK)
-                TEST_FAIL("connect: %s", PQerrorMessage(pg));
-        PQsetNoticeProcessor(pg, NULL, NULL);
-        pg_exec("SET client_min_messages = warning");
-        apply_schema();
-        if (fixture_sql)
-                pg_exec("%s", fixture_sql);
-
-        ASSERT_OK(sd_event_new(&event));
+        manager_loaded = false;
         ASSERT_OK(manager_new(event, &manager));
         free(manager->config->database);
         manager->config->database = strdup("");  /* libpq takes PG* from the environment */
         ASSERT_NOT_NULL(manager->config->database);
-        manager->job_linger_usec = 500 * 1000;
+        if (harness_configure) {
+                _cleanup_free_ char *err = NULL;
+                harness_configure(manager->config);
+                if (manager_setup_oci(manager, &err) < 0)
+                        TEST_FAIL("OCI client: %s", strna(err));
+        }
+        manager->job_linger_usec = harness_job_linger_usec;
         ASSERT_OK(manager_connect_db(manager));
         run_until_or_fail("database connected", __FILE__, __LINE__, db_connected, 30);
         ASSERT_OK(manager_load(manager, on_loaded, NULL));
@@ -457,17 +450,43 @@ void harness_start(const char *fixture_sql) {
                                            "org.freedesktop.PolicyKit1.Authority", pk_vtable, NULL));
 
         ASSERT_OK(manager_attach_bus(manager, server));
+        ASSERT_OK(manager_resume_jobs(manager));
         manager_set_state(manager, MANAGER_RUNNING);
         settle();
         signals_reset();
 }
 
-void harness_stop(void) {
+void manager_stop(void) {
         manager = manager_free(manager);
+        server = sd_bus_unref(server);
         client = sd_bus_flush_close_unref(client);
-        server = sd_bus_flush_close_unref(server);
-        event = sd_event_unref(event);
         signals_reset();
+}
+
+void harness_start(const char *fixture_sql) {
+        if (!getenv("PGCLUSTER_DIR")) {
+                fprintf(stderr, "run me through tests/lib/pgcluster.py run\n");
+                exit(77);
+        }
+        log_parse_environment();
+        ASSERT_OK(ss_bus_errors_register());
+
+        pg = PQconnectdb("");
+        if (PQstatus(pg) != CONNECTION_OK)
+                TEST_FAIL("connect: %s", PQerrorMessage(pg));
+        PQsetNoticeProcessor(pg, NULL, NULL);
+        pg_exec("SET client_min_messages = warning");
+        apply_schema();
+        if (fixture_sql)
+                pg_exec("%s", fixture_sql);
+
+        ASSERT_OK(sd_event_new(&event));
+        manager_start();
+}
+
+void harness_stop(void) {
+        manager_stop();
+        event = sd_event_unref(event);
         PQfinish(pg);
         pg = NULL;
         free(pk_last_action);

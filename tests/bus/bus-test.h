@@ -46,6 +46,13 @@ void pg_reconnect(void);
 /* Starts everything: schema, fixture SQL (may be NULL), manager loaded, buses up. */
 void harness_start(const char *fixture_sql);
 void harness_stop(void);
+/* Called on each new Manager's Config before it connects; when set, an OCI client is created. */
+extern void (*harness_configure)(Config *c);
+/* How long finished jobs stay on the bus (default 0.5 s). */
+extern uint64_t harness_job_linger_usec;
+/* A new Manager on new buses (as after a daemon restart), and its end. */
+void manager_start(void);
+void manager_stop(void);
 
 /* Calls a method; the reply (possibly an error) is returned. */
 sd_bus_message *call_prepared(sd_bus_message *request);
