@@ -486,6 +486,9 @@ void oci_resource_summary_done(OciResourceSummary *s) {
         free(s->lifecycle_state);
         free(s->time_created);
         oci_tags_done(&s->tags);
+        free(s->shape);
+        free(s->fault_domain);
+        free(s->region);
         *s = (OciResourceSummary) {};
 }
 
@@ -577,8 +580,21 @@ static int instance_dec(Dec *d, json_object *j, OciInstance *ret) {
         return 0;
 }
 
+/* A string member of a free-form object, or NULL when absent or of another type. */
+static int lenient_string(json_object *o, const char *field, char **ret) {
+        json_object *v = NULL;
+
+        *ret = NULL;
+        if (!json_object_object_get_ex(o, field, &v) || !json_object_is_type(v, json_type_string) ||
+            strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
+                return 0;
+        *ret = strdup(json_object_get_string(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
 static int resource_summary_dec(Dec *d, json_object *j, OciResourceSummary *ret) {
         _cleanup_(oci_resource_summary_done) OciResourceSummary s = {};
+        json_object *ad = NULL;
         int r;
 
         if ((r = dec_object(d, j)) < 0 ||
@@ -590,6 +606,11 @@ static int resource_summary_dec(Dec *d, json_object *j, OciResourceSummary *ret)
             (r = dec_string(d, j, "lifecycleState", false, &s.lifecycle_state)) < 0 ||
             (r = dec_string(d, j, "timeCreated", false, &s.time_created)) < 0 ||
             (r = dec_tags(d, j, &s.tags)) < 0)
+                return r;
+        if (json_object_object_get_ex(j, "additionalDetails", &ad) && json_object_is_type(ad, json_type_object) &&
+            ((r = lenient_string(ad, "shape", &s.shape)) < 0 ||
+             (r = lenient_string(ad, "faultDomain", &s.fault_domain)) < 0 ||
+             (r = lenient_string(ad, "region", &s.region)) < 0))
                 return r;
         *ret = s;
         s = (OciResourceSummary) {};

@@ -163,6 +163,12 @@ typedef struct OciResourceSummary {
         char *lifecycle_state;   /* text: every resource type has its own values */
         char *time_created;
         OciTags tags;
+        /* From additionalDetails (queries with "return allAdditionalFields"; for instances OCI
+         * sends the Compute fields). NULL when absent or not a string: that object is free-form
+         * and differs per resource type, so it is never a reason to reject a summary. */
+        char *shape;
+        char *fault_domain;
+        char *region;
 } OciResourceSummary;
 
 void oci_tenancy_done(OciTenancy *t);

@@ -185,7 +185,32 @@ TEST(decode_others) {
         ASSERT_STREQ(res[0].resource_type, "Instance");
         ASSERT_STREQ(res[0].identifier, "ocid1.instance.oc1.phx.aaaa");
         ASSERT_STREQ(res[0].lifecycle_state, "STOPPED");
+        ASSERT_NULL(res[0].shape);
+        ASSERT_NULL(res[0].fault_domain);
+        ASSERT_NULL(res[0].region);
         res = oci_resource_summaries_free(res, n);
+
+        /* additionalDetails: the Compute fields when they are strings, anything else ignored */
+        {
+                const char *ad = "{\"items\":[{\"resourceType\":\"Instance\",\"identifier\":\"i1\","
+                                 "\"compartmentId\":\"c1\",\"additionalDetails\":{\"shape\":\"VM.Standard.E4.Flex\","
+                                 "\"faultDomain\":\"FAULT-DOMAIN-2\",\"region\":\"phx\",\"imageId\":\"x\"}},"
+                                 "{\"resourceType\":\"Vcn\",\"identifier\":\"v1\",\"compartmentId\":\"c1\","
+                                 "\"additionalDetails\":{\"shape\":{\"a\":1},\"faultDomain\":null,\"region\":7}},"
+                                 "{\"resourceType\":\"Vcn\",\"identifier\":\"v2\",\"compartmentId\":\"c1\","
+                                 "\"additionalDetails\":[1,2]}]}";
+                ASSERT_OK(oci_resource_summaries_decode(ad, strlen(ad), &res, &n, NULL));
+                ASSERT_EQ(n, 3);
+                ASSERT_STREQ(res[0].shape, "VM.Standard.E4.Flex");
+                ASSERT_STREQ(res[0].fault_domain, "FAULT-DOMAIN-2");
+                ASSERT_STREQ(res[0].region, "phx");
+                for (size_t i = 1; i < 3; i++) {
+                        ASSERT_NULL(res[i].shape);
+                        ASSERT_NULL(res[i].fault_domain);
+                        ASSERT_NULL(res[i].region);
+                }
+                res = oci_resource_summaries_free(res, n);
+        }
 
         snprintf(body, sizeof body, "[%s,%s]\n", COMPARTMENT_JSON, COMPARTMENT_JSON);
         ASSERT_OK(oci_compartments_decode(body, strlen(body), &list, &n, NULL));
