@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "macro.h"
@@ -187,4 +188,176 @@ int format_http_date(char *buf, size_t l, time_t t) {
         if (k < 0 || (size_t) k >= l)
                 return -ENOBUFS;
         return 0;
+}
+
+#define TIMESTAMP_USEC_MAX ((usec_t) 253402300799ULL * USEC_PER_SEC) /* 9999-12-31 23:59:59 UTC */
+
+static int midnight(usec_t now_usec, int days, usec_t *ret) {
+        time_t t = (time_t) (now_usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm))
+                return -EINVAL;
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        tm.tm_mday += days;
+        tm.tm_isdst = -1;
+        t = mktime(&tm);
+        if (t == (time_t) -1 || t < 0)
+                return -ERANGE;
+        *ret = (usec_t) t * USEC_PER_SEC;
+        return 0;
+}
+
+static int parse_calendar(const char *s, usec_t *ret) {
+        static const char * const formats[] = {
+                "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
+        };
+        char copy[64];
+        bool utc = false;
+        size_t l;
+
+        l = strlen(s);
+        if (l >= sizeof copy)
+                return -EINVAL;
+        memcpy(copy, s, l + 1);
+        if (l > 4 && streq(copy + l - 4, " UTC")) {
+                copy[l - 4] = 0;
+                utc = true;
+        } else if (l > 1 && (copy[l - 1] == 'Z' || copy[l - 1] == 'z')) {
+                copy[l - 1] = 0;
+                utc = true;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                struct tm tm = { .tm_isdst = -1 };
+                const char *e = strptime(copy, formats[i], &tm);
+                time_t t;
+
+                if (!e || *e)
+                        continue;
+                /* strptime accepts "2026-02-31": mktime would roll it over; refuse instead. */
+                int year = tm.tm_year, mon = tm.tm_mon, mday = tm.tm_mday;
+                t = utc ? timegm(&tm) : mktime(&tm);
+                if (t == (time_t) -1)
+                        return -ERANGE;
+                if (tm.tm_year != year || tm.tm_mon != mon || tm.tm_mday != mday)
+                        return -EINVAL;
+                if (t < 0 || (usec_t) t > TIMESTAMP_USEC_MAX / USEC_PER_SEC)
+                        return -ERANGE;
+                *ret = (usec_t) t * USEC_PER_SEC;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int parse_relative(const char *s, usec_t now_usec, int sign, usec_t *ret) {
+        usec_t span;
+        int r;
+
+        r = parse_timespan(s, &span);
+        if (r < 0)
+                return r;
+        if (sign > 0) {
+                if (now_usec > TIMESTAMP_USEC_MAX || span > TIMESTAMP_USEC_MAX - now_usec)
+                        return -ERANGE;
+                *ret = now_usec + span;
+        } else {
+                if (span > now_usec)
+                        return -ERANGE;
+                *ret = now_usec - span;
+        }
+        return 0;
+}
+
+int parse_timestamp(const char *s, usec_t now_usec, usec_t *ret) {
+        usec_t t = 0;
+        const char *e;
+        int r = 0;
+
+        if (!s)
+                return -EINVAL;
+        while (*s == ' ')
+                s++;
+        if (!*s)
+                return -EINVAL;
+
+        if (streq(s, "now"))
+                t = now_usec;
+        else if (streq(s, "today"))
+                r = midnight(now_usec, 0, &t);
+        else if (streq(s, "yesterday"))
+                r = midnight(now_usec, -1, &t);
+        else if (streq(s, "tomorrow"))
+                r = midnight(now_usec, 1, &t);
+        else if (s[0] == '+' || s[0] == '-')
+                r = parse_relative(s + 1, now_usec, s[0] == '+' ? 1 : -1, &t);
+        else if ((e = strrchr(s, ' ')) && streq(e, " ago")) {
+                char buf[64];
+                size_t l = (size_t) (e - s);
+
+                if (l >= sizeof buf)
+                        return -EINVAL;
+                memcpy(buf, s, l);
+                buf[l] = 0;
+                r = parse_relative(buf, now_usec, -1, &t);
+        } else if (s[0] == '@') {
+                unsigned long long v;
+                char *end;
+
+                if (!isdigit((unsigned char) s[1]))
+                        return -EINVAL;
+                errno = 0;
+                v = strtoull(s + 1, &end, 10);
+                if (*end)
+                        return -EINVAL;
+                if (errno == ERANGE || v > TIMESTAMP_USEC_MAX / USEC_PER_SEC)
+                        return -ERANGE;
+                t = (usec_t) v * USEC_PER_SEC;
+        } else
+                r = parse_calendar(s, &t);
+        if (r < 0)
+                return r;
+        if (t > TIMESTAMP_USEC_MAX)
+                return -ERANGE;
+        *ret = t;
+        return 0;
+}
+
+char *format_timestamp(char *buf, size_t l, usec_t t) {
+        time_t sec = (time_t) (t / USEC_PER_SEC);
+        struct tm tm;
+
+        assert(buf && l > 0);
+        if (t == 0 || t == USEC_INFINITY || t > TIMESTAMP_USEC_MAX || !localtime_r(&sec, &tm) ||
+            strftime(buf, l, "%a %Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+                snprintf(buf, l, "n/a");
+        return buf;
+}
+
+char *format_timestamp_relative(char *buf, size_t l, usec_t t, usec_t now_usec) {
+        char span[TIMESPAN_MAX];
+        usec_t d;
+        bool future;
+
+        assert(buf && l > 0);
+        if (t == 0 || t == USEC_INFINITY) {
+                snprintf(buf, l, "n/a");
+                return buf;
+        }
+        future = t > now_usec;
+        d = future ? t - now_usec : now_usec - t;
+        if (d < USEC_PER_SEC) {
+                snprintf(buf, l, "now");
+                return buf;
+        }
+        /* Two units are enough to read ("2h 5min"), the rest is noise. */
+        d -= d % USEC_PER_SEC;
+        format_timespan(span, sizeof span, d);
+        {
+                char *p = strchr(span, ' ');
+                if (p && (p = strchr(p + 1, ' ')))
+                        *p = 0;
+        }
+        snprintf(buf, l, future ? "in %s" : "%s ago", span);
+        return buf;
 }

@@ -32,6 +32,21 @@ int parse_timespan(const char *s, usec_t *ret);
 #define TIMESPAN_MAX 64
 char *format_timespan(char *buf, size_t l, usec_t t);
 
+/* Parses a point in time (µs since the epoch) as an operator types it, relative to now (µs):
+ *   "now", "today", "yesterday", "tomorrow" (midnight, local time),
+ *   "+SPAN" / "-SPAN" / "SPAN ago" (parse_timespan() syntax: "+3d", "-2h", "90min ago"),
+ *   "@SECONDS" (since the epoch),
+ *   "YYYY-MM-DD", "YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM:SS" (a 'T' may replace the space),
+ *   local time unless followed by " UTC" or "Z".
+ * Returns -EINVAL on anything else, -ERANGE before the epoch or past year 9999. */
+int parse_timestamp(const char *s, usec_t now_usec, usec_t *ret);
+
+/* "Mon 2026-11-23 14:05:01 CET" (local time); "n/a" for 0. buf must hold TIMESTAMP_MAX. */
+#define TIMESTAMP_MAX 64
+char *format_timestamp(char *buf, size_t l, usec_t t);
+/* "3min 2s ago" / "in 2h 5min" / "now", relative to now_usec, two most significant units. */
+char *format_timestamp_relative(char *buf, size_t l, usec_t t, usec_t now_usec);
+
 /* RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") with fixed English names, independent
  * of the locale. buf must hold HTTP_DATE_MAX bytes. Returns -EINVAL if t cannot be represented. */
 #define HTTP_DATE_MAX 30

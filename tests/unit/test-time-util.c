@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "time-util.h"
 #include "tests.h"
@@ -84,6 +86,89 @@ TEST(http_date) {
         ASSERT_ERR(format_http_date(buf, 10, 0), ENOBUFS);
 }
 
+TEST(parse_timestamp) {
+        /* 2026-11-23 12:00:00 UTC */
+        const usec_t base = 1795435200ULL * USEC_PER_SEC;
+        usec_t t = 42;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+
+        ASSERT_OK(parse_timestamp("now", base, &t));
+        ASSERT_EQ(t, base);
+        ASSERT_OK(parse_timestamp("+3d", base, &t));
+        ASSERT_EQ(t, base + 3 * USEC_PER_DAY);
+        ASSERT_OK(parse_timestamp("-2h", base, &t));
+        ASSERT_EQ(t, base - 2 * USEC_PER_HOUR);
+        ASSERT_OK(parse_timestamp("90min ago", base, &t));
+        ASSERT_EQ(t, base - 90 * USEC_PER_MINUTE);
+        ASSERT_OK(parse_timestamp("1h 30min ago", base, &t));
+        ASSERT_EQ(t, base - 90 * USEC_PER_MINUTE);
+        ASSERT_OK(parse_timestamp("@1795435200", base, &t));
+        ASSERT_EQ(t, base);
+        ASSERT_OK(parse_timestamp("today", base, &t));
+        ASSERT_EQ(t, base - 12 * USEC_PER_HOUR);
+        ASSERT_OK(parse_timestamp("yesterday", base, &t));
+        ASSERT_EQ(t, base - 36 * USEC_PER_HOUR);
+        ASSERT_OK(parse_timestamp("tomorrow", base, &t));
+        ASSERT_EQ(t, base + 12 * USEC_PER_HOUR);
+        ASSERT_OK(parse_timestamp("2026-11-23", base, &t));
+        ASSERT_EQ(t, base - 12 * USEC_PER_HOUR);
+        ASSERT_OK(parse_timestamp("2026-11-23 12:00", base, &t));
+        ASSERT_EQ(t, base);
+        ASSERT_OK(parse_timestamp("2026-11-23T12:00:30Z", base, &t));
+        ASSERT_EQ(t, base + 30 * USEC_PER_SEC);
+        ASSERT_OK(parse_timestamp("2026-11-23 12:00:30 UTC", base, &t));
+        ASSERT_EQ(t, base + 30 * USEC_PER_SEC);
+
+        /* Local time is local. */
+        setenv("TZ", "Europe/Berlin", 1);
+        tzset();
+        ASSERT_OK(parse_timestamp("2026-11-23 13:00", base, &t));
+        ASSERT_EQ(t, base);
+        ASSERT_OK(parse_timestamp("2026-11-23 12:00 UTC", base, &t));
+        ASSERT_EQ(t, base);
+        setenv("TZ", "UTC", 1);
+        tzset();
+
+        t = 42;
+        static const char * const bad[] = {
+                "", " ", "later", "+", "+3 fortnights", "3d", "2026-02-31", "2026-13-01", "2026-11-23 25:00",
+                "2026-11-23x", "@", "@-5", "@12x", "ago", "x ago", "23/11/2026",
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                int r = parse_timestamp(bad[i], base, &t);
+                if (r != -EINVAL)
+                        TEST_FAIL("'%s': expected -EINVAL, got %d", bad[i], r);
+                ASSERT_EQ(t, 42);
+        }
+        ASSERT_ERR(parse_timestamp("-100000w", base, &t), ERANGE);
+        ASSERT_ERR(parse_timestamp("+1000000w", base, &t), ERANGE);
+        ASSERT_ERR(parse_timestamp("@99999999999999", base, &t), ERANGE);
+        ASSERT_ERR(parse_timestamp(NULL, base, &t), EINVAL);
+        ASSERT_EQ(t, 42);
+}
+
+TEST(format_timestamp) {
+        const usec_t base = 1795435200ULL * USEC_PER_SEC;
+        char buf[TIMESTAMP_MAX];
+        usec_t t;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        ASSERT_STREQ(format_timestamp(buf, sizeof buf, base), "Mon 2026-11-23 12:00:00 UTC");
+        ASSERT_STREQ(format_timestamp(buf, sizeof buf, 0), "n/a");
+        /* What we print, we read back (at second resolution). */
+        ASSERT_OK(parse_timestamp("2026-11-23 12:00:00 UTC", base, &t));
+        ASSERT_EQ(t, base);
+
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof buf, base - 90 * USEC_PER_SEC, base), "1min 30s ago");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof buf, base + 3 * USEC_PER_DAY + 7 * USEC_PER_HOUR + 5, base),
+                     "in 3d 7h");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof buf, base + 300 * USEC_PER_MSEC, base), "now");
+        ASSERT_STREQ(format_timestamp_relative(buf, sizeof buf, 0, base), "n/a");
+}
+
 TEST(now) {
         usec_t a = now(CLOCK_MONOTONIC), b = now(CLOCK_MONOTONIC);
         ASSERT_TRUE(b >= a);
@@ -95,6 +180,8 @@ int main(void) {
         RUN(parse_timespan_bad);
         RUN(format_timespan);
         RUN(http_date);
+        RUN(parse_timestamp);
+        RUN(format_timestamp);
         RUN(now);
         return 0;
 }
