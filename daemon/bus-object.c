@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdint.h>
 #include <string.h>
 
 #include "bus-object.h"
@@ -212,4 +213,69 @@ int bus_introspect_interface(FILE *f, const BusObjectImplementation *impl, const
         }
         fputs(" </interface>\n</node>\n", f);
         return 0;
+}
+
+static int append_property_value(sd_bus *bus, sd_bus_message *reply, const char *path, const char *interface,
+                                 const sd_bus_vtable *v, void *userdata, sd_bus_error *error) {
+        void *p = (uint8_t *) userdata + v->x.property.offset;
+        const char *sig = v->x.property.signature;
+
+        if (v->x.property.get)
+                return v->x.property.get(bus, path, interface, v->x.property.member, reply, p, error);
+
+        /* sd-bus's automatic getters: */
+        if (streq(sig, "as"))
+                return sd_bus_message_append_strv(reply, *(char ***) p);
+        switch (sig[0]) {
+        case 's':
+        case 'g':
+                return sd_bus_message_append_basic(reply, sig[0], strempty(*(char **) p));
+        case 'o':
+                return sd_bus_message_append_basic(reply, sig[0], *(char **) p);
+        default:
+                return sd_bus_message_append_basic(reply, sig[0], p);
+        }
+}
+
+int bus_append_interface_properties(sd_bus *bus, sd_bus_message *reply, const char *path, const char *interface,
+                                    const sd_bus_vtable *vtable, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(reply, 's', interface);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (const sd_bus_vtable *v = vtable; v->type != _SD_BUS_VTABLE_END; v++) {
+                if (v->type != _SD_BUS_VTABLE_PROPERTY && v->type != _SD_BUS_VTABLE_WRITABLE_PROPERTY)
+                        continue;
+                if (v->flags & (SD_BUS_VTABLE_HIDDEN | SD_BUS_VTABLE_PROPERTY_EXPLICIT))
+                        continue;
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_basic(reply, 's', v->x.property.member);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(reply, 'v', v->x.property.signature);
+                if (r < 0)
+                        return r;
+                r = append_property_value(bus, reply, path, interface, v, userdata, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
 }

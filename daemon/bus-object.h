@@ -38,3 +38,9 @@ int bus_introspect_interface(FILE *f, const BusObjectImplementation *impl, const
 
 /* Lists the interfaces of impl's tree, one per line. */
 void bus_list_interfaces(FILE *f, const BusObjectImplementation *impl);
+
+/* Appends one {sa{sv}} entry: the interface and every property of vtable that GetAll returns
+ * (not hidden, not explicit), read through the vtable's getters, or from userdata + offset for
+ * entries without a getter, exactly as sd-bus does. */
+int bus_append_interface_properties(sd_bus *bus, sd_bus_message *reply, const char *path, const char *interface,
+                                    const sd_bus_vtable *vtable, void *userdata, sd_bus_error *error);

@@ -13,14 +13,7 @@
 static int property_get_parent(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Compartment *c = ASSERT_PTR(userdata);
-        _cleanup_free_ char *p = NULL;
-
-        if (!c->parent)
-                return sd_bus_message_append(reply, "o", "/");
-        p = compartment_bus_path(c->parent);
-        if (!p)
-                return -ENOMEM;
-        return sd_bus_message_append(reply, "o", p);
+        return sd_bus_message_append(reply, "o", c->parent ? c->parent->bus_path : "/");
 }
 
 static int property_get_children(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -32,10 +25,7 @@ static int property_get_children(sd_bus *bus, const char *path, const char *inte
         if (r < 0)
                 return r;
         for (size_t i = 0; i < c->n_children; i++) {
-                _cleanup_free_ char *p = compartment_bus_path(c->children[i]);
-                if (!p)
-                        return -ENOMEM;
-                r = sd_bus_message_append(reply, "o", p);
+                r = sd_bus_message_append(reply, "o", c->children[i]->bus_path);
                 if (r < 0)
                         return r;
         }
@@ -164,8 +154,9 @@ static const sd_bus_vtable compartment_vtable[] = {
         SD_BUS_PROPERTY("LifecycleState", "s", NULL, offsetof(Compartment, lifecycle_state),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Defaults", "a{sv}", property_get_defaults, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Explicit: computed up the tree, left out of GetAll and GetManagedObjects (see README). */
         SD_BUS_PROPERTY("EffectiveDefaults", "a{sv}", property_get_effective_defaults, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+                        SD_BUS_VTABLE_PROPERTY_EXPLICIT | SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_METHOD_WITH_ARGS("SetDefaults",
                                 SD_BUS_ARGS("a{sv}", settings),
                                 SD_BUS_NO_RESULT,

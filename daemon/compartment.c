@@ -21,7 +21,8 @@ int compartment_new(Manager *m, const char *id, Compartment **ret) {
         c->description = strdup("");
         c->lifecycle_state = strdup("");
         c->path = strdup("");
-        if (!c->id || !c->name || !c->description || !c->lifecycle_state || !c->path ||
+        c->bus_path = compartment_bus_path(c);
+        if (!c->id || !c->name || !c->description || !c->lifecycle_state || !c->path || !c->bus_path ||
             lh_table_insert(m->compartments, c->id, c) < 0) {
                 compartment_free(c);
                 return -ENOMEM;
@@ -66,6 +67,7 @@ Compartment *compartment_free(Compartment *c) {
         free(c->description);
         free(c->lifecycle_state);
         free(c->path);
+        free(c->bus_path);
         instance_config_done(&c->defaults);
         return mfree(c);
 }

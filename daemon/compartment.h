@@ -36,6 +36,7 @@ struct Compartment {
         char *description;
         char *lifecycle_state;
         char *path;                     /* tenancy/a/b */
+        char *bus_path;                 /* /org/stopstart/StopStart1/compartment/<encoded id> */
 
         Compartment *parent;            /* NULL for the root, or when the parent is unknown */
         Compartment **children;         /* sorted by name */

@@ -15,41 +15,49 @@ int instance_new(Manager *m, const char *id, Instance **ret) {
         i = new0(Instance, 1);
         if (!i)
                 return -ENOMEM;
+        i->manager = m;
         i->id = strdup(id);
-        i->compartment_id = strdup("");
         i->display_name = strdup("");
-        i->region = strdup("");
-        i->availability_domain = strdup("");
-        i->fault_domain = strdup("");
-        i->shape = strdup("");
-        i->lifecycle_state = strdup("");
+        i->compartment_id = string_pool_ref(m->strings, "");
+        i->region = string_pool_ref(m->strings, "");
+        i->availability_domain = string_pool_ref(m->strings, "");
+        i->fault_domain = string_pool_ref(m->strings, "");
+        i->shape = string_pool_ref(m->strings, "");
+        i->lifecycle_state = string_pool_ref(m->strings, "");
         if (!i->id || !i->compartment_id || !i->display_name || !i->region || !i->availability_domain ||
-            !i->fault_domain || !i->shape || !i->lifecycle_state || lh_table_insert(m->instances, i->id, i) < 0) {
+            !i->fault_domain || !i->shape || !i->lifecycle_state) {
                 instance_free(i);
                 return -ENOMEM;
         }
-        i->manager = m;
+        if (lh_table_insert(m->instances, i->id, i) < 0) {
+                i->id = mfree(i->id);  /* not in the table: keep instance_free() from removing a namesake */
+                instance_free(i);
+                return -ENOMEM;
+        }
         *ret = i;
         return 0;
 }
 
 Instance *instance_free(Instance *i) {
+        Manager *m;
+
         if (!i)
                 return NULL;
-        if (i->manager) {
-                (void) lh_table_delete(i->manager->instances, i->id);
+        m = i->manager;
+        if (i->id && manager_get_instance(m, i->id) == i) {
+                (void) lh_table_delete(m->instances, i->id);
                 if (i->dirty)
                         LIST_REMOVE(i, dirty_link);
-                manager_invalidate_describe(i->manager);
+                manager_invalidate_describe(m);
         }
+        string_pool_unref(m->strings, i->compartment_id);
+        string_pool_unref(m->strings, i->region);
+        string_pool_unref(m->strings, i->availability_domain);
+        string_pool_unref(m->strings, i->fault_domain);
+        string_pool_unref(m->strings, i->shape);
+        string_pool_unref(m->strings, i->lifecycle_state);
         free(i->id);
-        free(i->compartment_id);
         free(i->display_name);
-        free(i->region);
-        free(i->availability_domain);
-        free(i->fault_domain);
-        free(i->shape);
-        free(i->lifecycle_state);
         free(i->freeform_tags);
         instance_config_done(&i->config);
         return mfree(i);

@@ -31,14 +31,15 @@ typedef enum InstanceProp {
 struct Instance {
         Manager *manager;
         char *id;
-        char *compartment_id;
-        Compartment *compartment;       /* NULL while the compartment is unknown */
         char *display_name;
-        char *region;
-        char *availability_domain;
-        char *fault_domain;             /* "" when not known */
-        char *shape;                    /* "" when not known */
-        char *lifecycle_state;
+        /* Values many instances share: references into manager->strings. */
+        const char *compartment_id;
+        const char *region;
+        const char *availability_domain;
+        const char *fault_domain;       /* "" when not known */
+        const char *shape;              /* "" when not known */
+        const char *lifecycle_state;
+        Compartment *compartment;       /* NULL while the compartment is unknown */
         uint64_t state_observed_at;     /* µs since the epoch */
         char *freeform_tags;            /* packed "key\0value\0key\0value\0\0", NULL = none */
 

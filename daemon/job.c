@@ -486,15 +486,11 @@ static void run_oci_fail(JobRun *run, const OciError *e, const char *what) {
 /* What we saw of the instance: memory, the bus, and the database (best effort). */
 static void manager_observe_instance(Manager *m, const char *id, const char *state_raw) {
         Instance *i = manager_get_instance(m, id);
-        char *s;
 
         if (!i || isempty(state_raw))
                 return;
         i->state_observed_at = manager_now();
-        if (!streq(i->lifecycle_state, state_raw) && (s = strdup(state_raw))) {
-                free(i->lifecycle_state);
-                i->lifecycle_state = s;
-        }
+        (void) string_pool_set(m->strings, &i->lifecycle_state, state_raw);
         instance_mark_dirty(i, INSTANCE_PROP_LIFECYCLE_STATE);
         const char *p[] = { id, state_raw };
         (void) job_write(m,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <libpq-fe.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +301,11 @@ static int run(int argc, char *argv[]) {
 
         log_set_program_name("stopstartd");
         log_parse_environment();
+
+        /* Answers over the whole inventory are large and short-lived: a fixed mmap threshold
+         * (glibc raises it dynamically otherwise) keeps such buffers out of the heap, so their
+         * memory goes back to the kernel when they are freed. */
+        (void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
         r = parse_argv(argc, argv);
         if (r <= 0 || r > 1)

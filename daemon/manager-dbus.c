@@ -699,8 +699,89 @@ const BusObjectImplementation manager_object = {
         },
 };
 
+static int append_managed_object(sd_bus *bus, sd_bus_message *reply, const char *path,
+                                 const BusObjectImplementation *impl, void *object, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(reply, 'o', path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sa{sv}}");
+        if (r < 0)
+                return r;
+        r = bus_append_interface_properties(bus, reply, path, impl->interface, impl->fallback_vtables[0].vtable,
+                                            object, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+/* GetManagedObjects, answered from the maps: sd-bus's generic implementation enumerates every
+ * path, then walks its prefixes and runs the finder for each object, which with 20,000 instances
+ * costs ten times more than writing the answer. Same content, minus the standard interfaces
+ * (Peer, Introspectable, Properties) that every object has. Runs before sd-bus's own handler;
+ * everything else on this path falls through to the vtables. */
+static int on_root_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus *bus = sd_bus_message_get_bus(message);
+        struct lh_entry *e;
+        int r;
+
+        if (!sd_bus_message_is_method_call(message, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects") ||
+            !sd_bus_message_has_signature(message, ""))
+                return 0;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{oa{sa{sv}}}");
+        if (r < 0)
+                return r;
+        lh_foreach(m->compartments, e) {
+                Compartment *c = lh_entry_v(e);
+                r = append_managed_object(bus, reply, c->bus_path, &compartment_object, c, error);
+                if (r < 0)
+                        return r;
+        }
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                _cleanup_free_ char *p = instance_bus_path(i);
+                if (!p)
+                        return -ENOMEM;
+                r = append_managed_object(bus, reply, p, &instance_object, i, error);
+                if (r < 0)
+                        return r;
+        }
+        lh_foreach(m->jobs, e) {
+                Job *j = lh_entry_v(e);
+                _cleanup_free_ char *p = job_bus_path(j);
+                if (!p)
+                        return -ENOMEM;
+                r = append_managed_object(bus, reply, p, &job_object, j, error);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_send(NULL, reply, NULL);
+        return r < 0 ? r : 1;
+}
+
 int manager_register_objects(Manager *m, sd_bus *bus) {
-        return bus_add_implementation(bus, &manager_object, m);
+        int r;
+
+        r = bus_add_implementation(bus, &manager_object, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object(bus, NULL, SS_BUS_PATH, on_root_message, m);
 }
 
 void manager_emit_changes(Manager *m, uint32_t props) {

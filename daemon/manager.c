@@ -74,6 +74,9 @@ int manager_new(sd_event *event, Manager **ret) {
         r = polkit_registry_new(&m->polkit);
         if (r < 0)
                 return r;
+        r = string_pool_new(&m->strings);
+        if (r < 0)
+                return r;
 
         r = config_new(&m->config);
         if (r < 0)
@@ -110,12 +113,15 @@ Manager *manager_free(Manager *m) {
                         compartment_free(lh_entry_v(e));
                 lh_table_free(m->compartments);
         }
+        m->strings = string_pool_free(m->strings);
         free(m->load);
 
         m->polkit = polkit_registry_free(m->polkit);
         m->oci = oci_client_free(m->oci);
         free(m->oci_error);
         sd_event_source_disable_unref(m->emit_event);
+        sd_event_source_disable_unref(m->trim_event);
+        sd_event_source_disable_unref(m->describe_release);
         sd_event_source_disable_unref(m->refresh_timer);
         sd_event_source_disable_unref(m->expiry_timer);
         sd_bus_flush_close_unref(m->bus);
@@ -893,13 +899,22 @@ static int apply_instances(Manager *m, PGresult *r) {
                         if (k > 0)                                      \
                                 changed |= (prop);                      \
                 } while (0)
-                FIELD(compartment_id, 1, INSTANCE_PROP_COMPARTMENT);
-                FIELD(region, 2, 0);
-                FIELD(availability_domain, 3, INSTANCE_PROP_AVAILABILITY_DOMAIN);
-                FIELD(fault_domain, 4, INSTANCE_PROP_FAULT_DOMAIN);
-                FIELD(shape, 5, INSTANCE_PROP_SHAPE);
+#define POOLED(field, col, prop)                                        \
+                do {                                                    \
+                        k = string_pool_set(m->strings, &i->field, PQgetvalue(r, row, col)); \
+                        if (k < 0)                                      \
+                                return k;                               \
+                        if (k > 0)                                      \
+                                changed |= (prop);                      \
+                } while (0)
+                POOLED(compartment_id, 1, INSTANCE_PROP_COMPARTMENT);
+                POOLED(region, 2, 0);
+                POOLED(availability_domain, 3, INSTANCE_PROP_AVAILABILITY_DOMAIN);
+                POOLED(fault_domain, 4, INSTANCE_PROP_FAULT_DOMAIN);
+                POOLED(shape, 5, INSTANCE_PROP_SHAPE);
                 FIELD(display_name, 6, INSTANCE_PROP_DISPLAY_NAME);
-                FIELD(lifecycle_state, 7, INSTANCE_PROP_LIFECYCLE_STATE);
+                POOLED(lifecycle_state, 7, INSTANCE_PROP_LIFECYCLE_STATE);
+#undef POOLED
 #undef FIELD
                 observed = parse_usec(PQgetvalue(r, row, 8));
                 if (observed != i->state_observed_at) {
@@ -997,7 +1012,7 @@ static void load_finish(Manager *m, LoadContext *l) {
                 if (m->state != MANAGER_STARTING)
                         manager_update_status(m);
                 /* Give back what the PGresults of a large load left in the heap. */
-                (void) malloc_trim(0);
+                manager_schedule_trim(m);
         }
 
         if (handler)
@@ -1341,6 +1356,15 @@ static int build_inventory_json(Manager *m, char **ret) {
         return 0;
 }
 
+static int on_describe_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        /* Nobody asked for a while: the cache is most of our memory with a large tenancy. */
+        manager_invalidate_describe(m);
+        manager_schedule_trim(m);
+        return 0;
+}
+
 int manager_describe(Manager *m, char **ret) {
         _cleanup_json_ json_object *o = json_object_new_object(), *regions = json_object_new_array(),
                                    *jobs = json_object_new_array();
@@ -1356,6 +1380,15 @@ int manager_describe(Manager *m, char **ret) {
                 r = build_inventory_json(m, &m->describe_cache);
                 if (r < 0)
                         return r;
+        }
+        if (!m->describe_release) {
+                r = sd_event_add_time_relative(m->event, &m->describe_release, CLOCK_MONOTONIC,
+                                               DESCRIBE_CACHE_IDLE_USEC, 0, on_describe_idle, m);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(m->describe_release, "describe-release");
+        } else {
+                (void) sd_event_source_set_time_relative(m->describe_release, DESCRIBE_CACHE_IDLE_USEC);
+                (void) sd_event_source_set_enabled(m->describe_release, SD_EVENT_ONESHOT);
         }
 
         STRV_FOREACH(s, m->regions)
@@ -1398,6 +1431,34 @@ char *manager_actor_name(uid_t uid) {
         return strprintf("uid %u", (unsigned) uid);
 }
 
+static int on_trim(sd_event_source *s, void *userdata) {
+        (void) malloc_trim(0);
+        return 0;
+}
+
+void manager_schedule_trim(Manager *m) {
+        if (!m->trim_event) {
+                if (sd_event_add_defer(m->event, &m->trim_event, on_trim, m) < 0)
+                        return;
+                (void) sd_event_source_set_priority(m->trim_event, SD_EVENT_PRIORITY_IDLE + 1);
+                (void) sd_event_source_set_description(m->trim_event, "malloc-trim");
+        }
+        (void) sd_event_source_set_enabled(m->trim_event, SD_EVENT_ONESHOT);
+}
+
+/* Answers to these calls are built from every object at once (tens of MB with 20,000
+ * instances): once they are sent, give the pages back. */
+static int on_bus_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *member = sd_bus_message_get_member(message);
+
+        if (sd_bus_message_is_method_call(message, NULL, NULL) && member &&
+            (streq(member, "GetManagedObjects") || streq(member, "Describe") || streq(member, "ListInstances") ||
+             streq(member, "Introspect") || streq(member, "History")))
+                manager_schedule_trim(m);
+        return 0;
+}
+
 int manager_attach_bus(Manager *m, sd_bus *bus) {
         int r;
 
@@ -1408,6 +1469,9 @@ int manager_attach_bus(Manager *m, sd_bus *bus) {
         if (r < 0)
                 return r;
         r = manager_register_objects(m, bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_filter(bus, NULL, on_bus_message, m);
         if (r < 0)
                 return r;
         m->bus = sd_bus_ref(bus);

@@ -20,6 +20,7 @@
 #include "instance.h"
 #include "job.h"
 #include "oci-client.h"
+#include "string-pool.h"
 #include "string-table.h"
 
 typedef enum ManagerState {
@@ -44,6 +45,9 @@ typedef enum ManagerProp {
         MANAGER_PROP_N_JOBS         = 1U << 7,
 } ManagerProp;
 
+/* Describe()'s inventory JSON is built once per change and kept this long after the last call. */
+#define DESCRIBE_CACHE_IDLE_USEC (30ULL * 1000000ULL)
+
 /* Exit codes of stopstartd (sysexits.h values, which systemd names in its status output). */
 #define EXIT_USAGE        64    /* EX_USAGE: bad command line */
 #define EXIT_SCHEMA       65    /* EX_DATAERR: database schema not at the migration head */
@@ -63,6 +67,7 @@ struct Manager {
         struct lh_table *compartments;  /* id → Compartment* (owned) */
         struct lh_table *instances;     /* id → Instance* (owned) */
         struct lh_table *jobs;          /* (uintptr_t) id → Job* (owned) */
+        StringPool *strings;            /* values instances share */
         Compartment *root;              /* the tenancy, NULL until discovered */
         char **regions;
 
@@ -81,9 +86,11 @@ struct Manager {
         LIST_HEAD(, Instance) dirty_instances;
         LIST_HEAD(, Job) dirty_jobs;
         sd_event_source *emit_event;
+        sd_event_source *trim_event;    /* malloc_trim() once idle, after a large answer */
         bool emit_enabled;              /* objects are on the bus */
 
         char *describe_cache;           /* "compartments":[…],"instances":[…] */
+        sd_event_source *describe_release; /* drops the cache when nobody asked for a while */
 
         LoadContext *load;              /* a load in progress */
         bool load_again;                /* another one was asked for meanwhile */
@@ -149,6 +156,9 @@ void manager_schedule_refresh(Manager *m);
 typedef void (*manager_config_saved_t)(Manager *m, int error, const char *message, void *userdata);
 int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
                         manager_config_saved_t handler, void *userdata);
+
+/* Returns free heap pages to the kernel once the loop is idle. */
+void manager_schedule_trim(Manager *m);
 
 /* "name" or "uid N" for audit entries. */
 char *manager_actor_name(uid_t uid);

@@ -341,6 +341,27 @@ TEST(enumerators_and_object_manager) {
         ASSERT_TRUE(strstr(xml, "<method name=\"SetConfig\">") != NULL);
         sd_bus_message_unref(m);
 
+        /* GetAll of one instance, to compare with what GetManagedObjects says about it. */
+        _cleanup_strv_free_ char **getall = NULL, **managed = NULL;
+        m = call(p_dev1, "org.freedesktop.DBus.Properties", "GetAll", "s", SS_BUS_IFACE_INSTANCE);
+        ASSERT_REPLY_OK(m);
+        ASSERT_OK(sd_bus_message_enter_container(m, 'a', "{sv}"));
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name, *contents;
+                char *item;
+                ASSERT_OK(sd_bus_message_read(m, "s", &name));
+                ASSERT_OK(sd_bus_message_peek_type(m, NULL, &contents));
+                item = strprintf("%s:%s", name, contents);
+                ASSERT_OK(strv_consume(&getall, item));
+                ASSERT_OK(sd_bus_message_skip(m, "v"));
+                ASSERT_OK(sd_bus_message_exit_container(m));
+        }
+        ASSERT_OK(r);
+        sd_bus_message_unref(m);
+        /* Explicit properties are left out of GetAll, and so of GetManagedObjects. */
+        ASSERT_TRUE(!strv_contains(getall, "EffectiveConfig:a{sv}"));
+        ASSERT_TRUE(strv_contains(getall, "Config:a{sv}"));
+
         /* GetManagedObjects: every compartment and instance, each with its interface. */
         m = call(SS_BUS_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
         ASSERT_REPLY_OK(m);
@@ -356,7 +377,20 @@ TEST(enumerators_and_object_manager) {
                                 n_i++;
                         if (streq(iface, SS_BUS_IFACE_COMPARTMENT))
                                 n_c++;
-                        ASSERT_OK(sd_bus_message_skip(m, "a{sv}"));
+                        if (streq(path, p_dev1) && streq(iface, SS_BUS_IFACE_INSTANCE)) {
+                                ASSERT_OK(sd_bus_message_enter_container(m, 'a', "{sv}"));
+                                while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                                        const char *name, *contents;
+                                        ASSERT_OK(sd_bus_message_read(m, "s", &name));
+                                        ASSERT_OK(sd_bus_message_peek_type(m, NULL, &contents));
+                                        ASSERT_OK(strv_consume(&managed, strprintf("%s:%s", name, contents)));
+                                        ASSERT_OK(sd_bus_message_skip(m, "v"));
+                                        ASSERT_OK(sd_bus_message_exit_container(m));
+                                }
+                                ASSERT_OK(r);
+                                ASSERT_OK(sd_bus_message_exit_container(m));
+                        } else
+                                ASSERT_OK(sd_bus_message_skip(m, "a{sv}"));
                         ASSERT_OK(sd_bus_message_exit_container(m));
                 }
                 ASSERT_OK(r);
@@ -366,6 +400,9 @@ TEST(enumerators_and_object_manager) {
         ASSERT_OK(r);
         ASSERT_EQ(n_c, 4);
         ASSERT_EQ(n_i, 5);
+        /* The daemon's own GetManagedObjects says what GetAll says. */
+        _cleanup_free_ char *a = strv_join(getall, " "), *b = strv_join(managed, " ");
+        ASSERT_STREQ(b, a);
 }
 
 TEST(set_config_signals_and_audit) {
