@@ -897,6 +897,46 @@ TEST(database_loss) {
                   1);
 }
 
+TEST(reload) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char path[] = "/tmp/stopstart-reload-XXXXXX";
+        int fd = mkstemp(path);
+        FILE *f;
+
+        ASSERT_TRUE(fd >= 0);
+        free(manager->config_path);
+        manager->config_path = strdup(path);
+        ASSERT_NOT_NULL(manager->config_path);
+
+        f = fdopen(fd, "w");
+        ASSERT_NOT_NULL(f);
+        fprintf(f, "database: \"%s\"\ndiscovery:\n  interval: 7min\n", getenv("DATABASE_URL"));
+        ASSERT_EQ(fclose(f), 0);
+        m = call(MGR, "Reload", NULL);
+        ASSERT_REPLY_OK(m);
+        ASSERT_EQ(manager->config->discovery.interval, 7 * 60 * 1000000ULL);
+        sd_bus_message_unref(m);
+
+        /* A bad file is reported, with its line, and the running configuration stays. */
+        f = fopen(path, "we");
+        ASSERT_NOT_NULL(f);
+        fprintf(f, "database: \"%s\"\ndiscovery:\n  intervall: 9min\n", getenv("DATABASE_URL"));
+        ASSERT_EQ(fclose(f), 0);
+        m = call(MGR, "Reload", NULL);
+        ASSERT_REPLY_ERROR(m, SS_ERROR_INVALID_CONFIG);
+        ASSERT_TRUE(strstr(sd_bus_message_get_error(m)->message, path) != NULL);
+        ASSERT_TRUE(strstr(sd_bus_message_get_error(m)->message, "intervall") != NULL);
+        ASSERT_EQ(manager->config->discovery.interval, 7 * 60 * 1000000ULL);
+        sd_bus_message_unref(m);
+
+        ASSERT_EQ(unlink(path), 0);
+        m = call(MGR, "Reload", NULL);
+        ASSERT_REPLY_ERROR(m, SS_ERROR_INVALID_CONFIG);
+        ASSERT_EQ(manager->config->discovery.interval, 7 * 60 * 1000000ULL);
+        /* Still serving. */
+        ASSERT_EQ(get_u32(SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "NInstances"), 5);
+}
+
 int main(void) {
         harness_start(fixture);
 
@@ -924,6 +964,7 @@ int main(void) {
         RUN(override_expiry);
         RUN(actions_without_oci);
         RUN(database_loss);
+        RUN(reload);
 
         free(p_dev1);
         free(p_web1);
