@@ -161,82 +161,20 @@ static void job_set_progress(Job *j, double p) {
         job_mark_dirty(j, JOB_PROP_PROGRESS);
 }
 
-/* ---- persistence: statements that must not get lost ------------------------------------ */
-
-typedef struct PersistentWrite {
-        Manager *manager;
-        char *sql;
-        char **params;
-        int n_params;
-        unsigned attempts;
-} PersistentWrite;
-
-static void persistent_write_free(PersistentWrite *w) {
-        free(w->sql);
-        for (int i = 0; i < w->n_params; i++)
-                free(w->params[i]);
-        free(w->params);
-        free(w);
-}
-
-static void on_persistent_write(Db *db, PGresult *r, int error, void *userdata) {
-        PersistentWrite *w = userdata;
-
-        PQclear(r);
-        /* The statements are idempotent: a lost answer is answered by sending them again. */
-        if (error == -ECONNRESET && ++w->attempts < 10 &&
-            db_query(db, w->sql, w->n_params, (const char * const *) w->params, 0, on_persistent_write, w) >= 0)
-                return;
-        if (error < 0 && error != -ECANCELED)
-                log_warning_errno(error, "Could not record a job change: %s", db_last_error(db));
-        persistent_write_free(w);
-}
-
-/* Queued (not fail-fast): while the database is away it waits for the reconnection. */
-static int job_write(Manager *m, const char *sql, int n_params, const char * const *params) {
-        PersistentWrite *w;
-        int r;
-
-        if (!m->db)
-                return -ENOTCONN;
-        w = new0(PersistentWrite, 1);
-        if (!w)
-                return -ENOMEM;
-        w->manager = m;
-        w->sql = strdup(sql);
-        w->params = new0(char *, n_params);
-        if (!w->sql || !w->params) {
-                persistent_write_free(w);
-                return -ENOMEM;
-        }
-        for (int i = 0; i < n_params; i++) {
-                w->n_params = i + 1;
-                if (params[i] && !(w->params[i] = strdup(params[i]))) {
-                        persistent_write_free(w);
-                        return -ENOMEM;
-                }
-        }
-        w->n_params = n_params;
-        r = db_query(m->db, w->sql, w->n_params, (const char * const *) w->params, 0, on_persistent_write, w);
-        if (r < 0)
-                persistent_write_free(w);
-        return r;
-}
-
 static void job_persist_state(Job *j) {
         char id[16];
         snprintf(id, sizeof id, "%" PRIu32, j->id);
 
         if (j->state == JOB_DONE) {
                 const char *p[] = { id, job_result_to_string(j->result), j->error };
-                (void) job_write(j->manager,
+                (void) manager_db_write(j->manager,
                                  "UPDATE stopstart.jobs SET state = 'done', result = $2, error = $3, "
                                  "started_at = coalesce(started_at, now()), finished_at = coalesce(finished_at, now()) "
                                  "WHERE id = $1::bigint",
                                  3, p);
         } else {
                 const char *p[] = { id, job_state_to_string(j->state) };
-                (void) job_write(j->manager,
+                (void) manager_db_write(j->manager,
                                  "UPDATE stopstart.jobs SET state = $2, started_at = CASE WHEN $2 = 'running' "
                                  "THEN coalesce(started_at, now()) END WHERE id = $1::bigint AND state <> 'done'",
                                  2, p);
@@ -295,11 +233,13 @@ void job_finish(Job *j, JobResult result, const char *error) {
                 m->refresh_job = NULL;
 
         if (result == JOB_RESULT_DONE || result == JOB_RESULT_SKIPPED)
-                log_info("Job %" PRIu32 " (%s %s) %s%s%s", j->id, job_kind_to_string(j->kind), j->target,
-                         job_result_to_string(result), isempty(error) ? "" : ": ", strempty(error));
+                log_info("Job %" PRIu32 " (%s%s%s) %s%s%s", j->id, job_kind_to_string(j->kind),
+                         isempty(j->target) ? "" : " ", j->target, job_result_to_string(result),
+                         isempty(error) ? "" : ": ", strempty(error));
         else
-                log_warning("Job %" PRIu32 " (%s %s) %s%s%s", j->id, job_kind_to_string(j->kind), j->target,
-                            job_result_to_string(result), isempty(error) ? "" : ": ", strempty(error));
+                log_warning("Job %" PRIu32 " (%s%s%s) %s%s%s", j->id, job_kind_to_string(j->kind),
+                            isempty(j->target) ? "" : " ", j->target, job_result_to_string(result),
+                            isempty(error) ? "" : ": ", strempty(error));
 
         manager_send_job_removed(m, j);
         manager_mark_dirty(m, MANAGER_PROP_N_JOBS);
@@ -493,7 +433,7 @@ static void manager_observe_instance(Manager *m, const char *id, const char *sta
         (void) string_pool_set(m->strings, &i->lifecycle_state, state_raw);
         instance_mark_dirty(i, INSTANCE_PROP_LIFECYCLE_STATE);
         const char *p[] = { id, state_raw };
-        (void) job_write(m,
+        (void) manager_db_write(m,
                          "UPDATE stopstart.instances SET lifecycle_state = $2, state_observed_at = now() "
                          "WHERE id = $1 AND deleted_at IS NULL",
                          2, p);
@@ -538,7 +478,7 @@ static void on_waited(OciClient *c, OciInstance *instance, const char *etag, con
 
         snprintf(id, sizeof id, "%" PRId64, run->action_id);
         const char *p[] = { id };
-        (void) job_write(j->manager, "UPDATE stopstart.actions SET finished_at = now() WHERE id = $1::bigint", 1, p);
+        (void) manager_db_write(j->manager, "UPDATE stopstart.actions SET finished_at = now() WHERE id = $1::bigint", 1, p);
         job_finish(j, JOB_RESULT_DONE, NULL);
 }
 
@@ -566,7 +506,7 @@ static void on_action_sent(OciClient *c, OciInstance *instance, const char *etag
         if (error) {
                 _cleanup_free_ char *s = oci_error_to_string(error);
                 const char *p[] = { id, strna(s), error->request_id };
-                (void) job_write(j->manager,
+                (void) manager_db_write(j->manager,
                                  "UPDATE stopstart.actions SET state = 'failed', error = $2, opc_request_id = "
                                  "coalesce($3, opc_request_id), finished_at = now() WHERE id = $1::bigint",
                                  3, p);
@@ -578,7 +518,7 @@ static void on_action_sent(OciClient *c, OciInstance *instance, const char *etag
         run->acted = true;
         {
                 const char *p[] = { id, NULL };
-                (void) job_write(j->manager,
+                (void) manager_db_write(j->manager,
                                  "UPDATE stopstart.actions SET state = 'confirmed', confirmed_at = now(), "
                                  "opc_request_id = coalesce($2, opc_request_id) WHERE id = $1::bigint",
                                  2, p);
@@ -855,7 +795,7 @@ int job_cancel(Job *j, uid_t uid) {
                 return -ENOMEM;
 
         const char *p[] = { uid_s, actor, id };
-        (void) job_write(m,
+        (void) manager_db_write(m,
                          "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, new_value) "
                          "VALUES ($1::bigint, $2, 'cancel', 'job', $3, '{}'::jsonb)",
                          3, p);
@@ -905,7 +845,8 @@ static void on_job_inserted(Db *db, PGresult *r, int error, void *userdata) {
                         if (i)
                                 i->job_id = j->id;
                 }
-                log_info("Job %" PRIu32 " (%s %s) queued.", j->id, job_kind_to_string(j->kind), j->target);
+                log_info("Job %" PRIu32 " (%s%s%s) queued.", j->id, job_kind_to_string(j->kind),
+                         isempty(j->target) ? "" : " ", j->target);
         }
         if (c->handler)
                 c->handler(m, j, error, c->userdata);

@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-names.h"
+#include "discover-once.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
@@ -22,6 +23,7 @@
 
 static const char *arg_config = DEFAULT_CONFIG_FILE;
 static const char *arg_bus_introspect = NULL;
+static bool arg_discover_once = false;
 
 static int help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -32,7 +34,10 @@ static int help(void) {
                "     --config=PATH             Configuration file (default: %s)\n"
                "     --bus-introspect=INTERFACE\n"
                "                               Print the introspection XML of INTERFACE and exit\n"
-               "                               (\"list\" lists the interfaces)\n",
+               "                               (\"list\" lists the interfaces)\n"
+               "     --discover-once           Discover the tenancy once into the database, print\n"
+               "                               {\"compartments\",\"instances\",\"requests\",\"elapsed_ms\"}\n"
+               "                               as one JSON line and exit\n",
                program_invocation_short_name, DEFAULT_CONFIG_FILE);
         return 0;
 }
@@ -43,12 +48,14 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_VERSION = 0x100,
                 ARG_CONFIG,
                 ARG_BUS_INTROSPECT,
+                ARG_DISCOVER_ONCE,
         };
         static const struct option options[] = {
                 { "help",           no_argument,       NULL, 'h'                },
                 { "version",        no_argument,       NULL, ARG_VERSION        },
                 { "config",         required_argument, NULL, ARG_CONFIG         },
                 { "bus-introspect", required_argument, NULL, ARG_BUS_INTROSPECT },
+                { "discover-once",  no_argument,       NULL, ARG_DISCOVER_ONCE  },
                 {}
         };
         int c;
@@ -65,6 +72,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_BUS_INTROSPECT:
                         arg_bus_introspect = optarg;
+                        break;
+                case ARG_DISCOVER_ONCE:
+                        arg_discover_once = true;
                         break;
                 case '?':
                         return EXIT_USAGE;
@@ -280,7 +290,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         _cleanup_free_ char *err = NULL;
 
         (void) sd_notify(false, "RELOADING=1");
-        if (manager_reload_config(m, &err) < 0)
+        if (manager_reload_config(m, (uid_t) -1, &err) < 0)
                 (void) sd_notifyf(false, "READY=1\nSTATUS=Reload failed, the running configuration stays: %s",
                                   strna(err));
         else
@@ -317,6 +327,8 @@ static int run(int argc, char *argv[]) {
         r = config_load(arg_config, &config, &err);
         if (r < 0)
                 return startup_failed(EXIT_CONFIG, "Configuration error: %s", strna(err));
+        if (arg_discover_once)
+                return discover_once(config, check_schema);
 
         r = sd_event_default(&event);
         if (r < 0)

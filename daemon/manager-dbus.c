@@ -414,7 +414,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r == 0)
                 return 1;  /* polkit will call us back */
 
-        r = manager_reload_config(m, &err);
+        r = manager_reload_config(m, bus_message_sender_uid(message), &err);
         if (r < 0)
                 return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
                                          "The configuration was not reloaded (the running one stays): %s",

@@ -144,7 +144,7 @@ int manager_set_config(Manager *m, Config *config) {
         return 0;
 }
 
-int manager_reload_config(Manager *m, char **ret_error) {
+int manager_reload_config(Manager *m, uid_t uid, char **ret_error) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *err = NULL;
         int r;
@@ -169,6 +169,16 @@ int manager_reload_config(Manager *m, char **ret_error) {
                 log_notice("The database setting changed; it takes effect when stopstartd restarts.");
 
         log_info("Configuration reloaded from %s.", m->config_path);
+        {
+                _cleanup_free_ char *actor = manager_actor_name(uid),
+                                    *uid_s = uid != (uid_t) -1 ? strprintf("%u", (unsigned) uid) : NULL;
+                const char *p[] = { m->config_path, actor ?: "", uid_s };
+                (void) manager_db_write(m,
+                                        "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, "
+                                        "object_id, new_value) VALUES ($3::bigint, $2, 'reload', 'manager', '', "
+                                        "jsonb_build_object('file', $1::text))",
+                                        3, p);
+        }
         return manager_set_config(m, TAKE_PTR(c));
 }
 
@@ -1313,6 +1323,67 @@ int manager_save_config(Manager *m, bool compartment, const char *id, const Inst
                 return r;
         }
         return 0;
+}
+
+/* ---- persistence: statements that must not get lost ------------------------------------ */
+
+typedef struct PersistentWrite {
+        Manager *manager;
+        char *sql;
+        char **params;
+        int n_params;
+        unsigned attempts;
+} PersistentWrite;
+
+static void persistent_write_free(PersistentWrite *w) {
+        free(w->sql);
+        for (int i = 0; i < w->n_params; i++)
+                free(w->params[i]);
+        free(w->params);
+        free(w);
+}
+
+static void on_persistent_write(Db *db, PGresult *r, int error, void *userdata) {
+        PersistentWrite *w = userdata;
+
+        PQclear(r);
+        /* The statements are idempotent: a lost answer is answered by sending them again. */
+        if (error == -ECONNRESET && ++w->attempts < 10 &&
+            db_query(db, w->sql, w->n_params, (const char * const *) w->params, 0, on_persistent_write, w) >= 0)
+                return;
+        if (error < 0 && error != -ECANCELED)
+                log_warning_errno(error, "Could not write to the database: %s", db_last_error(db));
+        persistent_write_free(w);
+}
+
+int manager_db_write(Manager *m, const char *sql, int n_params, const char * const *params) {
+        PersistentWrite *w;
+        int r;
+
+        if (!m->db)
+                return -ENOTCONN;
+        w = new0(PersistentWrite, 1);
+        if (!w)
+                return -ENOMEM;
+        w->manager = m;
+        w->sql = strdup(sql);
+        w->params = new0(char *, n_params);
+        if (!w->sql || !w->params) {
+                persistent_write_free(w);
+                return -ENOMEM;
+        }
+        for (int i = 0; i < n_params; i++) {
+                w->n_params = i + 1;
+                if (params[i] && !(w->params[i] = strdup(params[i]))) {
+                        persistent_write_free(w);
+                        return -ENOMEM;
+                }
+        }
+        w->n_params = n_params;
+        r = db_query(m->db, w->sql, w->n_params, (const char * const *) w->params, 0, on_persistent_write, w);
+        if (r < 0)
+                persistent_write_free(w);
+        return r;
 }
 
 /* ---- describe ---------------------------------------------------------------------------- */

@@ -113,8 +113,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager*, manager_free);
 /* Takes ownership of config (also on failure). Applies what can change at run time. */
 int manager_set_config(Manager *m, Config *config);
 /* Re-reads m->config_path atomically: a bad file keeps the old config, and the one-line
- * reason is returned in ret_error. */
-int manager_reload_config(Manager *m, char **ret_error);
+ * reason is returned in ret_error. uid (or -1 for a signal) is recorded in the audit log. */
+int manager_reload_config(Manager *m, uid_t uid, char **ret_error);
 
 /* Creates the OCI client from m->config (credentials from oci.config_file/profile). On failure
  * returns a negative errno with a one-line reason; m->oci stays NULL. */
@@ -156,6 +156,11 @@ void manager_schedule_refresh(Manager *m);
 typedef void (*manager_config_saved_t)(Manager *m, int error, const char *message, void *userdata);
 int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
                         manager_config_saved_t handler, void *userdata);
+
+/* A statement that must not get lost: queued while the database is away, and sent again when
+ * its answer is lost with the connection (so it runs at least once: updates are written to be
+ * idempotent; an audit row may then appear twice, never zero times). Failures are logged. */
+int manager_db_write(Manager *m, const char *sql, int n_params, const char * const *params);
 
 /* Returns free heap pages to the kernel once the loop is idle. */
 void manager_schedule_trim(Manager *m);

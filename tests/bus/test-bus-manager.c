@@ -916,6 +916,10 @@ TEST(reload) {
         ASSERT_REPLY_OK(m);
         ASSERT_EQ(manager->config->discovery.interval, 7 * 60 * 1000000ULL);
         sd_bus_message_unref(m);
+        settle();
+        ASSERT_EQ(pg_count("SELECT count(*) FROM stopstart.audit_log WHERE operation = 'reload' AND actor_uid = %u "
+                           "AND new_value->>'file' = '%s'", (unsigned) getuid(), path),
+                  1);
 
         /* A bad file is reported, with its line, and the running configuration stays. */
         f = fopen(path, "we");
