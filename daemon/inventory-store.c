@@ -236,21 +236,31 @@ static char *pg_text_array(char * const *l) {
         return s;
 }
 
-int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json_object *snapshot,
-                             inventory_sync_handler_t handler, void *userdata) {
+int inventory_sync_instances_text(Db *db, int64_t run_id, char * const *regions, const char *snapshot,
+                                  inventory_sync_handler_t handler, void *userdata) {
         _cleanup_free_ char *array = NULL;
         char id[32];
 
-        if (!json_object_is_type(snapshot, json_type_array))
+        if (!snapshot)
                 return -EINVAL;
         array = pg_text_array(regions);
         if (!array)
                 return -ENOMEM;
         snprintf(id, sizeof id, "%" PRIi64, run_id);
-        return submit_sync(db, inventory_sync_instances_sql, 3,
-                           (const char *[]) { json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN), id,
-                                              array },
-                           handler, userdata);
+        return submit_sync(db, inventory_sync_instances_sql, 3, (const char *[]) { snapshot, id, array }, handler,
+                           userdata);
+}
+
+int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json_object *snapshot,
+                             inventory_sync_handler_t handler, void *userdata) {
+        const char *text;
+
+        if (!json_object_is_type(snapshot, json_type_array))
+                return -EINVAL;
+        text = json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN);
+        if (!text)
+                return -ENOMEM;
+        return inventory_sync_instances_text(db, run_id, regions, text, handler, userdata);
 }
 
 typedef struct RunCall {

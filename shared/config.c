@@ -16,6 +16,13 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
+static const char * const discovery_details_table[_DISCOVERY_DETAILS_MAX] = {
+        [DISCOVERY_DETAILS_AUTO] = "auto",
+        [DISCOVERY_DETAILS_ALWAYS] = "always",
+        [DISCOVERY_DETAILS_NEVER] = "never",
+};
+DEFINE_STRING_TABLE_LOOKUP(discovery_details, DiscoveryDetails);
+
 static void yaml_parser_deletep(yaml_parser_t *p) {
         yaml_parser_delete(p);
 }
@@ -119,6 +126,7 @@ int config_new(Config **ret) {
         c->discovery.max_in_flight = CONFIG_DEFAULT_MAX_IN_FLIGHT;
         c->discovery.rate_limit = 0;
         c->discovery.page_size = CONFIG_DEFAULT_PAGE_SIZE;
+        c->discovery.details = DISCOVERY_DETAILS_AUTO;
         c->migrations.allow_reset = false;
         c->migrations.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
 
@@ -528,6 +536,20 @@ static int parse_rate(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
         return 0;
 }
 
+static int parse_details(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
+        DiscoveryDetails *d = dest, x;
+        const char *t;
+
+        t = plain_scalar(c, key, v, "auto, always or never");
+        if (!t)
+                return -EINVAL;
+        x = discovery_details_from_string(t);
+        if (x < 0)
+                return fail_at(c, v->start_mark, "%s: expected auto, always or never, got '%s'", key, t);
+        *d = x;
+        return 0;
+}
+
 static int parse_size_value(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
         uint64_t *d = dest, x;
         const char *t;
@@ -584,6 +606,7 @@ static const KeyDef discovery_keys[] = {
         { "max_in_flight", parse_max_in_flight, offsetof(Config, discovery.max_in_flight) },
         { "rate_limit",    parse_rate,          offsetof(Config, discovery.rate_limit) },
         { "page_size",     parse_page_size,     offsetof(Config, discovery.page_size) },
+        { "details",       parse_details,       offsetof(Config, discovery.details) },
 };
 
 static const KeyDef migrations_keys[] = {

@@ -32,6 +32,13 @@
  *     max_in_flight: 16              # HTTP requests in flight at once, over all endpoints
  *     rate_limit: 0                  # requests/s per endpoint (host), 0 = none; may be fractional
  *     page_size: 100                 # limit= for list and search calls (1..1000)
+ *     details: auto                  # shape and fault domain of instances, which Resource Search
+ *                                    # reports only in additionalDetails: "auto" takes them from
+ *                                    # there and runs ListInstances only for compartments holding
+ *                                    # instances whose shape is still unknown (also in the
+ *                                    # database), at most 256 compartments per region and run;
+ *                                    # "always" runs ListInstances for every compartment that has
+ *                                    # instances (slow, exact); "never" keeps what Search says
  *   migrations:
  *     allow_reset: false             # `stopstartctl db reset` refuses unless true
  *     lock_timeout: 60s              # wait this long for the migration advisory lock
@@ -43,6 +50,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "string-table.h"
 #include "time-util.h"
 
 typedef struct ConfigOci {
@@ -60,11 +68,21 @@ typedef struct ConfigOci {
         uint64_t max_response_size;
 } ConfigOci;
 
+typedef enum DiscoveryDetails {
+        DISCOVERY_DETAILS_AUTO,
+        DISCOVERY_DETAILS_ALWAYS,
+        DISCOVERY_DETAILS_NEVER,
+        _DISCOVERY_DETAILS_MAX,
+        _DISCOVERY_DETAILS_INVALID = -EINVAL,
+} DiscoveryDetails;
+DECLARE_STRING_TABLE_LOOKUP(discovery_details, DiscoveryDetails);
+
 typedef struct ConfigDiscovery {
         usec_t interval;         /* > 0 */
         unsigned max_in_flight;  /* >= 1 */
         double rate_limit;       /* requests per second per endpoint, 0 = unlimited */
         unsigned page_size;      /* 1..1000 */
+        DiscoveryDetails details;
 } ConfigDiscovery;
 
 typedef struct ConfigMigrations {

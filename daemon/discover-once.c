@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "discover-once.h"
+#include "discovery.h"
+#include "log.h"
+#include "manager.h"
+#include "oci-config.h"
+#include "strv.h"
+
+typedef struct Outcome {
+        sd_event *event;
+        bool done;
+        int exit_code;
+        char *message;
+        uint64_t compartments, instances, http_requests, elapsed_ms;
+} Outcome;
+
+static void on_done(Discovery *d, const DiscoveryResult *r, void *userdata) {
+        Outcome *o = userdata;
+        _cleanup_free_ char *done = strv_join(r->regions_done, ","), *failed = strv_join(r->regions_failed, ",");
+
+        o->done = true;
+        o->compartments = r->compartments;
+        o->instances = r->instances;
+        o->http_requests = r->http_requests;
+        o->elapsed_ms = r->elapsed_usec / USEC_PER_MSEC;
+        if (r->error < 0) {
+                o->message = strdup(strna(r->message));
+                o->exit_code = r->oci_error == OCI_ERROR_NOT_AUTHENTICATED || r->oci_error == OCI_ERROR_NOT_AUTHORIZED
+                                       ? EXIT_OCI_AUTH : EXIT_FAILURE;
+        }
+
+        log_info("Discovery run %" PRIi64 ": %" PRIu64 " compartments, %" PRIu64 " instances (regions done: %s%s%s); "
+                 "%" PRIu64 " HTTP requests for %" PRIu64 " pages (ListInstances: %" PRIu64 " pages, %" PRIu64
+                 " compartments, %" PRIu64 " instances not as Search said), at most %u in flight; "
+                 "fetched in %" PRIu64 " ms, stored in %" PRIu64 " ms; compartments +%" PRIi64 " -%" PRIi64
+                 "; instances +%" PRIi64 " -%" PRIi64 " moved %" PRIi64 " renamed %" PRIi64 " state %" PRIi64 ".",
+                 r->run_id, r->compartments, r->instances, isempty(done) ? "none" : done,
+                 isempty(failed) ? "" : ", failed: ", strempty(failed), r->http_requests, r->requests,
+                 r->details_requests, r->details_compartments, r->details_differ, r->max_in_flight,
+                 r->fetch_usec / USEC_PER_MSEC, (r->elapsed_usec - MIN(r->fetch_usec, r->elapsed_usec)) / USEC_PER_MSEC,
+                 r->compartment_changes.added, r->compartment_changes.removed, r->instance_changes.added,
+                 r->instance_changes.removed, r->instance_changes.moved, r->instance_changes.renamed,
+                 r->instance_changes.state_changed);
+        (void) sd_event_exit(o->event, 0);
+}
+
+int discover_once(const Config *config, int (*check_schema)(const char *conninfo, char **ret_error)) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(oci_credentials_freep) OciCredentials *creds = NULL;
+        _cleanup_(oci_client_freep) OciClient *client = NULL;
+        _cleanup_(db_freep) Db *db = NULL;
+        _cleanup_free_ char *err = NULL;
+        OciClientSettings settings;
+        DiscoveryParams params;
+        Discovery *d = NULL;
+        Outcome o = {};
+        int r;
+
+        /* 1. The database must be reachable and at the migration head (read-only check). */
+        r = check_schema(config->database, &err);
+        if (r < 0) {
+                log_error("%s", strna(err));
+                return r == -EINVAL ? EXIT_CONFIG : r == -ENOTCONN ? EXIT_DATABASE : EXIT_SCHEMA;
+        }
+
+        /* 2. Credentials and where to go. */
+        err = mfree(err);
+        r = oci_credentials_load(config->oci.config_file, config->oci.profile, &creds, &err);
+        if (r < 0) {
+                log_error("OCI credentials: %s", err ?: strerror(-r));
+                return EXIT_CONFIG;
+        }
+        discovery_params_from_config(&params, config, creds->tenancy, creds->region);
+        if (isempty(params.identity_region)) {
+                log_error("No OCI region: set 'region' in the OCI config profile %s or list oci.regions in %s.",
+                          creds->profile, strna(config->path));
+                return EXIT_CONFIG;
+        }
+
+        r = sd_event_new(&event);
+        if (r < 0) {
+                log_error_errno(r, "Failed to allocate an event loop: %m");
+                return EXIT_FAILURE;
+        }
+        o.event = event;
+
+        oci_client_settings_from_config(&settings, config);
+        err = mfree(err);
+        r = oci_client_new(event, creds->key, creds->key_id, &settings, &client, &err);
+        if (r < 0) {
+                log_error("Cannot set up the OCI client: %s", err ?: strerror(-r));
+                return EXIT_CONFIG;
+        }
+        r = db_new(event, config->database, &db);
+        if (r >= 0)
+                r = db_start(db);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up the database connection: %m");
+                return EXIT_DATABASE;
+        }
+
+        /* 3. One run. */
+        r = discovery_start(event, client, db, &params, NULL, on_done, &o, &d);
+        if (r < 0) {
+                log_error_errno(r, "Cannot start discovery: %m");
+                return EXIT_FAILURE;
+        }
+        r = sd_event_loop(event);
+        if (r < 0 || !o.done) {
+                discovery_cancel(d);
+                log_error_errno(r < 0 ? r : -EIO, "The event loop failed: %m");
+                return EXIT_FAILURE;
+        }
+        if (o.exit_code != 0) {
+                if (o.exit_code == EXIT_OCI_AUTH)
+                        log_error("Discovery failed: %s (check user, fingerprint and key_file of profile %s in %s)",
+                                  strna(o.message), creds->profile, config->oci.config_file);
+                else
+                        log_error("Discovery failed: %s", strna(o.message));
+                free(o.message);
+                return o.exit_code;
+        }
+
+        printf("{\"compartments\":%" PRIu64 ",\"instances\":%" PRIu64 ",\"requests\":%" PRIu64
+               ",\"elapsed_ms\":%" PRIu64 "}\n",
+               o.compartments, o.instances, o.http_requests, o.elapsed_ms);
+        if (fflush(stdout) != 0) {
+                log_error_errno(errno, "Failed to write to stdout: %m");
+                return EXIT_FAILURE;
+        }
+        return 0;
+}

@@ -1,0 +1,1457 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include "discovery.h"
+#include "json-util.h"
+#include "log.h"
+#include "strv.h"
+
+#define PROGRESS_INTERVAL_USEC (100 * USEC_PER_MSEC)
+
+static const char * const discovery_phase_table[_DISCOVERY_PHASE_MAX] = {
+        [DISCOVERY_LISTING] = "listing",
+        [DISCOVERY_DETAILS] = "details",
+        [DISCOVERY_STORING] = "storing",
+};
+DEFINE_STRING_TABLE_LOOKUP(discovery_phase, DiscoveryPhase);
+
+/* OCI's grammar: "return" before "where". */
+const char discovery_search_prefix[] = "query instance resources return allAdditionalFields where ";
+
+/* ---- search batches ---------------------------------------------------------------------------- */
+
+static bool id_quotable(const char *id) {
+        if (isempty(id))
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr(".-_:", *p)))
+                        return false;
+        return true;
+}
+
+int search_batch_flush(SearchBatch *b, char **ret_query) {
+        char *q;
+
+        assert(b);
+        assert(ret_query);
+        if (b->n == 0) {
+                *ret_query = NULL;
+                return 0;
+        }
+        q = strprintf("%s%s", discovery_search_prefix, b->buf);
+        if (!q)
+                return -ENOMEM;
+        b->len = 0;
+        b->n = 0;
+        b->buf[0] = 0;
+        *ret_query = q;
+        return 0;
+}
+
+int search_batch_add(SearchBatch *b, const char *id, char **ret_query) {
+        static const char sep[] = " || ", head[] = "compartmentId = '";
+        size_t max = b->max ?: DISCOVERY_DEFAULT_QUERY_MAX, add;
+        _cleanup_free_ char *done = NULL;
+        int r;
+
+        assert(b);
+        assert(ret_query);
+        if (!id_quotable(id))
+                return -EINVAL;
+
+        add = strlen(head) + strlen(id) + 1;
+        if (b->n > 0 && strlen(discovery_search_prefix) + b->len + strlen(sep) + add > max) {
+                r = search_batch_flush(b, &done);
+                if (r < 0)
+                        return r;
+        }
+        if (b->len + strlen(sep) + add + 1 > b->allocated) {
+                size_t a = MAX(b->allocated * 2, b->len + strlen(sep) + add + 1);
+                char *m = realloc(b->buf, MAX(a, (size_t) 256));
+
+                if (!m)
+                        return -ENOMEM;
+                b->buf = m;
+                b->allocated = MAX(a, (size_t) 256);
+        }
+        b->len += (size_t) sprintf(b->buf + b->len, "%s%s%s'", b->n > 0 ? sep : "", head, id);
+        b->n++;
+        *ret_query = TAKE_PTR(done);
+        return 0;
+}
+
+void search_batch_done(SearchBatch *b) {
+        if (!b)
+                return;
+        b->buf = mfree(b->buf);
+        b->len = b->allocated = 0;
+        b->n = 0;
+}
+
+/* ---- the engine -------------------------------------------------------------------------------- */
+
+typedef enum ChainKind {
+        CHAIN_TENANCY,
+        CHAIN_SUBSCRIPTIONS,
+        CHAIN_COMPARTMENTS,
+        CHAIN_SEARCH,
+        CHAIN_DETAILS,
+} ChainKind;
+
+typedef enum RegionState {
+        REGION_SEARCHING,
+        REGION_CHECKING,         /* asking the database which unknown shapes it knows */
+        REGION_DETAILS,
+        REGION_COMPLETE,
+        REGION_FAILED,
+} RegionState;
+
+typedef struct Region Region;
+
+/* One OCI call of discovery (all pages of it): queued, then active with at most one request
+ * on the wire at any time. */
+typedef struct Chain {
+        Discovery *discovery;
+        ChainKind kind;
+        Region *region;          /* SEARCH, DETAILS */
+        char *arg;               /* SEARCH: the query; DETAILS: the compartment */
+        OciCall *call;           /* while active */
+        bool active;
+        TAILQ_ENTRY(Chain) link;
+} Chain;
+
+/* One instance as it will be stored: the snapshot object as JSON text. */
+typedef struct Record {
+        char *json;
+        char *compartment_id;
+        bool shape_known;
+        bool listed;             /* from ListInstances: authoritative, Search does not overwrite */
+        char id[];
+} Record;
+
+struct Region {
+        Discovery *discovery;
+        char *name;
+        RegionState state;
+        struct lh_table *records;        /* id → Record* */
+        struct lh_table *listed;         /* compartment id → NULL: listed with ListInstances */
+        unsigned n_chains;               /* queued or active */
+        char *error;
+};
+
+struct Discovery {
+        unsigned n_ref;
+        sd_event *event;
+        OciClient *client;
+        Db *db;
+
+        char *tenancy_id;
+        char *identity_region;
+        unsigned max_in_flight;
+        unsigned page_size;
+        DiscoveryDetails details;
+
+        discovery_progress_t on_progress;
+        discovery_done_t on_done;
+        void *userdata;
+
+        TAILQ_HEAD(, Chain) pending;
+        TAILQ_HEAD(, Chain) active;
+        unsigned n_active;
+
+        Region **regions;
+        size_t n_regions;
+        bool regions_known;
+
+        SearchBatch batch;
+        char **queries;                  /* every closed batch, for regions that come later */
+
+        json_object *compartments;       /* the tree snapshot (array) */
+        struct lh_table *compartment_ids;/* id → NULL */
+        bool have_root, compartments_listed;
+
+        int64_t run_id;
+        bool run_known;
+        unsigned db_pending;
+        bool comp_sync_submitted, comp_sync_ok, comp_sync_over;
+        bool inst_sync_submitted, inst_sync_over;
+        bool finish_submitted;
+
+        bool aborted, cancelled, finished;
+        int error;
+        char *message;
+        OciErrorKind oci_error;
+
+        usec_t started, last_progress;
+        double fraction;
+        OciClientStats stats_start;
+        uint64_t requests, details_requests, details_compartments, details_differ;
+        unsigned max_active;
+        usec_t fetch_usec;
+        uint64_t n_compartments_stored, n_instances_stored;
+        char **regions_done, **regions_failed;
+        InventorySyncResult comp_changes, inst_changes;
+};
+
+static void advance(Discovery *d);
+
+void discovery_params_from_config(DiscoveryParams *p, const Config *config, const char *tenancy_id,
+                                  const char *profile_region) {
+        assert(p);
+        assert(config);
+        *p = (DiscoveryParams) {
+                .tenancy_id = tenancy_id,
+                .identity_region = !isempty(profile_region) ? profile_region
+                                   : config->oci.regions ? config->oci.regions[0] : NULL,
+                .regions = config->oci.regions,
+                .max_in_flight = config->discovery.max_in_flight,
+                .page_size = config->discovery.page_size,
+                .details = config->discovery.details,
+        };
+}
+
+static usec_t now_usec(Discovery *d) {
+        return now(CLOCK_MONOTONIC);
+}
+
+static void record_free(Record *r) {
+        if (!r)
+                return;
+        free(r->json);
+        free(r->compartment_id);
+        free(r);
+}
+
+static void record_entry_free(struct lh_entry *e) {
+        record_free(lh_entry_v(e));
+}
+
+static void key_entry_free(struct lh_entry *e) {
+        free(lh_entry_k(e));
+}
+
+static void chain_free(Chain *c) {
+        if (!c)
+                return;
+        free(c->arg);
+        free(c);
+}
+
+static Region *region_free(Region *r) {
+        if (!r)
+                return NULL;
+        free(r->name);
+        free(r->error);
+        if (r->records)
+                lh_table_free(r->records);
+        if (r->listed)
+                lh_table_free(r->listed);
+        return mfree(r);
+}
+
+/* Cancels and frees every chain (of one region, or all with r == NULL). No callbacks. */
+static void chains_drop(Discovery *d, Region *r) {
+        Chain *c, *next;
+
+        for (c = TAILQ_FIRST(&d->pending); c; c = next) {
+                next = TAILQ_NEXT(c, link);
+                if (r && c->region != r)
+                        continue;
+                TAILQ_REMOVE(&d->pending, c, link);
+                if (c->region)
+                        c->region->n_chains--;
+                chain_free(c);
+        }
+        for (c = TAILQ_FIRST(&d->active); c; c = next) {
+                next = TAILQ_NEXT(c, link);
+                if (r && c->region != r)
+                        continue;
+                TAILQ_REMOVE(&d->active, c, link);
+                d->n_active--;
+                if (c->call)
+                        oci_call_cancel(c->call);
+                if (c->region)
+                        c->region->n_chains--;
+                chain_free(c);
+        }
+}
+
+static void discovery_free(Discovery *d) {
+        if (!d)
+                return;
+        chains_drop(d, NULL);
+        for (size_t i = 0; i < d->n_regions; i++)
+                region_free(d->regions[i]);
+        free(d->regions);
+        search_batch_done(&d->batch);
+        strv_free(d->queries);
+        json_object_put(d->compartments);
+        if (d->compartment_ids)
+                lh_table_free(d->compartment_ids);
+        free(d->tenancy_id);
+        free(d->identity_region);
+        free(d->message);
+        strv_free(d->regions_done);
+        strv_free(d->regions_failed);
+        sd_event_unref(d->event);
+        free(d);
+}
+
+static Discovery *discovery_ref(Discovery *d) {
+        d->n_ref++;
+        return d;
+}
+
+static void discovery_unref(Discovery *d) {
+        assert(d->n_ref > 0);
+        if (--d->n_ref == 0)
+                discovery_free(d);
+}
+
+/* The first error wins; later ones only go to the debug log. */
+static void set_error(Discovery *d, int error, OciErrorKind kind, const char *fmt, ...) _printf_(4, 5);
+static void set_error(Discovery *d, int error, OciErrorKind kind, const char *fmt, ...) {
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        log_debug("Discovery: %s", strna(m));
+        if (d->error < 0)
+                return;
+        d->error = error < 0 ? error : -EIO;
+        d->oci_error = kind;
+        d->message = TAKE_PTR(m);
+}
+
+static void set_oci_error(Discovery *d, const char *context, const OciError *e) {
+        _cleanup_free_ char *s = oci_error_to_string(e);
+
+        set_error(d, e->error, e->kind, "%s%s%s", strempty(context), context ? ": " : "", s ?: e->message);
+}
+
+/* Tree, tenancy or regions could not be listed, or the database failed: nothing more is
+ * fetched, and what was not synchronised yet will not be. */
+static void abort_all(Discovery *d) {
+        if (d->aborted)
+                return;
+        d->aborted = true;
+        chains_drop(d, NULL);
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (d->regions[i]->state != REGION_COMPLETE)
+                        d->regions[i]->state = REGION_FAILED;
+}
+
+static void region_fail(Region *r, const char *what, const OciError *e, int error) {
+        Discovery *d = r->discovery;
+
+        if (r->state == REGION_FAILED)
+                return;
+        r->state = REGION_FAILED;
+        if (e) {
+                _cleanup_free_ char *ctx = strprintf("Region %s", r->name);
+                set_oci_error(d, ctx, e);
+        } else
+                set_error(d, error, _OCI_ERROR_KIND_INVALID, "Region %s: %s", r->name, what);
+        chains_drop(d, r);
+}
+
+static int chain_enqueue(Discovery *d, ChainKind kind, Region *r, const char *arg) {
+        Chain *c = new0(Chain, 1);
+
+        if (!c)
+                return -ENOMEM;
+        c->discovery = d;
+        c->kind = kind;
+        c->region = r;
+        if (arg && !(c->arg = strdup(arg))) {
+                free(c);
+                return -ENOMEM;
+        }
+        if (r)
+                r->n_chains++;
+        TAILQ_INSERT_TAIL(&d->pending, c, link);
+        return 0;
+}
+
+/* Removes a chain whose call has ended (or never started). */
+static void chain_end(Chain *c) {
+        Discovery *d = c->discovery;
+
+        if (c->active) {
+                TAILQ_REMOVE(&d->active, c, link);
+                d->n_active--;
+        } else
+                TAILQ_REMOVE(&d->pending, c, link);
+        if (c->region)
+                c->region->n_chains--;
+        chain_free(c);
+}
+
+static void on_tenancy(OciClient *cl, OciTenancy *t, const OciError *e, void *userdata);
+static void on_subscriptions(OciClient *cl, OciRegionSubscription *items, size_t n, const OciError *e,
+                             void *userdata);
+static void on_compartments(OciClient *cl, OciCompartment *items, size_t n, const char *next_page,
+                            const OciError *e, void *userdata);
+static void on_search(OciClient *cl, OciResourceSummary *items, size_t n, const char *next_page, const OciError *e,
+                      void *userdata);
+static void on_details(OciClient *cl, OciInstance *items, size_t n, const char *next_page, const OciError *e,
+                       void *userdata);
+
+static int chain_start(Chain *c) {
+        Discovery *d = c->discovery;
+
+        switch (c->kind) {
+        case CHAIN_TENANCY:
+                return oci_get_tenancy(d->client, d->identity_region, d->tenancy_id, on_tenancy, c, &c->call);
+        case CHAIN_SUBSCRIPTIONS:
+                return oci_list_region_subscriptions(d->client, d->identity_region, d->tenancy_id, on_subscriptions,
+                                                     c, &c->call);
+        case CHAIN_COMPARTMENTS: {
+                OciListCompartmentsParams p = {
+                        .compartment_id = d->tenancy_id,
+                        .subtree = true,
+                        .access_level = OCI_ACCESS_ACCESSIBLE,
+                        .limit = d->page_size,
+                        .all_pages = true,
+                };
+                return oci_list_compartments(d->client, d->identity_region, &p, on_compartments, c, &c->call);
+        }
+        case CHAIN_SEARCH: {
+                OciSearchParams p = { .query = c->arg, .limit = d->page_size, .all_pages = true };
+                return oci_search_resources(d->client, c->region->name, &p, on_search, c, &c->call);
+        }
+        case CHAIN_DETAILS: {
+                OciListInstancesParams p = { .compartment_id = c->arg, .limit = d->page_size, .all_pages = true };
+                return oci_list_instances(d->client, c->region->name, &p, on_details, c, &c->call);
+        }
+        }
+        return -EINVAL;
+}
+
+/* Starts queued chains while discovery has slots free. */
+static void dispatch(Discovery *d) {
+        Chain *c;
+        int r;
+
+        while (!d->aborted && d->n_active < d->max_in_flight && (c = TAILQ_FIRST(&d->pending))) {
+                TAILQ_REMOVE(&d->pending, c, link);
+                TAILQ_INSERT_TAIL(&d->active, c, link);
+                c->active = true;
+                d->n_active++;
+                d->max_active = MAX(d->max_active, d->n_active);
+                r = chain_start(c);
+                if (r < 0) {
+                        Region *reg = c->region;
+
+                        c->call = NULL;
+                        chain_end(c);
+                        if (reg)
+                                region_fail(reg, "cannot start a request", NULL, r);
+                        else {
+                                set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot start a request: %s", strerror(-r));
+                                abort_all(d);
+                        }
+                }
+        }
+}
+
+static Region *region_new(Discovery *d, const char *name) {
+        Region *r;
+
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (streq(d->regions[i]->name, name))
+                        return d->regions[i];
+
+        r = new0(Region, 1);
+        if (!r)
+                return NULL;
+        r->discovery = d;
+        r->name = strdup(name);
+        r->records = lh_kchar_table_new(1024, record_entry_free);
+        r->listed = lh_kchar_table_new(64, key_entry_free);
+        if (!r->name || !r->records || !r->listed) {
+                region_free(r);
+                return NULL;
+        }
+        {
+                Region **a = realloc(d->regions, sizeof(Region*) * (d->n_regions + 1));
+
+                if (!a) {
+                        region_free(r);
+                        return NULL;
+                }
+                d->regions = a;
+                d->regions[d->n_regions++] = r;
+        }
+        /* every batch closed so far, for this region too */
+        STRV_FOREACH(q, d->queries)
+                if (chain_enqueue(d, CHAIN_SEARCH, r, *q) < 0) {
+                        region_fail(r, "out of memory", NULL, -ENOMEM);
+                        break;
+                }
+        return r;
+}
+
+/* A closed batch: one search per known region (regions listed later pick it up from queries). */
+static int batch_emit(Discovery *d, char *query) {
+        int r;
+
+        if (!query)
+                return 0;
+        r = strv_consume(&d->queries, query);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (d->regions[i]->state == REGION_SEARCHING) {
+                        r = chain_enqueue(d, CHAIN_SEARCH, d->regions[i], query);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static int batch_add(Discovery *d, const char *compartment_id) {
+        char *q = NULL;
+        int r;
+
+        r = search_batch_add(&d->batch, compartment_id, &q);
+        if (r < 0)
+                return r;
+        return batch_emit(d, q);
+}
+
+static bool compartments_complete(Discovery *d) {
+        return d->have_root && d->compartments_listed;
+}
+
+static uint64_t instances_seen(Discovery *d) {
+        uint64_t n = 0;
+
+        for (size_t i = 0; i < d->n_regions; i++)
+                n += (uint64_t) lh_table_length(d->regions[i]->records);
+        return n;
+}
+
+/* ---- building snapshot objects ---- */
+
+static int json_add_string(json_object *o, const char *key, const char *value) {
+        json_object *v = NULL;
+
+        if (value && !(v = json_object_new_string(value)))
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int json_add_tags(json_object *o, const OciTags *tags) {
+        json_object *f = oci_tags_freeform_to_json(tags), *t = oci_tags_defined_to_json(tags);
+
+        if (!f || !t || json_object_object_add(o, "freeform_tags", f) < 0) {
+                json_object_put(f);
+                json_object_put(t);
+                return -ENOMEM;
+        }
+        if (json_object_object_add(o, "defined_tags", t) < 0) {
+                json_object_put(t);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+typedef struct InstanceFields {
+        const char *id, *compartment_id, *region, *availability_domain, *fault_domain, *shape, *display_name,
+                *lifecycle_state, *time_created;
+        const OciTags *tags;
+} InstanceFields;
+
+/* The store's instance object (inventory-store.h). Missing text fields that the store requires
+ * become "" rather than dropping the row (which would then count as removed). */
+static char *instance_json(const InstanceFields *f) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        const char *s;
+
+        if (!o ||
+            json_add_string(o, "id", f->id) < 0 ||
+            json_add_string(o, "compartment_id", f->compartment_id) < 0 ||
+            json_add_string(o, "region", f->region) < 0 ||
+            json_add_string(o, "availability_domain", strempty(f->availability_domain)) < 0 ||
+            json_add_string(o, "fault_domain", f->fault_domain) < 0 ||
+            json_add_string(o, "shape", f->shape) < 0 ||
+            json_add_string(o, "display_name", strempty(f->display_name)) < 0 ||
+            json_add_string(o, "lifecycle_state", strempty(f->lifecycle_state)) < 0 ||
+            json_add_string(o, "time_created", f->time_created) < 0 ||
+            json_add_tags(o, f->tags) < 0)
+                return NULL;
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        return s ? strdup(s) : NULL;
+}
+
+/* Adds or updates an instance of region r. From Search (listed = false) it never overwrites what
+ * ListInstances said; from ListInstances it replaces Search's record and counts differences. */
+static int record_put(Region *r, const InstanceFields *f, bool listed) {
+        Discovery *d = r->discovery;
+        _cleanup_free_ char *json = NULL, *cid = NULL;
+        struct lh_entry *e;
+        Record *rec;
+
+        e = lh_table_lookup_entry(r->records, f->id);
+        rec = e ? lh_entry_v(e) : NULL;
+        if (rec && rec->listed && !listed)
+                return 0;
+
+        json = instance_json(f);
+        if (!json)
+                return -ENOMEM;
+        if (!rec || !streq(rec->compartment_id, f->compartment_id)) {
+                cid = strdup(f->compartment_id);
+                if (!cid)
+                        return -ENOMEM;
+        }
+        if (listed && (!rec || !streq(rec->json, json)))
+                d->details_differ++;
+
+        if (!rec) {
+                size_t l = strlen(f->id);
+
+                rec = malloc(offsetof(Record, id) + l + 1);
+                if (!rec)
+                        return -ENOMEM;
+                *rec = (Record) {};
+                memcpy(rec->id, f->id, l + 1);
+                if (lh_table_insert(r->records, rec->id, rec) < 0) {
+                        free(rec);
+                        return -ENOMEM;
+                }
+        }
+        free(rec->json);
+        rec->json = TAKE_PTR(json);
+        if (cid) {
+                free(rec->compartment_id);
+                rec->compartment_id = TAKE_PTR(cid);
+        }
+        rec->shape_known = f->shape != NULL;
+        rec->listed = listed;
+        return 0;
+}
+
+/* ---- OCI handlers ---- */
+
+static void on_tenancy(OciClient *cl, OciTenancy *t, const OciError *e, void *userdata) {
+        Chain *c = userdata;
+        Discovery *d = discovery_ref(c->discovery);
+        _cleanup_json_ json_object *o = NULL;
+
+        c->call = NULL;
+        chain_end(c);
+        d->requests++;
+        if (e) {
+                set_oci_error(d, NULL, e);
+                abort_all(d);
+                goto out;
+        }
+        o = json_object_new_object();
+        if (!o ||
+            json_add_string(o, "id", d->tenancy_id) < 0 ||
+            json_add_string(o, "parent_id", NULL) < 0 ||
+            json_add_string(o, "name", t->name) < 0 ||
+            json_add_string(o, "description", strempty(t->description)) < 0 ||
+            json_add_string(o, "lifecycle_state", "ACTIVE") < 0 ||
+            json_add_string(o, "time_created", NULL) < 0 ||
+            json_add_tags(o, &t->tags) < 0 ||
+            json_object_array_add(d->compartments, o) < 0) {
+                set_error(d, -ENOMEM, _OCI_ERROR_KIND_INVALID, "Out of memory");
+                abort_all(d);
+                goto out;
+        }
+        TAKE_PTR(o);
+        d->have_root = true;
+out:
+        oci_tenancy_free(t);
+        advance(d);
+        discovery_unref(d);
+}
+
+static void on_subscriptions(OciClient *cl, OciRegionSubscription *items, size_t n, const OciError *e,
+                             void *userdata) {
+        Chain *c = userdata;
+        Discovery *d = discovery_ref(c->discovery);
+
+        c->call = NULL;
+        chain_end(c);
+        d->requests++;
+        if (e) {
+                set_oci_error(d, NULL, e);
+                abort_all(d);
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (streq(items[i].status, "READY") && !region_new(d, items[i].region_name)) {
+                        set_error(d, -ENOMEM, _OCI_ERROR_KIND_INVALID, "Out of memory");
+                        abort_all(d);
+                        goto out;
+                }
+        if (d->n_regions == 0) {
+                set_error(d, -ENXIO, _OCI_ERROR_KIND_INVALID, "The tenancy has no READY subscribed region.");
+                abort_all(d);
+                goto out;
+        }
+        d->regions_known = true;
+out:
+        oci_region_subscriptions_free(items, n);
+        advance(d);
+        discovery_unref(d);
+}
+
+static int compartment_add(Discovery *d, const OciCompartment *oc) {
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_free_ char *key = NULL;
+        int r;
+
+        if (streq(oc->id, d->tenancy_id) || lh_table_lookup_entry(d->compartment_ids, oc->id))
+                return 0;   /* a page boundary moved under us: seen already */
+        key = strdup(oc->id);
+        o = json_object_new_object();
+        if (!key || !o ||
+            json_add_string(o, "id", oc->id) < 0 ||
+            json_add_string(o, "parent_id", oc->compartment_id ?: d->tenancy_id) < 0 ||
+            json_add_string(o, "name", oc->name) < 0 ||
+            json_add_string(o, "description", strempty(oc->description)) < 0 ||
+            json_add_string(o, "lifecycle_state", oc->lifecycle_state_raw) < 0 ||
+            json_add_string(o, "time_created", oc->time_created) < 0 ||
+            json_add_tags(o, &oc->tags) < 0)
+                return -ENOMEM;
+        r = batch_add(d, oc->id);
+        if (r < 0)
+                return r;
+        if (lh_table_insert(d->compartment_ids, key, NULL) < 0)
+                return -ENOMEM;
+        TAKE_PTR(key);
+        if (json_object_array_add(d->compartments, o) < 0)
+                return -ENOMEM;
+        TAKE_PTR(o);
+        return 0;
+}
+
+/* Parents missing from the listing (not visible to us) would break the tree: such compartments
+ * hang off the root instead, which keeps them and their instances visible. */
+static void compartments_fix_parents(Discovery *d) {
+        size_t n = json_object_array_length(d->compartments);
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_array_get_idx(d->compartments, i), *p = NULL;
+                const char *parent;
+
+                if (!json_object_object_get_ex(o, "parent_id", &p) || !p)
+                        continue;
+                parent = json_object_get_string(p);
+                if (streq(parent, d->tenancy_id) || lh_table_lookup_entry(d->compartment_ids, parent))
+                        continue;
+                log_debug("Discovery: the parent %s of a compartment is not visible, attaching it to the root.",
+                          parent);
+                (void) json_add_string(o, "parent_id", d->tenancy_id);
+        }
+}
+
+static void on_compartments(OciClient *cl, OciCompartment *items, size_t n, const char *next_page,
+                            const OciError *e, void *userdata) {
+        Chain *c = userdata;
+        Discovery *d = discovery_ref(c->discovery);
+        char *q = NULL;
+        int r = 0;
+
+        d->requests++;
+        if (e || !next_page) {
+                c->call = NULL;
+                chain_end(c);
+        }
+        if (e) {
+                set_oci_error(d, NULL, e);
+                abort_all(d);
+                goto out;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = compartment_add(d, items + i);
+        if (r >= 0 && !next_page) {
+                /* the tree is complete: the last partial batch goes out too */
+                r = search_batch_flush(&d->batch, &q);
+                if (r >= 0)
+                        r = batch_emit(d, q);
+                d->compartments_listed = true;
+                compartments_fix_parents(d);
+        }
+        if (r < 0) {
+                if (r == -EINVAL)
+                        set_error(d, r, _OCI_ERROR_KIND_INVALID,
+                                  "ListCompartments returned a compartment id that cannot be searched for.");
+                else
+                        set_error(d, r, _OCI_ERROR_KIND_INVALID, "Out of memory");
+                abort_all(d);
+        }
+out:
+        oci_compartments_free(items, n);
+        advance(d);
+        discovery_unref(d);
+}
+
+static void on_search(OciClient *cl, OciResourceSummary *items, size_t n, const char *next_page, const OciError *e,
+                      void *userdata) {
+        Chain *c = userdata;
+        Discovery *d = discovery_ref(c->discovery);
+        Region *reg = c->region;
+        int r = 0;
+
+        d->requests++;
+        if (e || !next_page) {
+                c->call = NULL;
+                chain_end(c);
+        }
+        if (e) {
+                region_fail(reg, NULL, e, 0);
+                goto out;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const OciResourceSummary *s = items + i;
+
+                if (strcasecmp(s->resource_type, "Instance") != 0)
+                        continue;
+                r = record_put(reg, &(InstanceFields) {
+                                .id = s->identifier,
+                                .compartment_id = s->compartment_id,
+                                .region = reg->name,   /* Search is regional: the endpoint's */
+                                .availability_domain = s->availability_domain,
+                                .fault_domain = s->fault_domain,
+                                .shape = s->shape,
+                                .display_name = s->display_name,
+                                .lifecycle_state = s->lifecycle_state,
+                                .time_created = s->time_created,
+                                .tags = &s->tags,
+                        }, false);
+        }
+        if (r < 0)
+                region_fail(reg, "out of memory", NULL, r);
+out:
+        oci_resource_summaries_free(items, n);
+        advance(d);
+        discovery_unref(d);
+}
+
+static void on_details(OciClient *cl, OciInstance *items, size_t n, const char *next_page, const OciError *e,
+                       void *userdata) {
+        Chain *c = userdata;
+        Discovery *d = discovery_ref(c->discovery);
+        Region *reg = c->region;
+        int r = 0;
+
+        d->requests++;
+        d->details_requests++;
+        if (e || !next_page) {
+                c->call = NULL;
+                chain_end(c);
+        }
+        if (e) {
+                region_fail(reg, NULL, e, 0);
+                goto out;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const OciInstance *s = items + i;
+
+                r = record_put(reg, &(InstanceFields) {
+                                .id = s->id,
+                                .compartment_id = s->compartment_id,
+                                .region = reg->name,
+                                .availability_domain = s->availability_domain,
+                                .fault_domain = s->fault_domain,
+                                .shape = s->shape,
+                                .display_name = s->display_name,
+                                .lifecycle_state = s->lifecycle_state_raw,
+                                .time_created = s->time_created,
+                                .tags = &s->tags,
+                        }, true);
+        }
+        if (r < 0)
+                region_fail(reg, "out of memory", NULL, r);
+out:
+        oci_instances_free(items, n);
+        advance(d);
+        discovery_unref(d);
+}
+
+/* ---- the details pass ---- */
+
+/* ListInstances for each compartment (of the region's records) for which want() holds. */
+static int details_enqueue(Region *reg, bool (*want)(const Record *rec, void *userdata), void *userdata,
+                           unsigned max) {
+        Discovery *d = reg->discovery;
+        struct lh_entry *e;
+        unsigned n = 0;
+        int r;
+
+        lh_foreach(reg->records, e) {
+                Record *rec = lh_entry_v(e);
+                _cleanup_free_ char *key = NULL;
+
+                if (!want(rec, userdata) || lh_table_lookup_entry(reg->listed, rec->compartment_id))
+                        continue;
+                if (max > 0 && n >= max) {
+                        log_debug("Discovery: region %s: more than %u compartments need ListInstances; the rest "
+                                  "follow on later runs.", reg->name, max);
+                        break;
+                }
+                key = strdup(rec->compartment_id);
+                if (!key || lh_table_insert(reg->listed, key, NULL) < 0)
+                        return -ENOMEM;
+                r = chain_enqueue(d, CHAIN_DETAILS, reg, TAKE_PTR(key));
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        d->details_compartments += n;
+        return (int) n;
+}
+
+static bool want_any(const Record *rec, void *userdata) {
+        return true;
+}
+
+static bool want_unknown(const Record *rec, void *userdata) {
+        struct lh_table *known = userdata;
+        return !rec->shape_known && !(known && lh_table_lookup_entry(known, rec->id));
+}
+
+static void region_details_start(Region *reg, struct lh_table *known_in_db) {
+        int r;
+
+        r = reg->discovery->details == DISCOVERY_DETAILS_ALWAYS
+                    ? details_enqueue(reg, want_any, NULL, 0)
+                    : details_enqueue(reg, want_unknown, known_in_db, DISCOVERY_DETAILS_MAX_COMPARTMENTS);
+        if (r < 0)
+                region_fail(reg, "out of memory", NULL, r);
+        else
+                reg->state = r > 0 ? REGION_DETAILS : REGION_COMPLETE;
+}
+
+/* Instances Search reported in a listed compartment that ListInstances did not return. */
+static void region_details_done(Region *reg) {
+        struct lh_entry *e;
+
+        lh_foreach(reg->records, e) {
+                Record *rec = lh_entry_v(e);
+                if (!rec->listed && lh_table_lookup_entry(reg->listed, rec->compartment_id))
+                        reg->discovery->details_differ++;
+        }
+        reg->state = REGION_COMPLETE;
+}
+
+typedef struct CheckCall {
+        Discovery *discovery;
+        Region *region;
+} CheckCall;
+
+static void on_known_shapes(Db *db, PGresult *res, int error, void *userdata) {
+        _cleanup_free_ CheckCall *cc = userdata;
+        Discovery *d = cc->discovery;
+        struct lh_table *known = NULL;
+
+        d->db_pending--;
+        if (!d->cancelled && !d->aborted && cc->region->state == REGION_CHECKING) {
+                /* without the answer: list them all (bounded), the result is the same, only slower */
+                if (error >= 0 && PQresultStatus(res) == PGRES_TUPLES_OK) {
+                        known = lh_kchar_table_new(MAX(16, PQntuples(res) * 2), NULL);
+                        for (int i = 0; known && i < PQntuples(res); i++)
+                                if (lh_table_insert(known, PQgetvalue(res, i, 0), NULL) < 0) {
+                                        lh_table_free(known);
+                                        known = NULL;
+                                }
+                } else
+                        log_debug("Discovery: could not read the known shapes: %s", db_last_error(db));
+                region_details_start(cc->region, known);
+                if (known)
+                        lh_table_free(known);
+                advance(d);
+        }
+        PQclear(res);
+        discovery_unref(d);
+}
+
+/* details=auto: which unknown shapes does the database know already? */
+static void region_check_known(Region *reg) {
+        Discovery *d = reg->discovery;
+        _cleanup_json_ json_object *ids = json_object_new_array();
+        CheckCall *cc = NULL;
+        struct lh_entry *e;
+        int r = -ENOMEM;
+
+        if (!ids)
+                goto fail;
+        lh_foreach(reg->records, e) {
+                Record *rec = lh_entry_v(e);
+                if (!rec->shape_known && json_object_array_add(ids, json_object_new_string(rec->id)) < 0)
+                        goto fail;
+        }
+        if (json_object_array_length(ids) == 0) {
+                reg->state = REGION_COMPLETE;
+                return;
+        }
+        cc = new0(CheckCall, 1);
+        if (!cc)
+                goto fail;
+        *cc = (CheckCall) { .discovery = d, .region = reg };
+        r = db_query(d->db,
+                     "SELECT id FROM stopstart.instances WHERE shape IS NOT NULL AND fault_domain IS NOT NULL "
+                     "AND id IN (SELECT json_array_elements_text($1::json))",
+                     1, (const char *[]) { json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN) }, 0,
+                     on_known_shapes, cc);
+        if (r < 0)
+                goto fail;
+        discovery_ref(d);
+        d->db_pending++;
+        reg->state = REGION_CHECKING;
+        return;
+fail:
+        free(cc);
+        region_details_start(reg, NULL);
+}
+
+/* ---- storing ---- */
+
+static void on_run_finished(int error, int64_t run_id, void *userdata);
+
+/* A cancelled run still gets its row closed, behind whatever statement is queued (FIFO). */
+static void close_cancelled_run(Discovery *d, int64_t run_id) {
+        discovery_ref(d);
+        if (inventory_run_finish(d->db, run_id, "cancelled", 0, 0, (int64_t) d->requests,
+                                 (int64_t) ((now_usec(d) - d->started) / USEC_PER_MSEC), on_run_finished, d) < 0) {
+                discovery_unref(d);
+                return;
+        }
+        d->db_pending++;
+}
+
+static void on_run_begun(int error, int64_t run_id, void *userdata) {
+        Discovery *d = userdata;
+
+        d->db_pending--;
+        if (d->cancelled && error >= 0)
+                close_cancelled_run(d, run_id);
+        if (!d->cancelled) {
+                if (error < 0) {
+                        set_error(d, error, _OCI_ERROR_KIND_INVALID, "Cannot record the discovery run: %s",
+                                  error == -EIO ? db_last_error(d->db) : strerror(-error));
+                        abort_all(d);
+                } else
+                        d->run_id = run_id;
+                d->run_known = true;
+                advance(d);
+        }
+        discovery_unref(d);
+}
+
+static void on_compartments_synced(int error, const InventorySyncResult *res, const char *message, void *userdata) {
+        Discovery *d = userdata;
+
+        d->db_pending--;
+        d->comp_sync_over = true;
+        if (!d->cancelled) {
+                if (error < 0) {
+                        set_error(d, error, _OCI_ERROR_KIND_INVALID, "Storing the compartments failed: %s",
+                                  message ?: strerror(-error));
+                        abort_all(d);
+                } else {
+                        d->comp_sync_ok = true;
+                        d->comp_changes = *res;
+                        d->n_compartments_stored = (uint64_t) res->total;
+                }
+                advance(d);
+        }
+        discovery_unref(d);
+}
+
+static void on_instances_synced(int error, const InventorySyncResult *res, const char *message, void *userdata) {
+        Discovery *d = userdata;
+
+        d->db_pending--;
+        d->inst_sync_over = true;
+        if (!d->cancelled) {
+                if (error < 0) {
+                        set_error(d, error, _OCI_ERROR_KIND_INVALID, "Storing the instances failed: %s",
+                                  message ?: strerror(-error));
+                        /* not synchronised after all */
+                        STRV_FOREACH(r, d->regions_done)
+                                (void) strv_extend(&d->regions_failed, *r);
+                        d->regions_done = strv_free(d->regions_done);
+                } else {
+                        d->inst_changes = *res;
+                        d->n_instances_stored = (uint64_t) res->total;
+                }
+                advance(d);
+        }
+        discovery_unref(d);
+}
+
+static void finish(Discovery *d) {
+        OciClientStats st;
+        DiscoveryResult r;
+
+        if (d->finished)
+                return;
+        d->finished = true;
+        oci_client_get_stats(d->client, &st);
+        r = (DiscoveryResult) {
+                .error = d->error,
+                .message = d->message,
+                .oci_error = d->error < 0 ? d->oci_error : _OCI_ERROR_KIND_INVALID,
+                .run_id = d->run_id,
+                .compartments = d->n_compartments_stored,
+                .instances = d->n_instances_stored,
+                .requests = d->requests,
+                .http_requests = st.attempts - d->stats_start.attempts,
+                .max_in_flight = d->max_active,
+                .details_requests = d->details_requests,
+                .details_compartments = d->details_compartments,
+                .details_differ = d->details_differ,
+                .fetch_usec = d->fetch_usec,
+                .elapsed_usec = now_usec(d) - d->started,
+                .regions_done = d->regions_done,
+                .regions_failed = d->regions_failed,
+                .compartment_changes = d->comp_changes,
+                .instance_changes = d->inst_changes,
+        };
+        if (d->on_done)
+                d->on_done(d, &r, d->userdata);
+        discovery_unref(d);   /* the caller's reference */
+}
+
+static void on_run_finished(int error, int64_t run_id, void *userdata) {
+        Discovery *d = userdata;
+
+        d->db_pending--;
+        if (error < 0)
+                log_debug("Discovery: closing run %" PRIi64 " failed: %s", d->run_id,
+                          error == -EIO ? db_last_error(d->db) : strerror(-error));
+        if (!d->cancelled)
+                finish(d);
+        discovery_unref(d);
+}
+
+/* The instance snapshot of every region whose listing completed, as one JSON array. Frees the
+ * records on the way: they are not needed once the text exists. */
+static char *build_snapshot(Discovery *d, uint64_t *ret_n) {
+        size_t total = 2, off = 0;
+        uint64_t n = 0;
+        char *s;
+
+        for (size_t i = 0; i < d->n_regions; i++) {
+                struct lh_entry *e;
+
+                if (d->regions[i]->state != REGION_COMPLETE)
+                        continue;
+                lh_foreach(d->regions[i]->records, e)
+                        total += strlen(((Record *) lh_entry_v(e))->json) + 1;
+        }
+        s = malloc(total + 1);
+        if (!s)
+                return NULL;
+        s[off++] = '[';
+        for (size_t i = 0; i < d->n_regions; i++) {
+                Region *reg = d->regions[i];
+                struct lh_entry *e;
+
+                if (reg->state != REGION_COMPLETE)
+                        continue;
+                lh_foreach(reg->records, e) {
+                        Record *rec = lh_entry_v(e);
+                        size_t l = strlen(rec->json);
+
+                        if (n++ > 0)
+                                s[off++] = ',';
+                        memcpy(s + off, rec->json, l);
+                        off += l;
+                        rec->json = mfree(rec->json);
+                }
+        }
+        s[off++] = ']';
+        s[off] = 0;
+        *ret_n = n;
+        return s;
+}
+
+static bool fetching_over(Discovery *d) {
+        if (d->n_active > 0 || !TAILQ_EMPTY(&d->pending))
+                return false;
+        if (d->aborted)
+                return true;
+        if (!d->regions_known || !compartments_complete(d))
+                return false;
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (d->regions[i]->state != REGION_COMPLETE && d->regions[i]->state != REGION_FAILED)
+                        return false;
+        return true;
+}
+
+static void submit_instances(Discovery *d) {
+        _cleanup_free_ char *snapshot = NULL;
+        uint64_t n = 0;
+        int r;
+
+        d->inst_sync_submitted = true;
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (strv_extend(d->regions[i]->state == REGION_COMPLETE ? &d->regions_done : &d->regions_failed,
+                                d->regions[i]->name) < 0)
+                        goto oom;
+        if (strv_length(d->regions_done) == 0) {
+                d->inst_sync_over = true;
+                return;
+        }
+        snapshot = build_snapshot(d, &n);
+        if (!snapshot)
+                goto oom;
+        for (size_t i = 0; i < d->n_regions; i++) {   /* the text has it all now */
+                lh_table_free(d->regions[i]->records);
+                d->regions[i]->records = lh_kchar_table_new(16, record_entry_free);
+                if (!d->regions[i]->records)
+                        goto oom;
+        }
+        r = inventory_sync_instances_text(d->db, d->run_id, d->regions_done, snapshot, on_instances_synced, d);
+        if (r < 0) {
+                set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the instances: %s", strerror(-r));
+                d->inst_sync_over = true;
+                return;
+        }
+        discovery_ref(d);
+        d->db_pending++;
+        log_debug("Discovery: storing %" PRIu64 " instances of %zu region(s).", n, strv_length(d->regions_done));
+        return;
+oom:
+        set_error(d, -ENOMEM, _OCI_ERROR_KIND_INVALID, "Out of memory");
+        d->regions_failed = strv_free(d->regions_failed);
+        d->regions_done = strv_free(d->regions_done);
+        d->inst_sync_over = true;
+}
+
+static void submit_finish(Discovery *d) {
+        int r;
+
+        d->finish_submitted = true;
+        if (d->run_id <= 0) {
+                finish(d);
+                return;
+        }
+        r = inventory_run_finish(d->db, d->run_id, d->error < 0 ? strempty(d->message) : NULL,
+                                 (int64_t) d->n_compartments_stored, (int64_t) d->n_instances_stored,
+                                 (int64_t) d->requests, (int64_t) ((now_usec(d) - d->started) / USEC_PER_MSEC),
+                                 on_run_finished, d);
+        if (r < 0) {
+                finish(d);
+                return;
+        }
+        discovery_ref(d);
+        d->db_pending++;
+}
+
+static DiscoveryPhase phase(Discovery *d) {
+        if (d->fetch_usec > 0)
+                return DISCOVERY_STORING;
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (d->regions[i]->state == REGION_CHECKING || d->regions[i]->state == REGION_DETAILS)
+                        return DISCOVERY_DETAILS;
+        return DISCOVERY_LISTING;
+}
+
+static void maybe_progress(Discovery *d, bool force) {
+        usec_t t = now_usec(d);
+        DiscoveryProgress p;
+        unsigned open;
+        double f;
+
+        if (!d->on_progress || d->finished || d->cancelled || (!force && t < d->last_progress + PROGRESS_INTERVAL_USEC))
+                return;
+        d->last_progress = t;
+
+        /* requests answered against those known to come, with room for the tree still growing */
+        open = d->n_active;
+        for (Chain *c = TAILQ_FIRST(&d->pending); c; c = TAILQ_NEXT(c, link))
+                open++;
+        if (d->fetch_usec > 0)
+                f = 0.9;
+        else {
+                double pending = open + (compartments_complete(d) ? 0 : 8.0 * MAX(d->n_regions, (size_t) 1));
+                f = 0.85 * (double) d->requests / ((double) d->requests + pending + 1.0);
+        }
+        d->fraction = MAX(d->fraction, f);
+
+        p = (DiscoveryProgress) {
+                .phase = phase(d),
+                .fraction = d->fraction,
+                .compartments = (uint64_t) lh_table_length(d->compartment_ids) + d->have_root,
+                .instances = instances_seen(d),
+                .requests = d->requests,
+        };
+        d->on_progress(d, &p, d->userdata);
+}
+
+/* The state machine, run after every event. */
+static void advance(Discovery *d) {
+        DiscoveryPhase before;
+        int r;
+
+        if (d->finished || d->cancelled)
+                return;
+        before = phase(d);
+
+        /* regions whose searches are all answered move on to the details pass */
+        if (!d->aborted && compartments_complete(d))
+                for (size_t i = 0; i < d->n_regions; i++) {
+                        Region *reg = d->regions[i];
+
+                        if (reg->n_chains > 0)
+                                continue;
+                        if (reg->state == REGION_SEARCHING) {
+                                if (d->details == DISCOVERY_DETAILS_NEVER)
+                                        reg->state = REGION_COMPLETE;
+                                else if (d->details == DISCOVERY_DETAILS_ALWAYS)
+                                        region_details_start(reg, NULL);
+                                else
+                                        region_check_known(reg);
+                        } else if (reg->state == REGION_DETAILS)
+                                region_details_done(reg);
+                }
+
+        dispatch(d);
+
+        /* the tree, as soon as it is complete and the run row exists */
+        if (!d->aborted && compartments_complete(d) && d->run_known && !d->comp_sync_submitted) {
+                d->comp_sync_submitted = true;
+                r = inventory_sync_compartments(d->db, d->run_id, d->compartments, on_compartments_synced, d);
+                if (r < 0) {
+                        set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the compartments: %s", strerror(-r));
+                        abort_all(d);
+                } else {
+                        discovery_ref(d);
+                        d->db_pending++;
+                        /* the statement has its copy */
+                        d->compartments = json_object_unref(d->compartments);
+                }
+        }
+
+        if (fetching_over(d)) {
+                if (d->fetch_usec == 0)
+                        d->fetch_usec = MAX(now_usec(d) - d->started, (usec_t) 1);
+                if (!d->aborted && d->comp_sync_ok && !d->inst_sync_submitted)
+                        submit_instances(d);
+                if ((d->aborted || d->inst_sync_over) && d->db_pending == 0 && d->run_known && !d->finish_submitted) {
+                        submit_finish(d);
+                        return;
+                }
+        }
+        maybe_progress(d, phase(d) != before);
+}
+
+int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryParams *params,
+                    discovery_progress_t progress, discovery_done_t done, void *userdata, Discovery **ret) {
+        Discovery *d;
+        const char *identity;
+        int r;
+
+        assert(event);
+        assert(client);
+        assert(db);
+        assert(params);
+        assert(ret);
+
+        if (isempty(params->tenancy_id))
+                return -EINVAL;
+        identity = params->identity_region ?: (params->regions ? params->regions[0] : NULL);
+        if (isempty(identity))
+                return -EINVAL;
+
+        d = new0(Discovery, 1);
+        if (!d)
+                return -ENOMEM;
+        d->n_ref = 1;
+        d->event = sd_event_ref(event);
+        d->client = client;
+        d->db = db;
+        d->max_in_flight = params->max_in_flight ?: CONFIG_DEFAULT_MAX_IN_FLIGHT;
+        d->page_size = params->page_size ?: CONFIG_DEFAULT_PAGE_SIZE;
+        d->details = params->details;
+        d->batch.max = params->query_max ?: DISCOVERY_DEFAULT_QUERY_MAX;
+        d->oci_error = _OCI_ERROR_KIND_INVALID;
+        d->on_progress = progress;
+        d->on_done = done;
+        d->userdata = userdata;
+        TAILQ_INIT(&d->pending);
+        TAILQ_INIT(&d->active);
+        d->started = now_usec(d);
+        oci_client_get_stats(client, &d->stats_start);
+
+        d->tenancy_id = strdup(params->tenancy_id);
+        d->identity_region = strdup(identity);
+        d->compartments = json_object_new_array();
+        d->compartment_ids = lh_kchar_table_new(1024, key_entry_free);
+        if (!d->tenancy_id || !d->identity_region || !d->compartments || !d->compartment_ids) {
+                r = -ENOMEM;
+                goto fail;
+        }
+
+        /* the tree and the root first: they hold the first slots */
+        r = chain_enqueue(d, CHAIN_COMPARTMENTS, NULL, NULL);
+        if (r >= 0)
+                r = chain_enqueue(d, CHAIN_TENANCY, NULL, NULL);
+        if (r < 0)
+                goto fail;
+        if (params->regions && params->regions[0]) {
+                STRV_FOREACH(i, params->regions)
+                        if (!region_new(d, *i)) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                d->regions_known = true;
+        } else {
+                r = chain_enqueue(d, CHAIN_SUBSCRIPTIONS, NULL, NULL);
+                if (r < 0)
+                        goto fail;
+        }
+        /* the root's own instances are searched for with the first batch */
+        r = batch_add(d, d->tenancy_id);
+        if (r < 0)
+                goto fail;
+
+        r = inventory_run_begin(db, on_run_begun, d);
+        if (r < 0)
+                goto fail;
+        discovery_ref(d);
+        d->db_pending++;
+
+        /* a request that cannot even start is reported from the loop, like everything else */
+        dispatch(d);
+        *ret = d;
+        return 0;
+
+fail:
+        chains_drop(d, NULL);
+        discovery_free(d);
+        return r;
+}
+
+void discovery_cancel(Discovery *d) {
+        if (!d || d->finished || d->cancelled)
+                return;
+        d->cancelled = true;
+        chains_drop(d, NULL);
+        /* an unknown run id is handled when it arrives (on_run_begun) */
+        if (d->run_known && d->run_id > 0 && !d->finish_submitted)
+                close_cancelled_run(d, d->run_id);
+        discovery_unref(d);   /* the caller's reference */
+}
