@@ -880,7 +880,7 @@ class FakeOci:
                 raise bad("query is required", "MissingParameter")
             key = f"SS|{region}|{text}"
             try:
-                q = Q.parse(text)
+                q = self.t.cached("Q|" + text, lambda: Q.parse(text))
                 objs = self.t.cached(key, lambda: Q.run(q, self.t, region))
             except Q.QueryError as e:
                 raise bad(f"Invalid query: {e}") from None
