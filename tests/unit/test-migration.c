@@ -126,6 +126,7 @@ TEST(header_options) {
 static int build(const MigrationSource *s, size_t n, MigrationSet **ret, char **err) {
         free(*err);
         *err = NULL;
+        *ret = migration_set_free(*ret);
         return migration_set_build(s, n, "test", NULL, ret, err);
 }
 
