@@ -299,7 +299,7 @@ static int migrator_error_exit(Migrator *m, int r) {
 
 /* ---- read-only verbs ----------------------------------------------------------------------- */
 
-static int verb_current(int argc, char *argv[], void *userdata) {
+static int verb_db_current(int argc, char *argv[], void *userdata) {
         _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ char *cur = NULL, *head = NULL, *dirty = NULL;
@@ -343,7 +343,7 @@ static int verb_current(int argc, char *argv[], void *userdata) {
         return st->dirty ? EXIT_NOT_OK : 0;
 }
 
-static int verb_status(int argc, char *argv[], void *userdata) {
+static int verb_db_status(int argc, char *argv[], void *userdata) {
         _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         size_t i = 0, j = 0, applied = 0, pending = 0, other = 0;
@@ -474,7 +474,7 @@ static int print_log(Migrator *m) {
         return table_print(t, &arg_output);
 }
 
-static int verb_history(int argc, char *argv[], void *userdata) {
+static int verb_db_history(int argc, char *argv[], void *userdata) {
         _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         size_t i = 0, j = 0;
@@ -606,7 +606,7 @@ static int run_check(Migrator *m) {
         return c->n_problems > 0 ? EXIT_NOT_OK : 0;
 }
 
-static int verb_check(int argc, char *argv[], void *userdata) {
+static int verb_db_check(int argc, char *argv[], void *userdata) {
         Migrator *m;
         int r;
 
@@ -632,7 +632,7 @@ static void print_definition(const char *label, const char *def) {
         }
 }
 
-static int verb_diff(int argc, char *argv[], void *userdata) {
+static int verb_db_diff(int argc, char *argv[], void *userdata) {
         _cleanup_(migrate_diff_freep) MigrateDiff *d = NULL;
         _cleanup_free_ char *label = NULL;
         Migrator *m;
@@ -758,7 +758,7 @@ static void count_progress(Migrator *m, const MigrateProgress *p, void *userdata
         on_progress(m, p, userdata);
 }
 
-static int verb_upgrade(int argc, char *argv[], void *userdata) {
+static int verb_db_upgrade(int argc, char *argv[], void *userdata) {
         Migrator *m;
         unsigned before;
         int r;
@@ -774,7 +774,7 @@ static int verb_upgrade(int argc, char *argv[], void *userdata) {
         return finish_change(m, before, r);
 }
 
-static int verb_downgrade(int argc, char *argv[], void *userdata) {
+static int verb_db_downgrade(int argc, char *argv[], void *userdata) {
         Migrator *m;
         unsigned before;
         int r;
@@ -790,7 +790,7 @@ static int verb_downgrade(int argc, char *argv[], void *userdata) {
         return finish_change(m, before, r);
 }
 
-static int verb_fix_state(int argc, char *argv[], void *userdata) {
+static int verb_db_fix_state(int argc, char *argv[], void *userdata) {
         Migrator *m;
         unsigned before;
         int r;
@@ -810,7 +810,7 @@ static int verb_fix_state(int argc, char *argv[], void *userdata) {
         return finish_change(m, before, r);
 }
 
-static int verb_reset(int argc, char *argv[], void *userdata) {
+static int verb_db_reset(int argc, char *argv[], void *userdata) {
         Config *c = NULL;
         Migrator *m;
         unsigned before;
@@ -851,7 +851,7 @@ static json_object *backup_info_json(const MigrateBackupInfo *i) {
         return j;
 }
 
-static int verb_backup(int argc, char *argv[], void *userdata) {
+static int verb_db_backup(int argc, char *argv[], void *userdata) {
         _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
         Migrator *m;
         int r;
@@ -873,7 +873,7 @@ static int verb_backup(int argc, char *argv[], void *userdata) {
         return 0;
 }
 
-static int verb_restore(int argc, char *argv[], void *userdata) {
+static int verb_db_restore(int argc, char *argv[], void *userdata) {
         _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
         _cleanup_(migrate_check_freep) MigrateCheck *c = NULL;
         Migrator *m;
@@ -932,7 +932,7 @@ static int write_exclusive(const char *path, const char *text) {
         return 0;
 }
 
-static int verb_new(int argc, char *argv[], void *userdata) {
+static int verb_db_new(int argc, char *argv[], void *userdata) {
         _cleanup_(migration_set_freep) MigrationSet *set = NULL;
         _cleanup_free_ char *err = NULL, *slug = NULL, *desc = NULL, *up = NULL, *down = NULL, *up_text = NULL,
                 *down_text = NULL;
@@ -998,7 +998,7 @@ static int verb_new(int argc, char *argv[], void *userdata) {
         return 0;
 }
 
-static int verb_wait(int argc, char *argv[], void *userdata) {
+static int verb_db_wait(int argc, char *argv[], void *userdata) {
         const char *conninfo, *source, *kw[4], *val[4];
         usec_t timeout = arg_timeout != USEC_INFINITY ? arg_timeout : DEFAULT_WAIT_TIMEOUT, until;
         char span[TIMESPAN_MAX];
@@ -1044,7 +1044,7 @@ static int verb_wait(int argc, char *argv[], void *userdata) {
         return 0;
 }
 
-static int verb_snapshot(int argc, char *argv[], void *userdata) {
+static int verb_db_snapshot(int argc, char *argv[], void *userdata) {
         _cleanup_(schema_description_freep) SchemaDescription *d = NULL;
         _cleanup_free_ char *path = NULL, *text = NULL, *tmp = NULL;
         Migrator *m;
@@ -1128,20 +1128,20 @@ static int check_options(const char *verb) {
 
 int verb_db(int argc, char *argv[], void *userdata) {
         static const Verb verbs[] = {
-                { "upgrade",   1, 2, 0,            verb_upgrade   },
-                { "downgrade", 1, 2, 0,            verb_downgrade },
-                { "current",   1, 1, 0,            verb_current   },
-                { "history",   1, 1, 0,            verb_history   },
-                { "status",    1, 1, VERB_DEFAULT, verb_status    },
-                { "new",       2, 2, 0,            verb_new       },
-                { "check",     1, 1, 0,            verb_check     },
-                { "diff",      1, 1, 0,            verb_diff      },
-                { "fix-state", 1, 1, 0,            verb_fix_state },
-                { "backup",    1, 2, 0,            verb_backup    },
-                { "restore",   2, 2, 0,            verb_restore   },
-                { "reset",     1, 1, 0,            verb_reset     },
-                { "wait",      1, 1, 0,            verb_wait      },
-                { "snapshot",  1, 2, 0,            verb_snapshot  },
+                { "upgrade",   1, 2, 0,            verb_db_upgrade   },
+                { "downgrade", 1, 2, 0,            verb_db_downgrade },
+                { "current",   1, 1, 0,            verb_db_current   },
+                { "history",   1, 1, 0,            verb_db_history   },
+                { "status",    1, 1, VERB_DEFAULT, verb_db_status    },
+                { "new",       2, 2, 0,            verb_db_new       },
+                { "check",     1, 1, 0,            verb_db_check     },
+                { "diff",      1, 1, 0,            verb_db_diff      },
+                { "fix-state", 1, 1, 0,            verb_db_fix_state },
+                { "backup",    1, 2, 0,            verb_db_backup    },
+                { "restore",   2, 2, 0,            verb_db_restore   },
+                { "reset",     1, 1, 0,            verb_db_reset     },
+                { "wait",      1, 1, 0,            verb_db_wait      },
+                { "snapshot",  1, 2, 0,            verb_db_snapshot  },
                 {}
         };
         int r;

@@ -1781,6 +1781,15 @@ int migrator_check(Migrator *m, MigrateCheckFlags flags, MigrateCheck **ret) {
                         c->drift_method = d->method;
                         for (size_t i = 0; i < d->n_differences; i++) {
                                 const SchemaDifference *x = &d->differences[i];
+                                /* A wholesale mismatch is one finding, not hundreds: diff lists them all. */
+                                if (i == MIGRATE_CHECK_MAX_DRIFT) {
+                                        r = add_problem(c, MIGRATE_PROBLEM_DRIFT, 0,
+                                                        strprintf("… and %zu more differences (`stopstartctl db diff` "
+                                                                  "lists them all)", d->n_differences - i));
+                                        if (r < 0)
+                                                return r;
+                                        break;
+                                }
                                 r = add_problem(c, MIGRATE_PROBLEM_DRIFT, 0,
                                                 strprintf("%s %s %s", x->kind, x->name,
                                                           !x->expected ? "exists in the database but not in the migrations" :

@@ -153,6 +153,9 @@ typedef struct MigrateProblem {
         char *message;
 } MigrateProblem;
 
+/* At most this many drift problems are listed, then one "… and N more". */
+#define MIGRATE_CHECK_MAX_DRIFT 20
+
 typedef struct MigrateCheck {
         MigrateProblem *problems;
         size_t n_problems;
