@@ -222,9 +222,16 @@ static char *result_error_text(PGconn *conn, const PGresult *res) {
         while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
                 m[--l] = 0;
         /* libpq's own messages may span lines ("connection to server … failed: …\n\tIs …"). */
-        for (char *p = m; *p; p++)
-                if (*p == '\n' || *p == '\t')
-                        *p = ' ';
+        {
+                char *o = m;
+                for (char *p = m; *p; p++) {
+                        bool blank = *p == '\n' || *p == '\t' || *p == ' ';
+                        if (blank && (o == m || o[-1] == ' '))
+                                continue;
+                        *o++ = blank ? ' ' : *p;
+                }
+                *o = 0;
+        }
         if (state)
                 return strprintf("%s (SQLSTATE %s)", m, state);
         return TAKE_PTR(m);
@@ -907,9 +914,9 @@ static int apply_one(Migrator *m, const Migration *mig) {
                 if (r < 0) {
                         if (r == -ECONNRESET || PQstatus(m->conn) == CONNECTION_BAD)
                                 return migrator_fail(m, -ECONNRESET,
-                                                     "Connection to the server lost while applying %s: %s. The server "
-                                                     "rolled it back unless its COMMIT had arrived; `stopstartctl db "
-                                                     "status` tells which.", mig->name, strna(err));
+                                                     "Connection to the server lost while applying %s (the server rolled "
+                                                     "it back unless its COMMIT had arrived; `stopstartctl db status` "
+                                                     "tells which): %s", mig->name, strna(err));
                         (void) log_failure(m, mig, up->checksum, started, err, "upgrade");
                         return migrator_fail(m, r == -ENOMEM ? r : -EIO, "Migration %s failed and was rolled back: %s",
                                              mig->name, strna(err));

@@ -67,6 +67,26 @@ class Concurrency(dbtest.DbTestCase):
         finally:
             a.communicate(timeout=60)
 
+    def test_connection_lost_mid_migration(self):
+        self.psql(f"ALTER DATABASE {self.db} SET stopstart_test.sleep = '5'")
+        a = self.start("db", "upgrade")
+        try:
+            self.wait_for_lock_holder()
+            time.sleep(0.3)                      # inside 0002's pg_sleep by now
+            self.pg.stop_server("fast")
+            out, err = a.communicate(timeout=60)
+        finally:
+            if not self.pg.running:
+                self.pg.start_server()
+        self.assertEqual(a.returncode, UNREACHABLE, err)
+        self.assertRegex(err, r"^stopstartctl: Connection to the server lost while applying 0002_item_notes \(the "
+                              r"server rolled it back unless its COMMIT had arrived; .*\): \S*0002_item_notes\.up\.sql:6: ")
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        # 0002 was rolled back with the connection; nothing is dirty and the run can resume.
+        self.assertEqual(self.versions(), {1: "applied"})
+        self.psql(f"ALTER DATABASE {self.db} RESET stopstart_test.sleep")
+        self.ctl("db", "upgrade", migrations="basic", expect=OK)
+
     def test_wait(self):
         r = self.ctl("db", "wait", expect=OK)
         self.assertIn("accepts connections", r.stdout)
