@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "bus-names.h"
+#include "discovery.h"
 #include "job-dbus.h"
 #include "job.h"
 #include "json-util.h"
@@ -68,7 +69,7 @@ int action_retry_token(const char *origin, const char *instance_id, OciInstanceA
 Job *manager_get_job(Manager *m, uint32_t id) {
         void *v;
 
-        if (id == 0 || !lh_table_lookup_ex(m->jobs, (void *) (uintptr_t) id, &v))
+        if (id == 0 || !m->jobs || !lh_table_lookup_ex(m->jobs, (void *) (uintptr_t) id, &v))
                 return NULL;
         return v;
 }
@@ -253,49 +254,6 @@ void job_finish(Job *j, JobResult result, const char *error) {
         }
 }
 
-/* ---- refresh ------------------------------------------------------------------------------------ */
-
-static void on_refresh_loaded(Manager *m, int error, void *userdata) {
-        Job *j = manager_get_job(m, PTR_TO_UINT32(userdata));
-
-        if (!j)
-                return;
-        if (error < 0) {
-                _cleanup_free_ char *e = strprintf("Reading the inventory failed: %s", strerror(-error));
-                job_finish(j, JOB_RESULT_FAILED, e);
-        } else
-                job_finish(j, JOB_RESULT_DONE, NULL);
-}
-
-static int job_start_refresh(Job *j) {
-        Manager *m = j->manager;
-        int r;
-
-        m->refresh_job = j;
-        job_set_state(j, JOB_RUNNING);
-        job_set_progress(j, 0.5);
-        /* Discovery stores what it finds in the database; the inventory in memory is then read
-         * back from there, so a refresh always ends with a reload. */
-        r = manager_load(m, on_refresh_loaded, UINT32_TO_PTR(j->id));
-        if (r < 0) {
-                _cleanup_free_ char *e = strprintf("Reading the inventory failed: %s", strerror(-r));
-                job_finish(j, JOB_RESULT_FAILED, e);
-        }
-        return 0;
-}
-
-/* ---- instance actions ---------------------------------------------------------------------------
- *
- * check:  GetInstance: never act on stale data. Already there (or on the way): skipped. Moving
- *         between states: wait for the stable one first, then decide again.
- * record: INSERT the action row (job, instance, action) — or find it again when resuming —
- *         before any HTTP call; its retry token is derived from that key.
- * send:   mark it sent, then InstanceAction with the token. OCI acts at most once per token.
- * wait:   poll until the target state. A SOFTSTOP that does not finish within soft_stop_timeout
- *         is escalated to STOP (a second row, its own token).
- * The database steps wait for the database when it is away (nothing is sent to OCI without its
- * row), and are re-sent when an answer is lost: each is idempotent. */
-
 typedef enum RunStep {
         STEP_CHECK,
         STEP_SETTLE,    /* waiting for a transitional state to end before deciding */
@@ -317,9 +275,116 @@ struct JobRun {
         int64_t action_id;
         char *retry_token;
         uint64_t soft_timeout;
+
+        Discovery *discovery;           /* refresh: the run in progress */
+        char *discovery_error;
 };
 
 static uint64_t run_serial;
+
+/* ---- refresh ------------------------------------------------------------------------------------
+ *
+ * Discovery stores what it finds in the database; the inventory in memory is then read back from
+ * there, so a refresh always ends with a reload (also after a failed discovery: what it stored,
+ * e.g. the tree, is shown). Without an OCI client (tests) a refresh is the reload alone. */
+
+static void on_refresh_loaded(Manager *m, int error, void *userdata) {
+        Job *j = manager_get_job(m, PTR_TO_UINT32(userdata));
+        _cleanup_free_ char *discovery_error = NULL;
+
+        if (!j || j->state == JOB_DONE)
+                return;
+        if (j->run)
+                discovery_error = TAKE_PTR(j->run->discovery_error);
+        if (discovery_error)
+                job_finish(j, JOB_RESULT_FAILED, discovery_error);
+        else if (error < 0) {
+                _cleanup_free_ char *e = strprintf("Reading the inventory failed: %s", strerror(-error));
+                job_finish(j, JOB_RESULT_FAILED, e);
+        } else
+                job_finish(j, JOB_RESULT_DONE, NULL);
+}
+
+static void refresh_reload(Job *j) {
+        int r;
+
+        job_set_progress(j, 0.95);
+        r = manager_load(j->manager, on_refresh_loaded, UINT32_TO_PTR(j->id));
+        if (r < 0) {
+                _cleanup_free_ char *e = strprintf("Reading the inventory failed: %s", strerror(-r));
+                job_finish(j, JOB_RESULT_FAILED, e);
+        }
+}
+
+static void on_discovery_progress(Discovery *d, const DiscoveryProgress *p, void *userdata) {
+        JobRun *run = userdata;
+        double f = 0.05 + 0.85 * MIN(MAX(p->fraction, 0.0), 1.0);
+
+        if (f > run->job->progress)
+                job_set_progress(run->job, f);
+}
+
+static void on_discovery_done(Discovery *d, const DiscoveryResult *r, void *userdata) {
+        JobRun *run = userdata;
+        Job *j = run->job;
+
+        run->discovery = NULL;  /* freed by discovery when we return */
+        if (r->error < 0) {
+                run->discovery_error = strprintf("Discovery failed: %s", strna(r->message));
+                log_warning("Job %" PRIu32 ": discovery failed: %s", j->id, strna(r->message));
+        } else
+                log_info("Job %" PRIu32 ": discovered %" PRIu64 " compartments and %" PRIu64 " instances with %"
+                         PRIu64 " requests in %" PRIu64 " ms.",
+                         j->id, r->compartments, r->instances, r->requests, r->elapsed_usec / 1000);
+        refresh_reload(j);
+}
+
+static int job_start_refresh(Job *j) {
+        Manager *m = j->manager;
+        DiscoveryParams params;
+        JobRun *run;
+        int r;
+
+        m->refresh_job = j;
+        job_set_state(j, JOB_RUNNING);
+
+        if (!m->oci) {
+                refresh_reload(j);
+                return 0;
+        }
+
+        run = new0(JobRun, 1);
+        if (!run)
+                return -ENOMEM;
+        run->job = j;
+        run->serial = ++run_serial;
+        j->run = run;
+        job_set_progress(j, 0.05);
+
+        discovery_params_from_config(&params, m->config, m->oci_tenancy, m->oci_region);
+        r = discovery_start(m->event, m->oci, m->db, &params, on_discovery_progress, on_discovery_done, run,
+                            &run->discovery);
+        if (r < 0) {
+                run->discovery_error = strprintf("Discovery could not start: %s", strerror(-r));
+                refresh_reload(j);
+        }
+        return 0;
+}
+
+/* ---- instance actions ---------------------------------------------------------------------------
+ *
+ * check:  GetInstance: never act on stale data. Already there (or on the way): skipped. Moving
+ *         between states: wait for the stable one first, then decide again.
+ * record: INSERT the action row (job, instance, action) — or find it again when resuming —
+ *         before any HTTP call; its retry token is derived from that key.
+ * send:   mark it sent, then InstanceAction with the token. OCI acts at most once per token.
+ * wait:   poll until the target state. A SOFTSTOP that does not finish within soft_stop_timeout
+ *         is escalated to STOP (a second row, its own token).
+ * The database steps wait for the database when it is away (nothing is sent to OCI without its
+ * row), and are re-sent when an answer is lost: each is idempotent. */
+
+
+
 
 static void job_run_free(Job *j) {
         JobRun *run = j->run;
@@ -327,6 +392,9 @@ static void job_run_free(Job *j) {
         if (!run)
                 return;
         oci_call_cancel(run->call);
+        if (run->discovery)
+                discovery_cancel(run->discovery);
+        free(run->discovery_error);
         free(run->region);
         free(run->retry_token);
         j->run = mfree(run);

@@ -95,14 +95,17 @@ Manager *manager_free(Manager *m) {
         m->state = MANAGER_STOPPING;
         m->emit_enabled = false;
 
-        /* Statements still queued are answered (-ECANCELED) while everything else is alive. */
-        m->db = db_free(m->db);
-
+        /* Jobs first: they cancel what they run (OCI calls, a discovery) while the database
+         * connection those use is still there. */
         if (m->jobs) {
                 lh_foreach_safe(m->jobs, e, tmp)
                         job_free(lh_entry_v(e));
                 lh_table_free(m->jobs);
+                m->jobs = NULL;
         }
+
+        /* Statements still queued are answered (-ECANCELED) while the entities are alive. */
+        m->db = db_free(m->db);
         if (m->instances) {
                 lh_foreach_safe(m->instances, e, tmp)
                         instance_free(lh_entry_v(e));
@@ -119,6 +122,8 @@ Manager *manager_free(Manager *m) {
         m->polkit = polkit_registry_free(m->polkit);
         m->oci = oci_client_free(m->oci);
         free(m->oci_error);
+        free(m->oci_tenancy);
+        free(m->oci_region);
         sd_event_source_disable_unref(m->emit_event);
         sd_event_source_disable_unref(m->trim_event);
         sd_event_source_disable_unref(m->describe_release);
@@ -191,11 +196,12 @@ void manager_update_status(Manager *m) {
                  n_j = 0;
         struct lh_entry *e;
 
-        lh_foreach(m->jobs, e) {
-                Job *j = lh_entry_v(e);
-                if (j->state != JOB_DONE)
-                        n_j++;
-        }
+        if (m->jobs)
+                lh_foreach(m->jobs, e) {
+                        Job *j = lh_entry_v(e);
+                        if (j->state != JOB_DONE)
+                                n_j++;
+                }
 
         switch (m->state) {
         case MANAGER_STARTING:
@@ -733,6 +739,10 @@ int manager_setup_oci(Manager *m, char **ret_error) {
         oci_client_free(m->oci);
         m->oci = c;
         m->oci_error = mfree(m->oci_error);
+        free(m->oci_tenancy);
+        m->oci_tenancy = TAKE_PTR(creds->tenancy);
+        free(m->oci_region);
+        m->oci_region = TAKE_PTR(creds->region);
         return 0;
 }
 

@@ -74,6 +74,8 @@ struct Manager {
         PolkitRegistry *polkit;
         OciClient *oci;                 /* NULL when OCI is not configured: actions fail */
         char *oci_error;                /* why there is no client */
+        char *oci_tenancy;              /* the credentials' tenancy: the root discovery maps */
+        char *oci_region;               /* the profile's region (identity calls), may be NULL */
 
         ManagerState state;
         char *status_text;

@@ -306,6 +306,40 @@ TEST(resume_after_restart) {
                   1);
 }
 
+TEST(refresh_discovers) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *job = NULL, *res = NULL, *p_new = instance_path(I("new")), *st = NULL, *name = NULL;
+        const char *o;
+
+        free(fake("POST", "instances", "{\"id\": \"" I("new") "\", \"compartmentId\": \"" C_OPS "\", "
+                  "\"displayName\": \"new-one\", \"lifecycleState\": \"RUNNING\", \"region\": \"us-phoenix-1\"}"));
+        free(fake("PATCH", "instances/" I("reboot"), "{\"displayName\": \"rebooted\", \"lifecycleState\": \"STOPPED\"}"));
+        ASSERT_EQ(get_u64(SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "LastRefresh"), 0);
+
+        signals_reset();
+        m = call(SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "Refresh", NULL);
+        ASSERT_REPLY_OK(m);
+        ASSERT_OK(sd_bus_message_read(m, "o", &o));
+        job = strdup(o);
+        res = wait_job(job, 120);
+        ASSERT_STREQ(res, "done");
+
+        /* What OCI has now is what the bus shows. */
+        ASSERT_EQ(signals_count("InterfacesAdded", SS_BUS_PATH, p_new), 1);
+        name = get_string(p_new, SS_BUS_IFACE_INSTANCE, "DisplayName");
+        ASSERT_STREQ(name, "new-one");
+        free(name);
+        _cleanup_free_ char *p_reboot = instance_path(I("reboot"));
+        name = get_string(p_reboot, SS_BUS_IFACE_INSTANCE, "DisplayName");
+        ASSERT_STREQ(name, "rebooted");
+        st = get_string(p_reboot, SS_BUS_IFACE_INSTANCE, "LifecycleState");
+        ASSERT_STREQ(st, "STOPPED");
+        ASSERT_TRUE(signals_count_containing("PropertiesChanged", p_reboot, "DisplayName") == 1);
+        ASSERT_TRUE(get_u64(SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "LastRefresh") > 0);
+        ASSERT_EQ(pg_count("SELECT count(*) FROM stopstart.discovery_runs WHERE result = 'done'"), 1);
+        ASSERT_EQ(pg_count("SELECT count(*) FROM stopstart.jobs WHERE id = %u AND result = 'done'", job_id(job)), 1);
+}
+
 int main(void) {
         if (!getenv("FAKE_OCI_URL")) {
                 fprintf(stderr, "run me through tests/bus/with-fake-oci.py\n");
@@ -322,6 +356,7 @@ int main(void) {
         RUN(lost_answer_acts_once);
         RUN(busy_and_cancel);
         RUN(resume_after_restart);
+        RUN(refresh_discovers);
 
         harness_stop();
         return 0;
