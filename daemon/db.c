@@ -343,6 +343,10 @@ static void db_send_next(Db *db) {
                 return;
         }
         db->in_flight = q;
+        /* libpq holds its own copy now, and a statement in flight is never resent: a large
+         * parameter is not kept twice */
+        for (int i = 0; i < q->n_params; i++)
+                q->params[i] = mfree(q->params[i]);
 
         k = PQflush(db->conn);
         if (k < 0 || db_watch(db, k > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN) < 0)
@@ -439,31 +443,37 @@ size_t db_pending(Db *db) {
         return db->n_pending;
 }
 
-int db_query(Db *db, const char *sql, int n_params, const char * const *params,
-             DbQueryFlags flags, db_result_handler_t handler, void *userdata) {
+/* take: params are the caller's malloc'd strings, freed here in every case */
+static int query_submit(Db *db, const char *sql, int n_params, char **params, bool take, DbQueryFlags flags,
+                        db_result_handler_t handler, void *userdata) {
         DbQuery *q;
+        int r = -ENOMEM;
 
         assert(db);
         assert(sql);
         assert(n_params >= 0);
 
-        if ((flags & DB_QUERY_FAIL_FAST) && db->state != DB_CONNECTED)
-                return -ENOTCONN;
+        if ((flags & DB_QUERY_FAIL_FAST) && db->state != DB_CONNECTED) {
+                r = -ENOTCONN;
+                goto fail;
+        }
 
         q = new0(DbQuery, 1);
         if (!q)
-                return -ENOMEM;
+                goto fail;
         q->sql = strdup(sql);
         q->params = new0(char*, n_params);
         if (!q->sql || !q->params) {
                 db_query_free(q);
-                return -ENOMEM;
+                goto fail;
         }
         for (int i = 0; i < n_params; i++) {
                 q->n_params = i + 1;
-                if (params[i] && !(q->params[i] = strdup(params[i]))) {
+                if (take)
+                        q->params[i] = TAKE_PTR(params[i]);
+                else if (params[i] && !(q->params[i] = strdup(params[i]))) {
                         db_query_free(q);
-                        return -ENOMEM;
+                        goto fail;
                 }
         }
         q->n_params = n_params;
@@ -480,6 +490,21 @@ int db_query(Db *db, const char *sql, int n_params, const char * const *params,
 
         db_send_next(db);
         return 0;
+
+fail:
+        for (int i = 0; take && i < n_params; i++)
+                params[i] = mfree(params[i]);
+        return r;
+}
+
+int db_query(Db *db, const char *sql, int n_params, const char * const *params,
+             DbQueryFlags flags, db_result_handler_t handler, void *userdata) {
+        return query_submit(db, sql, n_params, (char **) params, false, flags, handler, userdata);
+}
+
+int db_query_take(Db *db, const char *sql, int n_params, char **params, DbQueryFlags flags,
+                  db_result_handler_t handler, void *userdata) {
+        return query_submit(db, sql, n_params, params, true, flags, handler, userdata);
 }
 
 bool db_result_ok(const PGresult *r) {

@@ -68,6 +68,10 @@ size_t db_pending(Db *db);
 /* Queues a statement with text parameters (NULL entries are SQL NULL). */
 int db_query(Db *db, const char *sql, int n_params, const char * const *params,
              DbQueryFlags flags, db_result_handler_t handler, void *userdata);
+/* The same, taking the parameters (malloc'd strings, or NULL; set to NULL here, freed also on
+ * failure): no copy of large ones, such as a 13 MB inventory snapshot. */
+int db_query_take(Db *db, const char *sql, int n_params, char **params, DbQueryFlags flags,
+                  db_result_handler_t handler, void *userdata);
 
 /* Helpers for handlers. */
 bool db_result_ok(const PGresult *r);

@@ -116,11 +116,7 @@ int discover_once(const Config *config, int (*check_schema)(const char *conninfo
                 return EXIT_FAILURE;
         }
         if (o.exit_code != 0) {
-                if (o.exit_code == EXIT_OCI_AUTH)
-                        log_error("Discovery failed: %s (check user, fingerprint and key_file of profile %s in %s)",
-                                  strna(o.message), creds->profile, config->oci.config_file);
-                else
-                        log_error("Discovery failed: %s", strna(o.message));
+                log_error("Discovery failed: %s", strna(o.message));
                 free(o.message);
                 return o.exit_code;
         }

@@ -126,10 +126,11 @@ typedef struct Chain {
         TAILQ_ENTRY(Chain) link;
 } Chain;
 
-/* One instance as it will be stored: the snapshot object as JSON text. */
+/* One instance: where its snapshot object is in the region's text. 20,000 instances as json-c
+ * objects would take several times the memory of the text the database gets anyway. */
 typedef struct Record {
-        char *json;
-        char *compartment_id;
+        size_t offset, length;
+        const char *compartment_id;      /* interned in Discovery.compartment_ids */
         bool shape_known;
         bool listed;             /* from ListInstances: authoritative, Search does not overwrite */
         char id[];
@@ -140,6 +141,8 @@ struct Region {
         char *name;
         RegionState state;
         struct lh_table *records;        /* id → Record* */
+        char *text;                      /* "[obj,obj,...,": the instance snapshot being built */
+        size_t text_length, text_allocated;
         struct lh_table *listed;         /* compartment id → NULL: listed with ListInstances */
         unsigned n_chains;               /* queued or active */
         char *error;
@@ -161,6 +164,7 @@ struct Discovery {
         discovery_done_t on_done;
         void *userdata;
 
+        sd_event_source *dispatch_event;
         TAILQ_HEAD(, Chain) pending;
         TAILQ_HEAD(, Chain) active;
         unsigned n_active;
@@ -174,6 +178,7 @@ struct Discovery {
 
         json_object *compartments;       /* the tree snapshot (array) */
         struct lh_table *compartment_ids;/* id → NULL */
+        struct lh_table *other_compartments; /* id → NULL: of instances, not in the tree */
         bool have_root, compartments_listed;
 
         int64_t run_id;
@@ -220,16 +225,8 @@ static usec_t now_usec(Discovery *d) {
         return now(CLOCK_MONOTONIC);
 }
 
-static void record_free(Record *r) {
-        if (!r)
-                return;
-        free(r->json);
-        free(r->compartment_id);
-        free(r);
-}
-
 static void record_entry_free(struct lh_entry *e) {
-        record_free(lh_entry_v(e));
+        free(lh_entry_v(e));
 }
 
 static void key_entry_free(struct lh_entry *e) {
@@ -248,6 +245,7 @@ static Region *region_free(Region *r) {
                 return NULL;
         free(r->name);
         free(r->error);
+        free(r->text);
         if (r->records)
                 lh_table_free(r->records);
         if (r->listed)
@@ -292,11 +290,15 @@ static void discovery_free(Discovery *d) {
         search_batch_done(&d->batch);
         strv_free(d->queries);
         json_object_put(d->compartments);
+        /* after the regions: records point at these keys */
         if (d->compartment_ids)
                 lh_table_free(d->compartment_ids);
+        if (d->other_compartments)
+                lh_table_free(d->other_compartments);
         free(d->tenancy_id);
         free(d->identity_region);
         free(d->message);
+        sd_event_source_disable_unref(d->dispatch_event);
         strv_free(d->regions_done);
         strv_free(d->regions_failed);
         sd_event_unref(d->event);
@@ -464,6 +466,33 @@ static void dispatch(Discovery *d) {
         }
 }
 
+static int on_dispatch(sd_event_source *s, void *userdata) {
+        Discovery *d = discovery_ref(userdata);
+
+        dispatch(d);
+        advance(d);
+        discovery_unref(d);
+        return 0;
+}
+
+/* New requests start from the loop, after the handler that made them returned: a list call
+ * queues its next page when its handler returns, and that page is on the critical path (the
+ * tree feeds every search), so it goes out ahead of the searches its page just made. */
+static void schedule_dispatch(Discovery *d) {
+        int r;
+
+        if (!d->dispatch_event) {
+                r = sd_event_add_defer(d->event, &d->dispatch_event, on_dispatch, d);
+                if (r < 0) {
+                        log_debug_errno(r, "Discovery: cannot defer, starting requests now: %m");
+                        dispatch(d);
+                        return;
+                }
+                (void) sd_event_source_set_description(d->dispatch_event, "discovery-dispatch");
+        }
+        (void) sd_event_source_set_enabled(d->dispatch_event, SD_EVENT_ONESHOT);
+}
+
 static Region *region_new(Discovery *d, const char *name) {
         Region *r;
 
@@ -477,8 +506,14 @@ static Region *region_new(Discovery *d, const char *name) {
         r->discovery = d;
         r->name = strdup(name);
         r->records = lh_kchar_table_new(1024, record_entry_free);
+        r->text_allocated = 4096;
+        r->text = malloc(r->text_allocated);
+        if (r->text) {
+                r->text[0] = '[';
+                r->text_length = 1;
+        }
         r->listed = lh_kchar_table_new(64, key_entry_free);
-        if (!r->name || !r->records || !r->listed) {
+        if (!r->name || !r->records || !r->listed || !r->text) {
                 region_free(r);
                 return NULL;
         }
@@ -598,13 +633,52 @@ static char *instance_json(const InstanceFields *f) {
         return s ? strdup(s) : NULL;
 }
 
+/* A compartment id as a pointer that lives as long as discovery: the tree's own key, or one
+ * added for instances of compartments the tree does not (yet) have. */
+static const char *intern_compartment(Discovery *d, const char *id) {
+        struct lh_entry *e = lh_table_lookup_entry(d->compartment_ids, id);
+        char *k;
+
+        if (!e)
+                e = lh_table_lookup_entry(d->other_compartments, id);
+        if (e)
+                return lh_entry_k(e);
+        k = strdup(id);
+        if (!k || lh_table_insert(d->other_compartments, k, NULL) < 0) {
+                free(k);
+                return NULL;
+        }
+        return k;
+}
+
+static int text_append(Region *r, const char *s, size_t l) {
+        if (r->text_length + l + 2 > r->text_allocated) {
+                size_t a = MAX(r->text_allocated * 2, r->text_length + l + 2);
+                char *m = realloc(r->text, a);
+
+                if (!m)
+                        return -ENOMEM;
+                r->text = m;
+                r->text_allocated = a;
+        }
+        memcpy(r->text + r->text_length, s, l);
+        r->text_length += l;
+        r->text[r->text_length++] = ',';
+        return 0;
+}
+
 /* Adds or updates an instance of region r. From Search (listed = false) it never overwrites what
- * ListInstances said; from ListInstances it replaces Search's record and counts differences. */
+ * ListInstances said; from ListInstances it replaces Search's record and counts differences. A
+ * replaced object is overwritten in place when the new one fits, else blanked to "{}" (a row of
+ * NULLs, which the store drops) and the new one appended. */
 static int record_put(Region *r, const InstanceFields *f, bool listed) {
         Discovery *d = r->discovery;
-        _cleanup_free_ char *json = NULL, *cid = NULL;
+        _cleanup_free_ char *json = NULL;
+        const char *cid;
         struct lh_entry *e;
         Record *rec;
+        size_t l;
+        int k;
 
         e = lh_table_lookup_entry(r->records, f->id);
         rec = e ? lh_entry_v(e) : NULL;
@@ -612,35 +686,44 @@ static int record_put(Region *r, const InstanceFields *f, bool listed) {
                 return 0;
 
         json = instance_json(f);
-        if (!json)
+        cid = intern_compartment(d, f->compartment_id);
+        if (!json || !cid)
                 return -ENOMEM;
-        if (!rec || !streq(rec->compartment_id, f->compartment_id)) {
-                cid = strdup(f->compartment_id);
-                if (!cid)
-                        return -ENOMEM;
-        }
-        if (listed && (!rec || !streq(rec->json, json)))
+        l = strlen(json);
+        if (listed && (!rec || rec->length != l || memcmp(r->text + rec->offset, json, l) != 0))
                 d->details_differ++;
 
-        if (!rec) {
-                size_t l = strlen(f->id);
+        if (rec && l <= rec->length) {
+                memcpy(r->text + rec->offset, json, l);
+                memset(r->text + rec->offset + l, ' ', rec->length - l);
+                rec->length = l;
+        } else {
+                k = text_append(r, json, l);
+                if (k < 0)
+                        return k;
+                if (rec) {
+                        memcpy(r->text + rec->offset, "{}", 2);
+                        memset(r->text + rec->offset + 2, ' ', rec->length - 2);
+                } else {
+                        size_t il = strlen(f->id);
 
-                rec = malloc(offsetof(Record, id) + l + 1);
-                if (!rec)
-                        return -ENOMEM;
-                *rec = (Record) {};
-                memcpy(rec->id, f->id, l + 1);
-                if (lh_table_insert(r->records, rec->id, rec) < 0) {
-                        free(rec);
-                        return -ENOMEM;
+                        rec = malloc(offsetof(Record, id) + il + 1);
+                        if (!rec) {
+                                r->text_length -= l + 1;
+                                return -ENOMEM;
+                        }
+                        *rec = (Record) {};
+                        memcpy(rec->id, f->id, il + 1);
+                        if (lh_table_insert(r->records, rec->id, rec) < 0) {
+                                free(rec);
+                                r->text_length -= l + 1;
+                                return -ENOMEM;
+                        }
                 }
+                rec->offset = r->text_length - l - 1;
+                rec->length = l;
         }
-        free(rec->json);
-        rec->json = TAKE_PTR(json);
-        if (cid) {
-                free(rec->compartment_id);
-                rec->compartment_id = TAKE_PTR(cid);
-        }
+        rec->compartment_id = cid;
         rec->shape_known = f->shape != NULL;
         rec->listed = listed;
         return 0;
@@ -1145,20 +1228,33 @@ static void on_run_finished(int error, int64_t run_id, void *userdata) {
         discovery_unref(d);
 }
 
-/* The instance snapshot of every region whose listing completed, as one JSON array. Frees the
- * records on the way: they are not needed once the text exists. */
+/* The instance snapshot of every region whose listing completed, as one JSON array; the
+ * regions' texts are handed over or freed on the way. */
 static char *build_snapshot(Discovery *d, uint64_t *ret_n) {
-        size_t total = 2, off = 0;
+        size_t total = 2, n_regions = 0, off = 0;
+        Region *single = NULL;
         uint64_t n = 0;
         char *s;
 
         for (size_t i = 0; i < d->n_regions; i++) {
-                struct lh_entry *e;
+                Region *reg = d->regions[i];
 
-                if (d->regions[i]->state != REGION_COMPLETE)
+                if (reg->state != REGION_COMPLETE)
                         continue;
-                lh_foreach(d->regions[i]->records, e)
-                        total += strlen(((Record *) lh_entry_v(e))->json) + 1;
+                /* "[" + "obj," each: the trailing comma becomes "]" */
+                if (reg->text_length > 1)
+                        reg->text_length--;
+                total += reg->text_length - 1 + 1;
+                n += (uint64_t) lh_table_length(reg->records);
+                single = reg;
+                n_regions++;
+        }
+        *ret_n = n;
+        if (n_regions == 1) {
+                s = TAKE_PTR(single->text);
+                s[single->text_length] = ']';
+                s[single->text_length + 1] = 0;
+                return s;
         }
         s = malloc(total + 1);
         if (!s)
@@ -1166,24 +1262,17 @@ static char *build_snapshot(Discovery *d, uint64_t *ret_n) {
         s[off++] = '[';
         for (size_t i = 0; i < d->n_regions; i++) {
                 Region *reg = d->regions[i];
-                struct lh_entry *e;
 
-                if (reg->state != REGION_COMPLETE)
+                if (reg->state != REGION_COMPLETE || reg->text_length <= 1)
                         continue;
-                lh_foreach(reg->records, e) {
-                        Record *rec = lh_entry_v(e);
-                        size_t l = strlen(rec->json);
-
-                        if (n++ > 0)
-                                s[off++] = ',';
-                        memcpy(s + off, rec->json, l);
-                        off += l;
-                        rec->json = mfree(rec->json);
-                }
+                if (off > 1)
+                        s[off++] = ',';
+                memcpy(s + off, reg->text + 1, reg->text_length - 1);
+                off += reg->text_length - 1;
+                reg->text = mfree(reg->text);
         }
         s[off++] = ']';
         s[off] = 0;
-        *ret_n = n;
         return s;
 }
 
@@ -1220,10 +1309,12 @@ static void submit_instances(Discovery *d) {
         for (size_t i = 0; i < d->n_regions; i++) {   /* the text has it all now */
                 lh_table_free(d->regions[i]->records);
                 d->regions[i]->records = lh_kchar_table_new(16, record_entry_free);
+                d->regions[i]->text = mfree(d->regions[i]->text);
                 if (!d->regions[i]->records)
                         goto oom;
         }
-        r = inventory_sync_instances_text(d->db, d->run_id, d->regions_done, snapshot, on_instances_synced, d);
+        r = inventory_sync_instances_take(d->db, d->run_id, d->regions_done, TAKE_PTR(snapshot),
+                                          on_instances_synced, d);
         if (r < 0) {
                 set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the instances: %s", strerror(-r));
                 d->inst_sync_over = true;
@@ -1328,7 +1419,8 @@ static void advance(Discovery *d) {
                                 region_details_done(reg);
                 }
 
-        dispatch(d);
+        if (!TAILQ_EMPTY(&d->pending) && d->n_active < d->max_in_flight && !d->aborted)
+                schedule_dispatch(d);
 
         /* the tree, as soon as it is complete and the run row exists */
         if (!d->aborted && compartments_complete(d) && d->run_known && !d->comp_sync_submitted) {
@@ -1400,7 +1492,9 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
         d->identity_region = strdup(identity);
         d->compartments = json_object_new_array();
         d->compartment_ids = lh_kchar_table_new(1024, key_entry_free);
-        if (!d->tenancy_id || !d->identity_region || !d->compartments || !d->compartment_ids) {
+        d->other_compartments = lh_kchar_table_new(16, key_entry_free);
+        if (!d->tenancy_id || !d->identity_region || !d->compartments || !d->compartment_ids ||
+            !d->other_compartments) {
                 r = -ENOMEM;
                 goto fail;
         }

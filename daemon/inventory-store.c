@@ -197,6 +197,25 @@ static int submit_sync(Db *db, const char *sql, int n, const char * const *param
         return r;
 }
 
+/* The same, taking params (malloc'd; freed in every case). */
+static int submit_sync_take(Db *db, const char *sql, int n, char **params, inventory_sync_handler_t handler,
+                            void *userdata) {
+        SyncCall *c = new0(SyncCall, 1);
+        int r;
+
+        if (!c) {
+                for (int i = 0; i < n; i++)
+                        params[i] = mfree(params[i]);
+                return -ENOMEM;
+        }
+        c->handler = handler;
+        c->userdata = userdata;
+        r = db_query_take(db, sql, n, params, 0, sync_done, c);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
 int inventory_sync_compartments(Db *db, int64_t run_id, json_object *snapshot, inventory_sync_handler_t handler,
                                 void *userdata) {
         char id[32];
@@ -236,31 +255,31 @@ static char *pg_text_array(char * const *l) {
         return s;
 }
 
-int inventory_sync_instances_text(Db *db, int64_t run_id, char * const *regions, const char *snapshot,
+int inventory_sync_instances_take(Db *db, int64_t run_id, char * const *regions, char *snapshot,
                                   inventory_sync_handler_t handler, void *userdata) {
-        _cleanup_free_ char *array = NULL;
-        char id[32];
+        char *params[3] = { snapshot, pg_text_array(regions), strprintf("%" PRIi64, run_id) };
 
-        if (!snapshot)
-                return -EINVAL;
-        array = pg_text_array(regions);
-        if (!array)
-                return -ENOMEM;
-        snprintf(id, sizeof id, "%" PRIi64, run_id);
-        return submit_sync(db, inventory_sync_instances_sql, 3, (const char *[]) { snapshot, id, array }, handler,
-                           userdata);
+        if (!snapshot || !params[1] || !params[2]) {
+                for (size_t i = 0; i < ELEMENTSOF(params); i++)
+                        free(params[i]);
+                return snapshot ? -ENOMEM : -EINVAL;
+        }
+        return submit_sync_take(db, inventory_sync_instances_sql, 3,
+                                (char *[]) { params[0], params[2], params[1] }, handler, userdata);
 }
 
 int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json_object *snapshot,
                              inventory_sync_handler_t handler, void *userdata) {
         const char *text;
+        char *copy;
 
         if (!json_object_is_type(snapshot, json_type_array))
                 return -EINVAL;
         text = json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN);
-        if (!text)
+        copy = text ? strdup(text) : NULL;
+        if (!copy)
                 return -ENOMEM;
-        return inventory_sync_instances_text(db, run_id, regions, text, handler, userdata);
+        return inventory_sync_instances_take(db, run_id, regions, copy, handler, userdata);
 }
 
 typedef struct RunCall {

@@ -43,9 +43,10 @@ int inventory_sync_compartments(Db *db, int64_t run_id, json_object *snapshot, i
  * the snapshot are marked deleted; other regions are untouched. */
 int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json_object *snapshot,
                              inventory_sync_handler_t handler, void *userdata);
-/* The same with the snapshot as JSON text (a JSON array of the objects above): discovery builds
- * it record by record instead of holding 20,000 json-c objects. The text is copied. */
-int inventory_sync_instances_text(Db *db, int64_t run_id, char * const *regions, const char *snapshot,
+/* The same with the snapshot as JSON text (a JSON array of the objects above), which is taken
+ * (freed also on failure): discovery builds it record by record instead of holding 20,000
+ * json-c objects, and no copy of it is made. */
+int inventory_sync_instances_take(Db *db, int64_t run_id, char * const *regions, char *snapshot,
                                   inventory_sync_handler_t handler, void *userdata);
 
 /* The SQL, exposed for tests and for EXPLAIN. */
