@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl-bus.h"
 #include "log.h"
 #include "migrate.h"
 #include "stopstartctl.h"
@@ -21,6 +22,17 @@ bool arg_yes = false;
 bool arg_allow_reset = false;
 int arg_fix = -1;
 unsigned arg_fix_version = 0;
+bool arg_ask_password = true;
+const char *arg_host = NULL;
+char **arg_properties = NULL;
+bool arg_value = false;
+const char *arg_compartment = NULL;
+bool arg_recursive = false;
+const char *arg_state = NULL;
+const char *arg_stop_mode = "";
+bool arg_no_block = false;
+const char *arg_instance = NULL;
+usec_t arg_since = USEC_INFINITY;
 
 int exit_status_from_errno(int r) {
         switch (-r) {
@@ -49,7 +61,31 @@ int exit_status_from_errno(int r) {
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND ...\n\n"
                "Control stopstart.\n\n"
-               "Commands:\n"
+               "Inventory:\n"
+               "  tree [COMPARTMENT]       Show the compartment tree with instance counts\n"
+               "  list-compartments        List compartments\n"
+               "  list-instances [PATTERN] List instances (--compartment=, --recursive, --state=)\n"
+               "  show [NAME...]           Show properties of the daemon, instances, compartments\n"
+               "                           or jobs (-p PROP, --value)\n"
+               "  status [INSTANCE]        Show the daemon's or an instance's status\n"
+               "  explain INSTANCE         Show each effective setting and where it comes from\n"
+               "  history                  Show the audit log (--instance=, --compartment=, --since=)\n\n"
+               "Operations:\n"
+               "  start INSTANCE...        Start instances\n"
+               "  stop INSTANCE...         Stop instances (--soft, --hard)\n"
+               "  reboot INSTANCE...       Reboot instances (--soft, --hard)\n"
+               "  refresh                  Read the tenancy from OCI again\n"
+               "  list-jobs                List jobs\n"
+               "  cancel JOB...            Cancel jobs\n\n"
+               "Configuration:\n"
+               "  set-config INSTANCE KEY=VALUE...\n"
+               "                           Set an instance's own settings\n"
+               "  set-defaults COMPARTMENT KEY=VALUE...\n"
+               "                           Set the defaults of a compartment's subtree\n"
+               "      Keys: managed=yes|no, stop_mode=soft|hard, soft_stop_timeout=5min,\n"
+               "      priority=N, note=TEXT, override_state=running|stopped with\n"
+               "      override_until=TIME (\"2026-12-01 18:00\", \"+3d\"); KEY=inherit unsets KEY.\n\n"
+               "Database:\n"
                "  db VERB ...              Manage the database schema (see below)\n"
                "  help                     Show this help\n\n",
                program_invocation_short_name);
@@ -61,6 +97,19 @@ static void help(void) {
                "     --no-legend           Do not show headers and footers\n"
                "     --json[=pretty|short|off]\n"
                "                           Print JSON (bare --json: pretty on a terminal, else short)\n"
+               "     --no-ask-password     Do not ask for authentication (polkit)\n"
+               "  -H --host=[USER@]HOST    Talk to stopstartd on a remote host (over ssh)\n"
+               "  -p --property=NAME       show: only these properties (repeat or separate with \",\")\n"
+               "     --value               show: print values only\n"
+               "     --compartment=C       list-instances, history: only compartment C (OCID or path)\n"
+               "     --recursive           list-instances: with --compartment, its whole subtree\n"
+               "     --state=STATE         list-instances: only instances in this lifecycle state\n"
+               "     --soft                stop, reboot: ACPI shutdown, then power off after\n"
+               "                           soft_stop_timeout (default: the instance's stop_mode)\n"
+               "     --hard                stop, reboot: power off at once\n"
+               "     --no-block            start, stop, reboot, refresh: do not wait for the job\n"
+               "     --instance=I          history: only instance I\n"
+               "     --since=TIME          history: entries from TIME (\"2026-11-01\", \"-2h\", \"today\")\n"
                "     --database=CONNINFO   libpq conninfo or URI (default: the config file's\n"
                "                           \"database:\", else libpq's PG* environment)\n"
                "     --config=FILE         Configuration file (default: %s)\n"
@@ -75,7 +124,8 @@ static void help(void) {
                "     --forget-missing      db fix-state: remove records of migrations not in this build\n"
                "     --yes                 Confirm a destructive operation\n"
                "     --allow-reset         db reset: allow it without \"allow_reset: true\" in the config\n\n"
-               "Exit status: 0 success, 1 not OK (pending, dirty, problems, differences), 2 bad usage or\n"
+               "Exit status: 0 success, 1 failure, 2 bad usage, 4 no such object (instance, compartment,\n"
+               "job). db verbs: 1 not OK (pending, dirty, problems, differences), 2 bad usage or\n"
                "configuration, 3 database unreachable, 4 refused (state or safety guard), 5 failed.\n",
                DEFAULT_CONFIG_FILE);
 }
@@ -123,6 +173,16 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_FORGET_MISSING,
                 ARG_YES,
                 ARG_ALLOW_RESET,
+                ARG_NO_ASK_PASSWORD,
+                ARG_VALUE,
+                ARG_COMPARTMENT,
+                ARG_RECURSIVE,
+                ARG_STATE,
+                ARG_SOFT,
+                ARG_HARD,
+                ARG_NO_BLOCK,
+                ARG_INSTANCE,
+                ARG_SINCE,
         };
         static const struct option options[] = {
                 { "help",              no_argument,       NULL, 'h'                   },
@@ -143,6 +203,18 @@ static int parse_argv(int argc, char *argv[]) {
                 { "forget-missing",    no_argument,       NULL, ARG_FORGET_MISSING    },
                 { "yes",               no_argument,       NULL, ARG_YES               },
                 { "allow-reset",       no_argument,       NULL, ARG_ALLOW_RESET       },
+                { "no-ask-password",   no_argument,       NULL, ARG_NO_ASK_PASSWORD   },
+                { "host",              required_argument, NULL, 'H'                   },
+                { "property",          required_argument, NULL, 'p'                   },
+                { "value",             no_argument,       NULL, ARG_VALUE             },
+                { "compartment",       required_argument, NULL, ARG_COMPARTMENT       },
+                { "recursive",         no_argument,       NULL, ARG_RECURSIVE         },
+                { "state",             required_argument, NULL, ARG_STATE             },
+                { "soft",              no_argument,       NULL, ARG_SOFT              },
+                { "hard",              no_argument,       NULL, ARG_HARD              },
+                { "no-block",          no_argument,       NULL, ARG_NO_BLOCK          },
+                { "instance",          required_argument, NULL, ARG_INSTANCE          },
+                { "since",             required_argument, NULL, ARG_SINCE             },
                 {}
         };
         int c, r;
@@ -159,7 +231,7 @@ static int parse_argv(int argc, char *argv[]) {
                 }
         }
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hH:p:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -227,6 +299,60 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_ALLOW_RESET:
                         arg_allow_reset = true;
                         break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg_ask_password = false;
+                        break;
+                case 'H':
+                        arg_host = optarg;
+                        break;
+                case 'p': {
+                        const char *p = optarg;
+                        if (isempty(p))
+                                return log_error_errno(EINVAL, "--property= needs a property name.");
+                        while (*p) {
+                                size_t l = strcspn(p, ",");
+                                if (l > 0) {
+                                        char *name = strndup(p, l);
+                                        if (!name || strv_consume(&arg_properties, name) < 0)
+                                                return log_oom();
+                                }
+                                p += l;
+                                if (*p == ',')
+                                        p++;
+                        }
+                        break;
+                }
+                case ARG_VALUE:
+                        arg_value = true;
+                        break;
+                case ARG_COMPARTMENT:
+                        arg_compartment = optarg;
+                        break;
+                case ARG_RECURSIVE:
+                        arg_recursive = true;
+                        break;
+                case ARG_STATE:
+                        arg_state = optarg;
+                        break;
+                case ARG_SOFT:
+                case ARG_HARD: {
+                        const char *mode = c == ARG_SOFT ? "soft" : "hard";
+                        if (!isempty(arg_stop_mode) && !streq(arg_stop_mode, mode))
+                                return log_error_errno(EINVAL, "Give either --soft or --hard, not both.");
+                        arg_stop_mode = mode;
+                        break;
+                }
+                case ARG_NO_BLOCK:
+                        arg_no_block = true;
+                        break;
+                case ARG_INSTANCE:
+                        arg_instance = optarg;
+                        break;
+                case ARG_SINCE:
+                        if (parse_timestamp(optarg, now(CLOCK_REALTIME), &arg_since) < 0)
+                                return log_error_errno(EINVAL, "Invalid --since= \"%s\" (e.g. \"2026-11-01\", "
+                                                       "\"2026-11-01 08:00\", \"-2h\", \"today\").", optarg);
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -240,12 +366,64 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* Options that only some verbs take: anywhere else they are a mistake, not something to ignore. */
+static int check_bus_options(const char *verb) {
+        static const struct {
+                const char *option;
+                const char *verbs;   /* space-separated, with spaces around */
+        } table[] = {
+                { "--property",    " show " },
+                { "--value",       " show " },
+                { "--compartment", " list-instances history " },
+                { "--recursive",   " list-instances " },
+                { "--state",       " list-instances " },
+                { "--soft/--hard", " stop reboot " },
+                { "--no-block",    " start stop reboot refresh " },
+                { "--instance",    " history " },
+                { "--since",       " history " },
+                { "--host",        " tree list-compartments list-instances show status explain history start stop "
+                                   "reboot refresh list-jobs cancel set-config set-defaults " },
+        };
+        bool given[] = {
+                arg_properties, arg_value, arg_compartment, arg_recursive, arg_state, !isempty(arg_stop_mode),
+                arg_no_block, arg_instance, arg_since != USEC_INFINITY, arg_host,
+        };
+        _cleanup_free_ char *key = strprintf(" %s ", verb);
+
+        if (!key)
+                return log_oom();
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (given[i] && !strstr(table[i].verbs, key))
+                        return log_error_errno(EINVAL, "%s does not apply to \"%s\".", table[i].option, verb);
+        if (arg_recursive && !arg_compartment)
+                return log_error_errno(EINVAL, "--recursive needs --compartment=.");
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         static const Verb verbs[] = {
-                { "db",   1, VERB_ANY, 0, verb_db   },
-                { "help", 1, 1,        0, verb_help },
+                { "tree",              1, 2,        0, verb_tree              },
+                { "list-compartments", 1, 1,        0, verb_list_compartments },
+                { "list-instances",    1, 2,        0, verb_list_instances    },
+                { "show",              1, VERB_ANY, 0, verb_show              },
+                { "status",            1, 2,        0, verb_object_status     },
+                { "explain",           2, 2,        0, verb_explain           },
+                { "history",           1, 1,        0, verb_audit_history     },
+                { "start",             2, VERB_ANY, 0, verb_action            },
+                { "stop",              2, VERB_ANY, 0, verb_action            },
+                { "reboot",            2, VERB_ANY, 0, verb_action            },
+                { "refresh",           1, 1,        0, verb_refresh           },
+                { "list-jobs",         1, 1,        0, verb_list_jobs         },
+                { "cancel",            2, VERB_ANY, 0, verb_cancel            },
+                { "set-config",        3, VERB_ANY, 0, verb_set_config        },
+                { "set-defaults",      3, VERB_ANY, 0, verb_set_defaults      },
+                { "db",                1, VERB_ANY, 0, verb_db                },
+                { "help",              1, 1,        0, verb_help              },
                 {}
         };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *verb;
+        bool uses_bus;
         int r;
 
         log_set_program_name(program_invocation_short_name);
@@ -258,13 +436,43 @@ static int run(int argc, char *argv[]) {
         if (optind >= argc)
                 return log_error_errno(EINVAL, "Missing command; see --help."), EXIT_USAGE;
 
-        r = dispatch_verb(argc - optind, argv + optind, verbs, "command", NULL);
-        return r >= 0 ? r : exit_status_from_errno(r);
+        verb = argv[optind];
+        uses_bus = !streq(verb, "db") && !streq(verb, "help");
+        r = check_bus_options(verb);
+        if (r < 0)
+                return EXIT_USAGE;
+        if (uses_bus) {
+                /* Unknown verbs and wrong argument counts are reported before connecting. */
+                bool known = false;
+                for (const Verb *v = verbs; v->name; v++)
+                        if (streq(v->name, verb)) {
+                                known = true;
+                                if ((v->min_args != VERB_ANY && (unsigned) (argc - optind) < v->min_args) ||
+                                    (v->max_args != VERB_ANY && (unsigned) (argc - optind) > v->max_args))
+                                        known = false;
+                        }
+                if (!known) {
+                        (void) dispatch_verb(argc - optind, argv + optind, verbs, "command", NULL);
+                        return EXIT_USAGE;
+                }
+                if (arg_database || arg_config || arg_migrations_dir || arg_lock_timeout != USEC_INFINITY ||
+                    arg_timeout != USEC_INFINITY || arg_log || arg_yes || arg_allow_reset || arg_fix >= 0)
+                        return log_error_errno(EINVAL, "Database options only apply to \"db\" commands."), EXIT_USAGE;
+                r = ctl_bus_connect(&bus);
+                if (r < 0)
+                        return EXIT_FAILURE;
+        }
+
+        r = dispatch_verb(argc - optind, argv + optind, verbs, "command", bus);
+        if (!uses_bus)
+                return r >= 0 ? r : exit_status_from_errno(r);
+        return bus_exit_status(r);
 }
 
 int main(int argc, char *argv[]) {
         int r = run(argc, argv);
         pager_close();
         strv_free(marked_args);
+        strv_free(arg_properties);
         return r;
 }

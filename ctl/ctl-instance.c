@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* stopstartctl list-instances, show, status, start/stop/reboot, set-config, explain. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl-bus.h"
+#include "json-util.h"
+#include "log.h"
+#include "stopstartctl.h"
+#include "strv.h"
+#include "time-util.h"
+
+/* ---- list-instances -------------------------------------------------------------------------- */
+
+typedef struct InstanceRow {
+        const char *id, *name, *compartment_id, *region, *shape, *state, *object;
+        int managed;
+} InstanceRow;
+
+static int compare_rows_by_name(const void *a, const void *b) {
+        const InstanceRow *x = a, *y = b;
+        int r = strcmp(x->name, y->name);
+        return r != 0 ? r : strcmp(x->id, y->id);
+}
+
+int verb_list_instances(int argc, char *argv[], void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ InstanceRow *rows = NULL;
+        sd_bus *bus = userdata;
+        size_t n = 0;
+        int r;
+
+        r = bus_new_method_call(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "ListInstances", &m);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && arg_compartment)
+                r = sd_bus_message_append(m, "{sv}", "compartment", "s", arg_compartment);
+        if (r >= 0 && arg_compartment)
+                r = sd_bus_message_append(m, "{sv}", "recursive", "b", (int) arg_recursive);
+        if (r >= 0 && arg_state)
+                r = sd_bus_message_append(m, "{sv}", "state", "s", arg_state);
+        if (r >= 0 && argc > 1)
+                r = sd_bus_message_append(m, "{sv}", "name", "s", argv[1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_oom();
+
+        r = bus_call(bus, m, &error, &reply);
+        if (r < 0)
+                return log_bus_error(&error, r, "list instances");
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssbo)");
+        if (r < 0)
+                return log_bus_error(NULL, r, "read the instances");
+        for (;;) {
+                InstanceRow row;
+                InstanceRow *k;
+
+                r = sd_bus_message_read(reply, "(ssssssbo)", &row.id, &row.name, &row.compartment_id, &row.region,
+                                        &row.shape, &row.state, &row.managed, &row.object);
+                if (r < 0)
+                        return log_bus_error(NULL, r, "read the instances");
+                if (r == 0)
+                        break;
+                k = realloc(rows, (n + 1) * sizeof(InstanceRow));
+                if (!k)
+                        return log_oom();
+                rows = k;
+                rows[n++] = row;
+        }
+        if (n > 0)
+                qsort(rows, n, sizeof(InstanceRow), compare_rows_by_name);
+
+        t = table_new("display_name", "lifecycle_state", "managed", "region", "shape", "id", "compartment_id",
+                      "object", NULL);
+        if (!t)
+                return log_oom();
+        (void) table_set_header(t, "display_name", "NAME");
+        (void) table_set_header(t, "lifecycle_state", "STATE");
+        (void) table_set_display(t, "display_name", "lifecycle_state", "managed", "region", "shape", "id", NULL);
+        for (size_t i = 0; i < n; i++)
+                if (table_add_string(t, rows[i].name) < 0 || table_add_string(t, rows[i].state) < 0 ||
+                    table_add_bool(t, rows[i].managed) < 0 || table_add_string(t, rows[i].region) < 0 ||
+                    table_add_string(t, rows[i].shape) < 0 || table_add_string(t, rows[i].id) < 0 ||
+                    table_add_string(t, rows[i].compartment_id) < 0 || table_add_string(t, rows[i].object) < 0)
+                        return log_oom();
+        (void) table_set_footer(t, "%zu instance%s listed.", n, n == 1 ? "" : "s");
+        (void) table_set_empty_text(t, "No instances.");
+        pager_open(&arg_output);
+        return table_print(t, &arg_output);
+}
+
+/* ---- show ---------------------------------------------------------------------------------------- */
+
+static int show_one(sd_bus *bus, const char *name, bool first) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_json_ json_object *props = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *iface = SS_BUS_IFACE_MANAGER;
+        int r;
+
+        if (name) {
+                r = bus_find_object(bus, name, &path, &iface);
+                if (r < 0)
+                        return r;
+        }
+        r = bus_get_all_properties(bus, path ?: SS_BUS_PATH, iface, arg_properties, &error, &props);
+        if (r < 0) {
+                if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                        return log_error_errno(ENXIO, "Could not show %s: no such object.", name ?: SS_BUS_PATH);
+                return log_bus_error(&error, r, "show %s", name ?: "the daemon");
+        }
+        if (!first && arg_output.json == JSON_FORMAT_OFF && !arg_value)
+                putchar('\n');
+        return bus_print_properties(props, arg_properties, arg_value, &arg_output);
+}
+
+int verb_show(int argc, char *argv[], void *userdata) {
+        sd_bus *bus = userdata;
+        int r;
+
+        pager_open(&arg_output);
+        if (argc <= 1)
+                return show_one(bus, NULL, true);
+        for (int i = 1; i < argc; i++) {
+                r = show_one(bus, argv[i], i == 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- status -------------------------------------------------------------------------------------- */
+
+static const char *prop_string(json_object *props, const char *name) {
+        json_object *v;
+        if (!json_object_object_get_ex(props, name, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static uint64_t prop_u64(json_object *props, const char *name) {
+        json_object *v;
+        if (!json_object_object_get_ex(props, name, &v))
+                return 0;
+        return json_object_get_uint64(v);
+}
+
+static int add_text(Table *t, const char *key, const char *label, const char *value) {
+        if (table_add_key(t, key, label) < 0 || table_add_string(t, value) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int add_time(Table *t, const char *key, const char *label, uint64_t usec) {
+        char a[TIMESTAMP_MAX], b[TIMESTAMP_MAX];
+
+        if (usec == 0)
+                return add_text(t, key, label, "never");
+        if (table_add_key(t, key, label) < 0 ||
+            table_add_stringf(t, "%s (%s)", format_timestamp(a, sizeof a, usec),
+                              format_timestamp_relative(b, sizeof b, usec, now(CLOCK_REALTIME))) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int status_daemon(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_object *props = NULL;
+        _cleanup_free_ char *regions = NULL;
+        json_object *v;
+        int r;
+
+        if (arg_output.json != JSON_FORMAT_OFF) {
+                /* The daemon defines that document (hostnamectl's Describe()). */
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                _cleanup_json_ json_object *doc = NULL;
+                const char *json;
+
+                r = bus_call_method(bus, &bus_manager, "Describe", &error, &reply, NULL);
+                if (r < 0)
+                        return log_bus_error(&error, r, "read the daemon's status");
+                r = sd_bus_message_read(reply, "s", &json);
+                if (r < 0)
+                        return log_bus_error(NULL, r, "read the daemon's status");
+                doc = json_tokener_parse(json);
+                if (!doc)
+                        return log_error_errno(EBADMSG, "Could not read the daemon's status: invalid JSON.");
+                return output_json(doc, &arg_output);
+        }
+
+        r = bus_get_all_properties(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, NULL, &error, &props);
+        if (r < 0)
+                return log_bus_error(&error, r, "read the daemon's status");
+        regions = json_object_object_get_ex(props, "Regions", &v) ? bus_json_to_text(v) : strdup("");
+        t = table_new_vertical();
+        if (!t || !regions)
+                return log_oom();
+        if (add_text(t, "state", "State", prop_string(props, "State")) < 0 ||
+            add_text(t, "status", "Status", prop_string(props, "StatusText")) < 0 ||
+            add_text(t, "version", "Version", prop_string(props, "Version")) < 0 ||
+            add_text(t, "tenancy", "Tenancy", isempty(prop_string(props, "Tenancy")) ? "-" : prop_string(props, "Tenancy")) < 0 ||
+            add_text(t, "regions", "Regions", isempty(regions) ? "-" : regions) < 0 ||
+            add_time(t, "last_refresh", "Last refresh", prop_u64(props, "LastRefresh")) < 0 ||
+            table_add_key(t, "compartments", "Compartments") < 0 || table_add_int(t, (int64_t) prop_u64(props, "NCompartments")) < 0 ||
+            table_add_key(t, "instances", "Instances") < 0 || table_add_int(t, (int64_t) prop_u64(props, "NInstances")) < 0 ||
+            table_add_key(t, "jobs", "Jobs") < 0 || table_add_int(t, (int64_t) prop_u64(props, "NJobs")) < 0)
+                return log_oom();
+        return table_print(t, &arg_output);
+}
+
+/* The running job of an instance, from ListJobs. */
+static int instance_job(sd_bus *bus, const char *id, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *kind, *target, *state, *path;
+        uint32_t job;
+        int r;
+
+        *ret = NULL;
+        r = bus_call_method(bus, &bus_manager, "ListJobs", &error, &reply, NULL);
+        if (r < 0)
+                return 0;  /* best effort: status still shows the rest */
+        r = sd_bus_message_enter_container(reply, 'a', "(ussso)");
+        if (r < 0)
+                return 0;
+        while (sd_bus_message_read(reply, "(ussso)", &job, &kind, &target, &state, &path) > 0)
+                if (streq(target, id) && !streq(state, "done")) {
+                        *ret = strprintf("%" PRIu32 " (%s, %s)", job, kind, state);
+                        return *ret ? 0 : -ENOMEM;
+                }
+        return 0;
+}
+
+static const char *config_source(json_object *own, const char *key) {
+        return json_object_object_get_ex(own, key, NULL) ? "" : " (inherited)";
+}
+
+static int status_instance(sd_bus *bus, const char *name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_object *props = NULL;
+        _cleanup_free_ char *path = NULL, *compartment = NULL, *tags = NULL, *job = NULL;
+        json_object *own = NULL, *eff = NULL, *v;
+        char span[TIMESPAN_MAX];
+        const char *cpath;
+        int r;
+
+        r = bus_find_instance(bus, name, &path);
+        if (r < 0)
+                return r;
+        r = bus_get_all_properties(bus, path, SS_BUS_IFACE_INSTANCE, NULL, &error, &props);
+        if (r < 0)
+                return log_bus_error(&error, r, "read instance %s", name);
+        if (arg_output.json != JSON_FORMAT_OFF)
+                return output_json(props, &arg_output);
+
+        cpath = prop_string(props, "Compartment");
+        if (cpath && !streq(cpath, "/"))
+                (void) sd_bus_get_property_string(bus, SS_BUS_NAME, cpath, SS_BUS_IFACE_COMPARTMENT, "Path", NULL,
+                                                  &compartment);
+        r = instance_job(bus, prop_string(props, "Id") ?: "", &job);
+        if (r < 0)
+                return log_oom();
+        tags = json_object_object_get_ex(props, "FreeformTags", &v) ? bus_json_to_text(v) : strdup("");
+        (void) json_object_object_get_ex(props, "Config", &own);
+        (void) json_object_object_get_ex(props, "EffectiveConfig", &eff);
+
+        t = table_new_vertical();
+        if (!t || !tags)
+                return log_oom();
+        if (add_text(t, "name", "Name", prop_string(props, "DisplayName")) < 0 ||
+            add_text(t, "id", "Id", prop_string(props, "Id")) < 0 ||
+            add_text(t, "state", "State", prop_string(props, "LifecycleState")) < 0 ||
+            add_time(t, "state_observed_at", "Observed", prop_u64(props, "StateObservedAt")) < 0 ||
+            add_text(t, "compartment", "Compartment", compartment ?: prop_string(props, "CompartmentId")) < 0 ||
+            add_text(t, "region", "Region", prop_string(props, "Region")) < 0 ||
+            add_text(t, "availability_domain", "Avail. domain", prop_string(props, "AvailabilityDomain")) < 0 ||
+            add_text(t, "fault_domain", "Fault domain", prop_string(props, "FaultDomain")) < 0 ||
+            add_text(t, "shape", "Shape", prop_string(props, "Shape")) < 0 ||
+            add_text(t, "tags", "Tags", isempty(tags) ? "-" : tags) < 0)
+                return log_oom();
+        if (job && add_text(t, "job", "Job", job) < 0)
+                return log_oom();
+
+        if (eff) {
+                json_object *ov;
+                const char *ostate = json_object_object_get_ex(eff, "override_state", &ov) ? json_object_get_string(ov) : "";
+                uint64_t until = json_object_object_get_ex(eff, "override_until", &ov) ? json_object_get_uint64(ov) : 0;
+                uint64_t timeout = json_object_object_get_ex(eff, "soft_stop_timeout", &ov) ? json_object_get_uint64(ov) : 0;
+                const char *note = json_object_object_get_ex(eff, "note", &ov) ? json_object_get_string(ov) : "";
+                bool managed = json_object_object_get_ex(eff, "managed", &ov) && json_object_get_boolean(ov);
+                int64_t prio = json_object_object_get_ex(eff, "priority", &ov) ? json_object_get_int64(ov) : 0;
+                const char *mode = json_object_object_get_ex(eff, "stop_mode", &ov) ? json_object_get_string(ov) : "";
+
+                if (table_add_key(t, "managed", "Managed") < 0 ||
+                    table_add_stringf(t, "%s%s", managed ? "yes" : "no", config_source(own, "managed")) < 0 ||
+                    table_add_key(t, "stop_mode", "Stop mode") < 0 ||
+                    table_add_stringf(t, "%s%s", mode, config_source(own, "stop_mode")) < 0 ||
+                    table_add_key(t, "soft_stop_timeout", "Soft stop timeout") < 0 ||
+                    table_add_stringf(t, "%s%s", format_timespan(span, sizeof span, timeout),
+                                      config_source(own, "soft_stop_timeout")) < 0 ||
+                    table_add_key(t, "priority", "Priority") < 0 ||
+                    table_add_stringf(t, "%" PRIi64 "%s", prio, config_source(own, "priority")) < 0)
+                        return log_oom();
+                if (!isempty(ostate)) {
+                        char a[TIMESTAMP_MAX], b[TIMESTAMP_MAX];
+                        if (table_add_key(t, "override", "Override") < 0 ||
+                            table_add_stringf(t, "%s until %s (%s)%s", ostate, format_timestamp(a, sizeof a, until),
+                                              format_timestamp_relative(b, sizeof b, until, now(CLOCK_REALTIME)),
+                                              config_source(own, "override_state")) < 0)
+                                return log_oom();
+                }
+                if (!isempty(note) && (table_add_key(t, "note", "Note") < 0 ||
+                                       table_add_stringf(t, "%s%s", note, config_source(own, "note")) < 0))
+                        return log_oom();
+        }
+        return table_print(t, &arg_output);
+}
+
+int verb_object_status(int argc, char *argv[], void *userdata) {
+        sd_bus *bus = userdata;
+        return argc > 1 ? status_instance(bus, argv[1]) : status_daemon(bus);
+}
+
+/* ---- start, stop, reboot ------------------------------------------------------------------------- */
+
+int verb_action(int argc, char *argv[], void *userdata) {
+        _cleanup_(job_waiter_freep) JobWaiter *w = NULL;
+        _cleanup_strv_free_ char **paths = NULL;
+        const char *method = streq(argv[0], "start") ? "Start" : streq(argv[0], "stop") ? "Stop" : "Reboot";
+        sd_bus *bus = userdata;
+        int r, ret = 0;
+
+        if (streq(method, "Start") && !isempty(arg_stop_mode))
+                return log_error_errno(EINVAL, "--soft and --hard apply to stop and reboot, not to start.");
+
+        /* Every name resolves before anything is done: a typo acts on none. */
+        for (int i = 1; i < argc; i++) {
+                char *p = NULL;
+                r = bus_find_instance(bus, argv[i], &p);
+                if (r < 0)
+                        return r;
+                if (strv_consume(&paths, p) < 0)
+                        return log_oom();
+        }
+
+        r = job_waiter_new(bus, &w);
+        if (r < 0)
+                return r;
+
+        for (int i = 1; i < argc; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                const char *job;
+
+                if (streq(method, "Start"))
+                        r = bus_call_object(bus, paths[i - 1], SS_BUS_IFACE_INSTANCE, method, &error, &reply, NULL);
+                else
+                        r = bus_call_object(bus, paths[i - 1], SS_BUS_IFACE_INSTANCE, method, &error, &reply, "s",
+                                            strempty(arg_stop_mode));
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "o", &job);
+                if (r < 0) {
+                        r = log_bus_error(&error, r, "%s %s", argv[0], argv[i]);
+                        if (ret == 0)
+                                ret = r;
+                        continue;
+                }
+                r = job_waiter_add(w, job, argv[0], argv[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!arg_no_block) {
+                r = job_waiter_wait(w);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        r = job_waiter_print(w, !arg_no_block);
+        return ret < 0 ? ret : r;
+}
+
+/* ---- set-config ---------------------------------------------------------------------------------- */
+
+int verb_set_config(int argc, char *argv[], void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *path = NULL;
+        sd_bus *bus = userdata;
+        int r;
+
+        r = bus_find_instance(bus, argv[1], &path);
+        if (r < 0)
+                return r;
+        r = bus_new_method_call(bus, path, SS_BUS_IFACE_INSTANCE, "SetConfig", &m);
+        if (r < 0)
+                return log_oom();
+        r = bus_append_settings(m, argv + 2);
+        if (r < 0)
+                return r;
+        r = bus_call(bus, m, &error, NULL);
+        if (r < 0)
+                return log_bus_error(&error, r, "configure %s", argv[1]);
+        return 0;
+}
+
+/* ---- explain ---------------------------------------------------------------------------------------- */
+
+/* "compartment:<OCID>" → "compartment tenancy/prod" (the path, when the daemon knows it). */
+static char *source_text(sd_bus *bus, const char *source) {
+        const char *id = startswith(source, "compartment:");
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *cpath = NULL;
+        const char *p;
+
+        if (!id)
+                return strdup(source);
+        if (bus_call_method(bus, &bus_manager, "GetCompartment", &error, &reply, "s", id) >= 0 &&
+            sd_bus_message_read(reply, "o", &p) >= 0 &&
+            sd_bus_get_property_string(bus, SS_BUS_NAME, p, SS_BUS_IFACE_COMPARTMENT, "Path", NULL, &cpath) >= 0)
+                return strprintf("compartment %s", cpath);
+        return strprintf("compartment %s", id);
+}
+
+int verb_explain(int argc, char *argv[], void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_object *doc = NULL, *sources = NULL;
+        _cleanup_free_ char *path = NULL;
+        sd_bus *bus = userdata;
+        const char *json;
+        int r;
+
+        r = bus_find_instance(bus, argv[1], &path);
+        if (r < 0)
+                return r;
+        r = bus_call_object(bus, path, SS_BUS_IFACE_INSTANCE, "Explain", &error, &reply, NULL);
+        if (r < 0)
+                return log_bus_error(&error, r, "explain %s", argv[1]);
+        r = sd_bus_message_read(reply, "s", &json);
+        if (r < 0)
+                return log_bus_error(NULL, r, "explain %s", argv[1]);
+        doc = json_tokener_parse(json);
+        if (!doc || !json_object_is_type(doc, json_type_object))
+                return log_error_errno(EBADMSG, "Could not explain %s: Explain() returned invalid JSON.", argv[1]);
+
+        t = table_new("key", "value", "shown", "source", "from", NULL);
+        sources = json_object_new_object();  /* source → text, each looked up once */
+        if (!t || !sources)
+                return log_oom();
+        (void) table_set_header(t, "shown", "VALUE");
+        (void) table_set_header(t, "from", "SOURCE");
+        (void) table_set_display(t, "key", "shown", "from", NULL);
+        (void) table_hide_from_json(t, "shown");
+        (void) table_hide_from_json(t, "from");
+
+        json_object_object_foreach(doc, key, entry) {
+                json_object *v = NULL, *s = NULL, *cached;
+                _cleanup_free_ char *shown = NULL;
+                const char *source;
+
+                (void) json_object_object_get_ex(entry, "value", &v);
+                (void) json_object_object_get_ex(entry, "source", &s);
+                source = s ? json_object_get_string(s) : "";
+                if (!json_object_object_get_ex(sources, source, &cached)) {
+                        _cleanup_free_ char *text = source_text(bus, source);
+                        if (!text)
+                                return log_oom();
+                        cached = json_object_new_string(text);
+                        if (!cached || json_object_object_add(sources, source, cached) < 0)
+                                return log_oom();
+                }
+                shown = bus_config_value_text(key, v);
+                if (!shown)
+                        return log_oom();
+
+                r = table_add_string(t, key);
+                if (r >= 0) {
+                        if (json_object_is_type(v, json_type_boolean))
+                                r = table_add_bool(t, json_object_get_boolean(v));
+                        else if (json_object_is_type(v, json_type_int))
+                                r = table_add_int(t, json_object_get_int64(v));
+                        else
+                                r = table_add_string(t, v ? json_object_get_string(v) : NULL);
+                }
+                if (r < 0 || table_add_string(t, shown) < 0 || table_add_string(t, source) < 0 ||
+                    table_add_string(t, json_object_get_string(cached)) < 0)
+                        return log_oom();
+        }
+        return table_print(t, &arg_output);
+}
