@@ -277,6 +277,7 @@ struct JobRun {
         uint64_t soft_timeout;
 
         Discovery *discovery;           /* refresh: the run in progress */
+        Db *discovery_db;               /* its own connection (see job_start_refresh()) */
         char *discovery_error;
 };
 
@@ -361,9 +362,21 @@ static int job_start_refresh(Job *j) {
         j->run = run;
         job_set_progress(j, 0.05);
 
-        discovery_params_from_config(&params, m->config, m->oci_tenancy, m->oci_region);
-        r = discovery_start(m->event, m->oci, m->db, &params, on_discovery_progress, on_discovery_done, run,
-                            &run->discovery);
+        /* A connection of its own, closed with the job: discovery sends the whole inventory as one
+         * statement, and libpq keeps a connection's buffers at their largest size (some 20 MiB
+         * with 20,000 instances) for as long as the connection lives. */
+        r = db_new(m->event, m->config->database, &run->discovery_db);
+        if (r >= 0) {
+                db_set_reconnect_backoff(run->discovery_db, 100 * 1000, 5 * 1000000);
+                r = db_start(run->discovery_db);
+                if (r == -ECONNREFUSED)
+                        r = 0;  /* retried with backoff; the statements wait */
+        }
+        if (r >= 0) {
+                discovery_params_from_config(&params, m->config, m->oci_tenancy, m->oci_region);
+                r = discovery_start(m->event, m->oci, run->discovery_db, &params, on_discovery_progress,
+                                    on_discovery_done, run, &run->discovery);
+        }
         if (r < 0) {
                 run->discovery_error = strprintf("Discovery could not start: %s", strerror(-r));
                 refresh_reload(j);
@@ -394,6 +407,7 @@ static void job_run_free(Job *j) {
         oci_call_cancel(run->call);
         if (run->discovery)
                 discovery_cancel(run->discovery);
+        db_free(run->discovery_db);
         free(run->discovery_error);
         free(run->region);
         free(run->retry_token);
