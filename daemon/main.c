@@ -236,7 +236,8 @@ static void on_loaded(Manager *m, int error, void *userdata) {
 }
 
 static void on_name_acquired_ready(Manager *m) {
-        manager_set_state(m, MANAGER_RUNNING);
+        /* The connection may have dropped since the inventory was loaded. */
+        manager_set_state(m, db_get_state(m->db) == DB_CONNECTED ? MANAGER_RUNNING : MANAGER_DEGRADED);
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", strempty(m->status_text));
         log_info("Serving %s: %u compartments, %u instances.", SS_BUS_NAME,
                  (unsigned) lh_table_length(m->compartments), (unsigned) lh_table_length(m->instances));
