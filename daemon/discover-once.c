@@ -33,7 +33,8 @@ static void on_done(Discovery *d, const DiscoveryResult *r, void *userdata) {
                                        ? EXIT_OCI_AUTH : EXIT_FAILURE;
         }
 
-        log_info("Discovery run %" PRIi64 ": %" PRIu64 " compartments, %" PRIu64 " instances (regions done: %s%s%s); "
+        /* on failure the error line says it all */
+        log_full(r->error < 0 ? LOG_DEBUG : LOG_INFO, "Discovery run %" PRIi64 ": %" PRIu64 " compartments, %" PRIu64 " instances (regions done: %s%s%s); "
                  "%" PRIu64 " HTTP requests for %" PRIu64 " pages (ListInstances: %" PRIu64 " pages, %" PRIu64
                  " compartments, %" PRIu64 " instances not as Search said), at most %u in flight; "
                  "fetched in %" PRIu64 " ms, stored in %" PRIu64 " ms; compartments +%" PRIi64 " -%" PRIi64
