@@ -127,6 +127,14 @@ int log_bus_error(const sd_bus_error *error, int r, const char *what_fmt, ...) {
         return log_error_errno(r, "Could not %s: %s", what, bus_error_message(error, r));
 }
 
+/* A name as typed, cut short for messages (the daemon does the same with what it echoes). */
+static const char *shorten(const char *s, char buf[static 84]) {
+        if (strlen(s) <= 80)
+                return s;
+        snprintf(buf, 84, "%.76s...", s);
+        return buf;
+}
+
 /* ---- lookups -------------------------------------------------------------------------------------- */
 
 static int find(sd_bus *bus, const char *method, const char *name, sd_bus_error *error,
@@ -152,13 +160,15 @@ static int find(sd_bus *bus, const char *method, const char *name, sd_bus_error 
 int bus_find_instance(sd_bus *bus, const char *name, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r = find(bus, "GetInstance", name, &error, ret_path);
-        return r < 0 ? log_bus_error(&error, r, "find instance %s", name) : 0;
+        char buf[84];
+        return r < 0 ? log_bus_error(&error, r, "find instance %s", shorten(name, buf)) : 0;
 }
 
 int bus_find_compartment(sd_bus *bus, const char *name, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r = find(bus, "GetCompartment", name, &error, ret_path);
-        return r < 0 ? log_bus_error(&error, r, "find compartment %s", name) : 0;
+        char buf[84];
+        return r < 0 ? log_bus_error(&error, r, "find compartment %s", shorten(name, buf)) : 0;
 }
 
 int bus_job_path(const char *s, char **ret_path, uint32_t *ret_id) {
@@ -183,6 +193,7 @@ int bus_job_path(const char *s, char **ret_path, uint32_t *ret_id) {
 
 int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char **ret_interface) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char buf[84];
         int r;
 
         if (bus_job_path(name, ret_path, NULL) >= 0) {
@@ -207,7 +218,7 @@ int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char *
                                 *ret_path = strdup(name);
                                 return *ret_path ? 0 : log_oom();
                         }
-                return log_error_errno(ENXIO, "Could not find %s: not a stopstart object path.", name);
+                return log_error_errno(ENXIO, "Could not find %s: not a stopstart object path.", shorten(name, buf));
         }
 
         if (startswith(name, "ocid1.compartment.") || startswith(name, "ocid1.tenancy.")) {
@@ -226,7 +237,7 @@ int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char *
                 return 0;
         }
         if (!sd_bus_error_has_name(&error, SS_ERROR_NO_SUCH_INSTANCE))
-                return log_bus_error(&error, r, "find %s", name);
+                return log_bus_error(&error, r, "find %s", shorten(name, buf));
         sd_bus_error_free(&error);
         r = find(bus, "GetCompartment", name, &error, ret_path);
         if (r >= 0) {
@@ -234,9 +245,9 @@ int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char *
                 return 0;
         }
         if (!sd_bus_error_has_name(&error, SS_ERROR_NO_SUCH_COMPARTMENT))
-                return log_bus_error(&error, r, "find %s", name);
+                return log_bus_error(&error, r, "find %s", shorten(name, buf));
         return log_error_errno(ENXIO, "Could not find %s: no instance, compartment or job of that name is known.",
-                               name);
+                               shorten(name, buf));
 }
 
 /* ---- generic values ------------------------------------------------------------------------------- */
@@ -658,6 +669,7 @@ struct JobWaiter {
         bool daemon_left;
         bool progress;          /* a status line on the terminal */
         bool progress_shown;
+        char last_line[320];
 };
 
 static WaitedJob *waiter_find(JobWaiter *w, const char *path) {
@@ -804,6 +816,7 @@ static void progress_clear(JobWaiter *w) {
                 fputs("\r\033[K", stderr);
                 fflush(stderr);
                 w->progress_shown = false;
+                w->last_line[0] = 0;
         }
 }
 
@@ -818,13 +831,19 @@ static void progress_show(JobWaiter *w) {
                 else if (!cur)
                         cur = &w->jobs[i];
         }
+        char line[sizeof w->last_line];
+
         if (!cur)
                 return;
-        fprintf(stderr, "\r\033[KJob %" PRIu32 " (%s): %s, %d%%", cur->id, job_what(cur, buf), strna(cur->state),
-                (int) (cur->progress * 100 + 0.5));
+        snprintf(line, sizeof line, "Job %" PRIu32 " (%s): %s, %d%%%s", cur->id, job_what(cur, buf), strna(cur->state),
+                 (int) (cur->progress * 100 + 0.5), "");
         if (w->n_jobs > 1)
-                fprintf(stderr, " [%zu/%zu done]", done, w->n_jobs);
+                snprintf(line + strlen(line), sizeof line - strlen(line), " [%zu/%zu done]", done, w->n_jobs);
+        if (w->progress_shown && streq(line, w->last_line))
+                return;
+        fprintf(stderr, "\r\033[K%s", line);
         fflush(stderr);
+        strcpy(w->last_line, line);
         w->progress_shown = true;
 }
 
@@ -837,6 +856,8 @@ static void job_read_state(JobWaiter *w, WaitedJob *j) {
         if (sd_bus_get_property_string(w->bus, SS_BUS_NAME, j->path, SS_BUS_IFACE_JOB, "State", &error, &state) < 0)
                 return;
         (void) set_string(&j->state, state);
+        (void) sd_bus_get_property_trivial(w->bus, SS_BUS_NAME, j->path, SS_BUS_IFACE_JOB, "Progress", NULL, 'd',
+                                           &j->progress);
         if (streq(state, "done") && !j->result &&
             sd_bus_get_property_string(w->bus, SS_BUS_NAME, j->path, SS_BUS_IFACE_JOB, "Result", &error, &result) >= 0)
                 j->result = TAKE_PTR(result);

@@ -338,9 +338,6 @@ int verb_action(int argc, char *argv[], void *userdata) {
         sd_bus *bus = userdata;
         int r, ret = 0;
 
-        if (streq(method, "Start") && !isempty(arg_stop_mode))
-                return log_error_errno(EINVAL, "--soft and --hard apply to stop and reboot, not to start.");
-
         /* Every name resolves before anything is done: a typo acts on none. */
         for (int i = 1; i < argc; i++) {
                 char *p = NULL;
