@@ -200,6 +200,7 @@ struct Discovery {
         unsigned max_active;
         usec_t fetch_usec;
         uint64_t n_compartments_stored, n_instances_stored;
+        uint64_t n_instances_sent;       /* in the snapshot (the records are gone then) */
         char **regions_done, **regions_failed;
         InventorySyncResult comp_changes, inst_changes;
 };
@@ -569,7 +570,7 @@ static bool compartments_complete(Discovery *d) {
 }
 
 static uint64_t instances_seen(Discovery *d) {
-        uint64_t n = 0;
+        uint64_t n = d->n_instances_sent;
 
         for (size_t i = 0; i < d->n_regions; i++)
                 n += (uint64_t) lh_table_length(d->regions[i]->records);
@@ -1306,6 +1307,7 @@ static void submit_instances(Discovery *d) {
         snapshot = build_snapshot(d, &n);
         if (!snapshot)
                 goto oom;
+        d->n_instances_sent = n;
         for (size_t i = 0; i < d->n_regions; i++) {   /* the text has it all now */
                 lh_table_free(d->regions[i]->records);
                 d->regions[i]->records = lh_kchar_table_new(16, record_entry_free);

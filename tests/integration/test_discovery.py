@@ -28,6 +28,7 @@ from pgcluster import PgCluster  # noqa: E402
 
 DAEMON = os.path.join(BUILD_ROOT, "daemon", "stopstartd")
 CTL = os.path.join(BUILD_ROOT, "ctl", "stopstartctl")
+DRIVER = os.path.join(BUILD_ROOT, "tests", "integration", "discovery-driver")
 REGIONS = ["us-phoenix-1", "us-ashburn-1"]
 # stopstartd's exit codes (daemon/manager.h, daemon/discover-once.h)
 EXIT_SCHEMA, EXIT_OCI_AUTH = 65, 77
@@ -129,6 +130,15 @@ class DiscoveryCase(unittest.TestCase):
         self.assertEqual(sorted(out), ["compartments", "elapsed_ms", "instances", "requests"])
         self.assertIsNotNone(summary, p.stderr)
         return out, p.stderr, summary
+
+    def drive(self, *args, timeout=120):
+        """The engine's API as the Manager uses it (discovery-driver.c): its JSON lines."""
+        p = subprocess.run([DRIVER, self.config, *map(str, args)], capture_output=True, text=True,
+                           env=clean_env(), timeout=timeout)
+        self.assertNotIn("Sanitizer", p.stderr)
+        self.assertNotIn("runtime error", p.stderr)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return [json.loads(line) for line in p.stdout.splitlines()]
 
     def sql(self, query, db=None):
         """The JSON value of a query that returns one json column, one row."""
@@ -344,6 +354,40 @@ class TestSmall(DiscoveryCase):
         out, _, s = self.discover()
         self.assertEqual(set(self.changes(s["run"])), {("instance", gone[failed], "removed"),
                                                        ("compartment", c["id"], "renamed")})
+        self.assert_stored_exactly()
+
+    def test_api_progress_and_done(self):
+        self.oci.set_faults(latency_ms=15)
+        lines = self.drive()
+        done = lines[-1]["done"]
+        summary = self.oci.summary()
+        self.assertEqual((done["error"], done["message"]), (0, None))
+        self.assertEqual((done["compartments"], done["instances"]), (summary["compartments"] + 1,
+                                                                    summary["instances"]))
+        progress = [x["progress"] for x in lines[:-1]]
+        self.assertGreater(len(progress), 1)
+        fractions = [p["fraction"] for p in progress]
+        self.assertEqual(fractions, sorted(fractions))
+        self.assertTrue(all(0 <= f < 1 for f in fractions))
+        self.assertEqual(progress[-1]["phase"], "storing")
+        self.assertTrue({p["phase"] for p in progress} <= {"listing", "details", "storing"})
+        self.assertEqual(progress[-1]["instances"], summary["instances"])
+        self.assert_stored_exactly()
+
+    def test_api_cancel(self):
+        # slow enough that the searches are still running when the run is cancelled
+        self.oci.set_faults(latency_ms=60)
+        lines = self.drive(150)
+        self.assertEqual(lines[-1], {"cancelled": True})
+        self.assertFalse(any("done" in x for x in lines))
+        run = self.last_run()
+        self.assertEqual((run["result"], run["error"]), ("failed", "cancelled"))
+        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.instances"), 0)
+        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.inventory_changes WHERE object_kind = 'instance'"),
+                         0)
+        # and the next run is complete
+        self.oci.clear_faults()
+        out, _, s = self.discover()
         self.assert_stored_exactly()
 
     def test_wrong_key_is_a_clear_401(self):
