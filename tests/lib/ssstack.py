@@ -19,8 +19,10 @@ and configure) and VIEWER ("sstest-viewer", nothing beyond polkit's defaults: vi
 daemon runs as "stopstart" (the production account; our .policy names it as action owner).
 
 Command line (make demo):
-    ssstack.py start DIR [--compartments N --instances N --allow-user USER]
-        starts everything in DIR, leaves it running, prints shell exports
+    ssstack.py start DIR [--build DIR] [--database CONNINFO] [--compartments N --instances N]
+                         [--allow-user USER]
+        starts everything in DIR (PostgreSQL too unless --database), leaves it running, prints
+        shell exports
     ssstack.py stop DIR
         stops every process it started, by PID, and removes DIR
 """
@@ -109,7 +111,7 @@ def stop_pid(pid, timeout=10.0):
 class Stack:
     def __init__(self, *, seed=1, compartments=5, depth=3, instances=16, regions=("us-phoenix-1", "us-ashburn-1"),
                  fixture=None, oci_args=(), polkit="real", daemon_user=DAEMON_USER, allow_users=(),
-                 refresh_interval="1h", workdir=None, wait_refresh=True):
+                 refresh_interval="1h", workdir=None, wait_refresh=True, database=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="ssstack.")
         self.own_dir = workdir is None
         os.makedirs(self.dir, exist_ok=True)
@@ -121,6 +123,7 @@ class Stack:
         self.allow_users = list(allow_users)
         self.refresh_interval = refresh_interval
         self.wait_refresh = wait_refresh
+        self.database = database   # conninfo of a database at the schema head; None: a throwaway cluster
         self.stopstartd = os.path.join(BUILD, "daemon", "stopstartd")
         self.stopstartctl = os.path.join(BUILD, "ctl", "stopstartctl")
         self.pg = self.oci = self.bus = self.polkit = self.daemon = None
@@ -142,12 +145,15 @@ class Stack:
         ensure_user(VIEWER)
         ensure_user(DENIED)
 
-        self.pg = PgCluster()
-        self.pg.start()
-        r = subprocess.run([self.stopstartctl, "db", "upgrade", "head"], env=self.env(dict(os.environ, **self.pg.env())),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"stopstartctl db upgrade head failed:\n{r.stdout}")
+        if self.database is None:
+            self.pg = PgCluster()
+            self.pg.start()
+            self.database = self.pg.conninfo
+            r = subprocess.run([self.stopstartctl, "db", "upgrade", "head"],
+                               env=self.env(dict(os.environ, **self.pg.env())), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"stopstartctl db upgrade head failed:\n{r.stdout}")
 
         self.oci = FakeOci(seed=self.seed, compartments=self.compartments, depth=self.depth,
                            instances=self.instances, regions=self.regions, fixture=self.fixture,
@@ -192,7 +198,7 @@ class Stack:
 
     def write_config(self, **overrides):
         cfg = {
-            "database": self.pg.conninfo,
+            "database": self.database,
             "oci_config_file": self.oci.config_file,
             "endpoint": f"{self.oci.url}/{{region}}",
             "interval": self.refresh_interval,
@@ -404,17 +410,17 @@ def _cli_start(a):
     if a.build:
         BUILD = os.path.abspath(a.build)
     st = Stack(compartments=a.compartments, instances=a.instances, depth=a.depth, seed=a.seed,
-               allow_users=a.allow_user, workdir=d, oci_args=["--start-delay", "2", "--stop-delay", "2",
+               allow_users=a.allow_user, workdir=d, database=a.database, oci_args=["--start-delay", "2", "--stop-delay", "2",
                                                               "--softstop-delay", "3", "--reset-delay", "2"])
     st.start()
-    state = {"pids": st.pids(), "pg_dir": st.pg.dir, "polkit_dir": getattr(st.polkit, "dir", None),
-             "bus_address": st.bus.address}
+    state = {"pids": st.pids(), "pg_dir": st.pg.dir if st.pg else None,
+             "polkit_dir": getattr(st.polkit, "dir", None), "bus_address": st.bus.address}
     with open(os.path.join(d, "stack.json"), "w") as f:
         json.dump(state, f)
     # Leave the processes running: forget them, so nothing stops them when we exit.
     st.oci.proc = None
     print(f"export DBUS_SYSTEM_BUS_ADDRESS='{st.bus.address}'")
-    for k, v in st.pg.env().items():
+    for k, v in (st.pg.env().items() if st.pg else ()):
         print(f"export {k}='{v}'")
     print(f"export STOPSTART_DEMO_CONFIG='{st.config_path}'")
     print(f"export STOPSTART_DEMO_DAEMON_LOG='{st.daemon_log}'")
@@ -454,6 +460,7 @@ def main(argv):
     s.add_argument("--instances", type=int, default=30)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--allow-user", action="append", default=[])
+    s.add_argument("--database", help="conninfo of a database at the schema head (default: a throwaway cluster)")
     t = sub.add_parser("stop")
     t.add_argument("dir")
     a = ap.parse_args(argv)
