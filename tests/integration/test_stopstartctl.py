@@ -43,7 +43,15 @@ class StackTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.st.stop()
+        # A clean SIGTERM exit, and nothing from the sanitizers (in the ASan+UBSan build) in its log.
+        try:
+            rc = cls.st.stop_daemon()
+            log = cls.st.log_tail(100000)
+        finally:
+            cls.st.stop()
+        reports = [x for x in log.splitlines() if "Sanitizer" in x or "runtime error:" in x]
+        if rc != 0 or reports:
+            raise AssertionError(f"stopstartd exited with {rc} on SIGTERM; sanitizer reports: {reports[:5]}")
 
     def run(self, result=None):
         r = super().run(result)
@@ -419,6 +427,11 @@ class TestVerbs(StackTest):
             self.assertEqual(len(r.stderr.splitlines()), 1, (args, r.stderr))
             self.assertTrue(r.stderr.startswith("stopstartctl: "), r.stderr)
         self.assertIn("list-instances", self.ctl("--help", check=0).stdout)
+        # -H: over ssh; a host that cannot exist fails cleanly (ssh says why, then we do)
+        r = self.ctl("-H", "nosuchhost.invalid", "status")
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.endswith("stopstartctl: Could not read the daemon's status: Transport endpoint is "
+                                          "not connected\n"), r.stderr)
 
     def test_ambiguous_display_name(self):
         a, b = self.pick("RUNNING", 2)
@@ -488,7 +501,7 @@ class TestActions(StackTest):
         self.ctl("set-config", inst["id"], "soft_stop_timeout=2s", check=0)
         self.st.oci.reset_counters()
         t0 = time.monotonic()
-        jobs = self.ctl_json("stop", inst["displayName"])
+        jobs = self.ctl_json("stop", "--soft", inst["displayName"])
         self.assertGreaterEqual(time.monotonic() - t0, 2.0)
         self.assertEqual(jobs[0]["result"], "done")
         self.assertEqual(self.actions(inst["id"]), {"SOFTSTOP": 1, "STOP": 1})
