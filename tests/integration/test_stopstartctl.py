@@ -779,6 +779,38 @@ class TestRestart(StackTest):
         self.assertEqual(self.prop(path, INSTANCE, "LifecycleState"), "STOPPED")
         self.assertEqual(self.actions(inst["id"]), {"STOP": 1})
 
+    def test_waiting_client_when_the_daemon_goes(self):
+        inst = self.pick("RUNNING")[0]
+        self.st.oci.set_lifecycle(hang_softstop=[inst["id"]])
+        self.ctl("set-config", inst["id"], "soft_stop_timeout=1h", check=0)
+        waiting = subprocess.Popen([self.st.stopstartctl, "stop", "--soft", inst["id"]], env=self.st.env(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: self.actions(inst["id"]).get("SOFTSTOP") == 1, 20, 0.1, "the SOFTSTOP")
+            self.assertEqual(self.st.stop_daemon(), 0)
+            out, err = waiting.communicate(timeout=20)
+        finally:
+            if waiting.poll() is None:
+                waiting.kill()
+                waiting.communicate()
+        self.assertEqual(waiting.returncode, 1)
+        m = re.fullmatch(rf"stopstartctl: Could not stop {inst['id']}: stopstartd left the bus while job (\d+) "
+                         r"was running; it resumes the job when it starts again\.\n", err)
+        self.assertIsNotNone(m, err)
+
+        r = self.ctl("status")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "stopstartctl: Could not read the daemon's status: stopstartd is not running "
+                                   "(org.stopstart.StopStart1 is not on the bus)\n")
+
+        self.st.start_daemon()
+        job = next(j for j in self.ctl_json("list-jobs") if j["id"] == int(m.group(1)))
+        self.assertEqual((job["kind"], job["target"]), ("stop", inst["id"]))
+        self.assertNotEqual(job["state"], "done")
+        self.ctl("cancel", m.group(1), check=0)
+        # resumed with the same retry token: OCI was not asked twice
+        self.assertEqual(self.actions(inst["id"]), {"SOFTSTOP": 1})
+
     def test_postgres_stopped_and_started(self):
         inst = self.pick("RUNNING")[0]
         path = self.instance_path(inst["id"])
