@@ -145,7 +145,6 @@ struct Region {
         size_t text_length, text_allocated;
         struct lh_table *listed;         /* compartment id → NULL: listed with ListInstances */
         unsigned n_chains;               /* queued or active */
-        char *error;
 };
 
 struct Discovery {
@@ -184,7 +183,7 @@ struct Discovery {
         int64_t run_id;
         bool run_known;
         unsigned db_pending;
-        bool comp_sync_submitted, comp_sync_ok, comp_sync_over;
+        bool comp_sync_submitted, comp_sync_ok;
         bool inst_sync_submitted, inst_sync_over;
         bool finish_submitted;
 
@@ -226,6 +225,14 @@ static usec_t now_usec(Discovery *d) {
         return now(CLOCK_MONOTONIC);
 }
 
+/* Sent by the client since the start, retries included (others' too on a shared client). */
+static uint64_t http_requests(Discovery *d) {
+        OciClientStats st;
+
+        oci_client_get_stats(d->client, &st);
+        return st.attempts - d->stats_start.attempts;
+}
+
 static void record_entry_free(struct lh_entry *e) {
         free(lh_entry_v(e));
 }
@@ -245,7 +252,6 @@ static Region *region_free(Region *r) {
         if (!r)
                 return NULL;
         free(r->name);
-        free(r->error);
         free(r->text);
         if (r->records)
                 lh_table_free(r->records);
@@ -1115,7 +1121,7 @@ static void on_run_finished(int error, int64_t run_id, void *userdata);
 /* A cancelled run still gets its row closed, behind whatever statement is queued (FIFO). */
 static void close_cancelled_run(Discovery *d, int64_t run_id) {
         discovery_ref(d);
-        if (inventory_run_finish(d->db, run_id, "cancelled", 0, 0, (int64_t) d->requests,
+        if (inventory_run_finish(d->db, run_id, "cancelled", 0, 0, (int64_t) http_requests(d),
                                  (int64_t) ((now_usec(d) - d->started) / USEC_PER_MSEC), on_run_finished, d) < 0) {
                 discovery_unref(d);
                 return;
@@ -1146,7 +1152,6 @@ static void on_compartments_synced(int error, const InventorySyncResult *res, co
         Discovery *d = userdata;
 
         d->db_pending--;
-        d->comp_sync_over = true;
         if (!d->cancelled) {
                 if (error < 0) {
                         set_error(d, error, _OCI_ERROR_KIND_INVALID, "Storing the compartments failed: %s",
@@ -1185,13 +1190,11 @@ static void on_instances_synced(int error, const InventorySyncResult *res, const
 }
 
 static void finish(Discovery *d) {
-        OciClientStats st;
         DiscoveryResult r;
 
         if (d->finished)
                 return;
         d->finished = true;
-        oci_client_get_stats(d->client, &st);
         r = (DiscoveryResult) {
                 .error = d->error,
                 .message = d->message,
@@ -1200,7 +1203,7 @@ static void finish(Discovery *d) {
                 .compartments = d->n_compartments_stored,
                 .instances = d->n_instances_stored,
                 .requests = d->requests,
-                .http_requests = st.attempts - d->stats_start.attempts,
+                .http_requests = http_requests(d),
                 .max_in_flight = d->max_active,
                 .details_requests = d->details_requests,
                 .details_compartments = d->details_compartments,
@@ -1343,7 +1346,7 @@ static void submit_finish(Discovery *d) {
         }
         r = inventory_run_finish(d->db, d->run_id, d->error < 0 ? strempty(d->message) : NULL,
                                  (int64_t) d->n_compartments_stored, (int64_t) d->n_instances_stored,
-                                 (int64_t) d->requests, (int64_t) ((now_usec(d) - d->started) / USEC_PER_MSEC),
+                                 (int64_t) http_requests(d), (int64_t) ((now_usec(d) - d->started) / USEC_PER_MSEC),
                                  on_run_finished, d);
         if (r < 0) {
                 finish(d);

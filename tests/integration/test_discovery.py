@@ -206,8 +206,8 @@ class TestSmall(DiscoveryCase):
         self.assertEqual(set(cnt["requests"]), {"GetTenancy", "ListCompartments", "SearchResources"})
         self.assertEqual(s["list_pages"], 0)     # Search gave every shape
         row = self.run_row(s["run"])
-        self.assertEqual((row["result"], row["compartments"], row["instances"], row["error"]),
-                         ("done", out["compartments"], out["instances"], ""))
+        self.assertEqual((row["result"], row["compartments"], row["instances"], row["requests"], row["error"]),
+                         ("done", out["compartments"], out["instances"], out["requests"], ""))
         ch = self.changes(s["run"])
         self.assertEqual(len(ch), out["compartments"] + out["instances"])
         self.assertEqual({c for _, _, c in ch}, {"added"})
