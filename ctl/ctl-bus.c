@@ -738,7 +738,7 @@ int job_waiter_new(sd_bus *bus, JobWaiter **ret) {
         if (!w)
                 return log_oom();
         w->bus = sd_bus_ref(bus);
-        w->progress = isatty(STDERR_FILENO) && arg_output.json == JSON_FORMAT_OFF && !arg_host;
+        w->progress = isatty(STDERR_FILENO) && arg_output.json == JSON_FORMAT_OFF;
 
         /* Synchronous AddMatch: the subscription is in place before the call that makes the job. */
         r = sd_bus_add_match(bus, &w->removed_slot,
