@@ -13,12 +13,16 @@
  * "NOT IN (SELECT id FROM input)" rather than NOT EXISTS: it runs as a hashed subplan whatever
  * the row estimates say (json_to_recordset is always guessed at 100 rows, and right after a bulk
  * insert the table statistics are stale; an anti join planned as a nested loop then takes
- * minutes). Ids are never NULL in input, so NOT IN has no NULL trap. */
+ * minutes). Ids are never NULL in input, so NOT IN has no NULL trap. Tags are read as json and
+ * cast once: json_to_recordset filling jsonb columns itself is about twice as slow, which made
+ * the whole sync of 20,000 instances some 30% slower. */
 const char inventory_sync_compartments_sql[] =
         "WITH input AS (\n"
-        "    SELECT DISTINCT ON (id) * FROM json_to_recordset($1::json) AS x(\n"
+        "    SELECT DISTINCT ON (id) id, parent_id, name, description, lifecycle_state, time_created,\n"
+        "           freeform_tags::jsonb AS freeform_tags, defined_tags::jsonb AS defined_tags\n"
+        "    FROM json_to_recordset($1::json) AS x(\n"
         "        id text, parent_id text, name text, description text, lifecycle_state text,\n"
-        "        time_created timestamptz, freeform_tags jsonb, defined_tags jsonb)\n"
+        "        time_created timestamptz, freeform_tags json, defined_tags json)\n"
         "    WHERE id IS NOT NULL AND name IS NOT NULL AND lifecycle_state IS NOT NULL\n"
         "    ORDER BY id\n"
         "), old AS (\n"
@@ -79,10 +83,13 @@ const char inventory_sync_compartments_sql[] =
 
 const char inventory_sync_instances_sql[] =
         "WITH raw AS (\n"
-        "    SELECT DISTINCT ON (id) * FROM json_to_recordset($1::json) AS x(\n"
+        "    SELECT DISTINCT ON (id) id, compartment_id, region, availability_domain, fault_domain, shape,\n"
+        "           display_name, lifecycle_state, time_created,\n"
+        "           freeform_tags::jsonb AS freeform_tags, defined_tags::jsonb AS defined_tags\n"
+        "    FROM json_to_recordset($1::json) AS x(\n"
         "        id text, compartment_id text, region text, availability_domain text, fault_domain text,\n"
         "        shape text, display_name text, lifecycle_state text, time_created timestamptz,\n"
-        "        freeform_tags jsonb, defined_tags jsonb)\n"
+        "        freeform_tags json, defined_tags json)\n"
         "    WHERE id IS NOT NULL AND compartment_id IS NOT NULL AND region IS NOT NULL\n"
         "          AND display_name IS NOT NULL AND lifecycle_state IS NOT NULL\n"
         "    ORDER BY id\n"
