@@ -151,6 +151,12 @@ class Monitor:
         """The daemon coalesces on an idle source; give it (and busctl) a moment."""
         time.sleep(seconds)
 
+    def wait(self, path, n, timeout=15):
+        """Until path has had n signals, then a moment more, so that one too many would show."""
+        wait_for(lambda: len(self.for_path(path)) >= n, timeout, 0.05, f"{n} PropertiesChanged on {path}")
+        self.settle()
+        return self.for_path(path)
+
     def for_path(self, path):
         with self.lock:
             return [s for s in self.signals if s[0] == path]
@@ -593,8 +599,7 @@ class TestConfig(StackTest):
             wait_for(lambda: self.prop(path, INSTANCE, "Config") == {}, 15, 0.1, "the override to end")
             self.assertEqual(self.prop(path, INSTANCE, "EffectiveConfig")["override_state"]["data"], "")
             self.assertEqual(self.prop(path, INSTANCE, "EffectiveConfig")["override_until"]["data"], 0)
-            mon.settle()
-            sigs = mon.for_path(path)
+            sigs = mon.wait(path, 2)
         # set: one signal with both; expired: the effective values change at once, the stored pair
         # goes once it is deleted (one or two signals), and nothing else
         self.assertEqual((sigs[0][2], sigs[0][3]), ({"Config"}, {"EffectiveConfig"}), sigs)
@@ -615,8 +620,7 @@ class TestConfig(StackTest):
         n_history = len(self.history())
         with Monitor(self.st) as mon:
             self.ctl("set-config", inst["id"], "note=first", "managed=yes", check=0)
-            mon.settle()
-            self.assertEqual(len(mon.for_path(path)), 1)
+            self.assertEqual(len(mon.wait(path, 1)), 1)
             # the same again, in another spelling: a no-op emits nothing and writes no audit entry
             self.ctl("set-config", inst["displayName"], "managed=true", "note=first", check=0)
             self.call(path, INSTANCE, "SetConfig", "a{sv}", settings(managed=True))
@@ -626,15 +630,13 @@ class TestConfig(StackTest):
             # a compartment default the instance overrides: the compartment changes, the instance's
             # effective values do not
             self.ctl("set-defaults", inst["compartmentId"], "managed=no", check=0)
-            mon.settle()
-            self.assertEqual(len(mon.for_path(comp_path)), 1)
+            self.assertEqual(len(mon.wait(comp_path, 1)), 1)
             self.assertEqual(len(mon.for_path(path)), 1)
             self.ctl("set-defaults", inst["compartmentId"], "managed=no", check=0)
             # a default it inherits: its EffectiveConfig is invalidated, its Config is not
             self.ctl("set-defaults", inst["compartmentId"], "priority=3", check=0)
-            mon.settle()
-            self.assertEqual(len(mon.for_path(comp_path)), 2)
-            sigs = mon.for_path(path)
+            self.assertEqual(len(mon.wait(comp_path, 2)), 2)
+            sigs = mon.wait(path, 2)
             self.assertEqual(len(sigs), 2)
             self.assertEqual((sigs[1][2], sigs[1][3]), (set(), {"EffectiveConfig"}))
         self.assertEqual(len(self.history()), n_history + 3)
