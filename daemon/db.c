@@ -25,6 +25,8 @@ struct Db {
         int io_fd;
         uint32_t io_events;
         sd_event_source *retry;
+        sd_event_source *free_when_idle;
+        bool want_free;
 
         DbState state;
         db_state_handler_t state_handler;
@@ -83,6 +85,22 @@ static void db_set_state(Db *db, DbState state) {
                 db->state_handler(db, state, db->state_userdata);
 }
 
+static int db_free_handler(sd_event_source *s, void *userdata) {
+        db_free(userdata);
+        return 0;
+}
+
+/* Freeing is deferred to the loop: we may be deep inside db's own dispatch here. */
+static void db_schedule_free(Db *db) {
+        if (db->free_when_idle)
+                return;
+        if (sd_event_add_defer(db->event, &db->free_when_idle, db_free_handler, db) < 0) {
+                log_debug("Cannot defer freeing the database connection, leaving it open.");
+                return;
+        }
+        (void) sd_event_source_set_description(db->free_when_idle, "db-free-when-idle");
+}
+
 static void db_complete(Db *db, DbQuery *q, PGresult *r, int error) {
         if (q == &db->rollback) {
                 /* A lost connection takes the transaction with it: nothing to roll back. */
@@ -96,6 +114,8 @@ static void db_complete(Db *db, DbQuery *q, PGresult *r, int error) {
         else
                 PQclear(r);
         db_query_free(q);
+        if (db->want_free && db->n_pending == 0)
+                db_schedule_free(db);
 }
 
 static DbQuery *db_pop(Db *db) {
@@ -188,6 +208,10 @@ static void db_connection_lost(Db *db) {
                 db_complete(db, q, NULL, -ECONNRESET);
         }
         db_set_state(db, DB_DISCONNECTED);
+        if (db->want_free) {
+                db_schedule_free(db);
+                return;
+        }
         db_fail_fast_queued(db);
         db_schedule_retry(db);
 }
@@ -390,10 +414,22 @@ Db *db_free(Db *db) {
                 db_complete(db, q, NULL, -ECANCELED);
         db_close(db);
         db->retry = sd_event_source_disable_unref(db->retry);
+        db->free_when_idle = sd_event_source_disable_unref(db->free_when_idle);
         sd_event_unref(db->event);
         free(db->conninfo);
         free(db->error);
         return mfree(db);
+}
+
+void db_free_when_idle(Db *db) {
+        if (!db)
+                return;
+        db->state_handler = NULL;
+        if (db->n_pending == 0 || db->state != DB_CONNECTED) {
+                db_free(db);
+                return;
+        }
+        db->want_free = true;
 }
 
 void db_set_state_handler(Db *db, db_state_handler_t handler, void *userdata) {

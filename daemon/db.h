@@ -51,6 +51,10 @@ typedef void (*db_state_handler_t)(Db *db, DbState state, void *userdata);
 int db_new(sd_event *event, const char *conninfo, Db **ret);
 Db *db_free(Db *db);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Db*, db_free);
+/* Lets the statements submitted so far finish, then frees db from the event loop (at once when
+ * nothing is pending or the connection is down: nothing would answer them then). For a last
+ * write such as closing a cancelled run's row. The caller gives up db. */
+void db_free_when_idle(Db *db);
 
 void db_set_state_handler(Db *db, db_state_handler_t handler, void *userdata);
 /* First and maximum delay between reconnection attempts, in microseconds. */

@@ -336,7 +336,7 @@ static void on_discovery_done(Discovery *d, const DiscoveryResult *r, void *user
         } else
                 log_info("Job %" PRIu32 ": discovered %" PRIu64 " compartments and %" PRIu64 " instances with %"
                          PRIu64 " requests in %" PRIu64 " ms.",
-                         j->id, r->compartments, r->instances, r->requests, r->elapsed_usec / 1000);
+                         j->id, r->compartments, r->instances, r->http_requests, r->elapsed_usec / 1000);
         refresh_reload(j);
 }
 
@@ -407,7 +407,8 @@ static void job_run_free(Job *j) {
         oci_call_cancel(run->call);
         if (run->discovery)
                 discovery_cancel(run->discovery);
-        db_free(run->discovery_db);
+        /* A cancelled discovery still closes its run row on this connection. */
+        db_free_when_idle(run->discovery_db);
         free(run->discovery_error);
         free(run->region);
         free(run->retry_token);
