@@ -155,6 +155,7 @@ struct Discovery {
 
         char *tenancy_id;
         char *identity_region;
+        char *home_region_key;           /* from GetTenancy, "PHX" */
         unsigned max_in_flight;
         unsigned page_size;
         DiscoveryDetails details;
@@ -304,6 +305,7 @@ static void discovery_free(Discovery *d) {
                 lh_table_free(d->other_compartments);
         free(d->tenancy_id);
         free(d->identity_region);
+        free(d->home_region_key);
         free(d->message);
         sd_event_source_disable_unref(d->dispatch_event);
         strv_free(d->regions_done);
@@ -767,6 +769,8 @@ static void on_tenancy(OciClient *cl, OciTenancy *t, const OciError *e, void *us
         }
         TAKE_PTR(o);
         d->have_root = true;
+        free(d->home_region_key);
+        d->home_region_key = t->home_region_key ? strdup(t->home_region_key) : NULL;
 out:
         oci_tenancy_free(t);
         advance(d);
@@ -1293,12 +1297,57 @@ static bool fetching_over(Discovery *d) {
         return true;
 }
 
+static void on_regions_synced(int error, const InventorySyncResult *res, const char *message, void *userdata) {
+        Discovery *d = userdata;
+
+        d->db_pending--;
+        if (!d->cancelled) {
+                if (error < 0)
+                        set_error(d, error, _OCI_ERROR_KIND_INVALID, "Storing the regions failed: %s",
+                                  message ?: strerror(-error));
+                advance(d);
+        }
+        discovery_unref(d);
+}
+
+/* The regions this run covers, for the Manager's Regions property. */
+static int submit_regions(Discovery *d) {
+        _cleanup_json_ json_object *a = json_object_new_array();
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_regions; i++) {
+                const char *name = d->regions[i]->name, *key = oci_region_key(name);
+                json_object *o = json_object_new_object();
+
+                if (!o || json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+                if (json_add_string(o, "name", name) < 0 ||
+                    json_add_string(o, "region_key", key) < 0 ||
+                    json_object_object_add(o, "is_home",
+                                           json_object_new_boolean(key && streq_ptr(key, d->home_region_key))) < 0)
+                        return -ENOMEM;
+        }
+        r = inventory_sync_regions(d->db, a, on_regions_synced, d);
+        if (r < 0)
+                return r;
+        discovery_ref(d);
+        d->db_pending++;
+        return 0;
+}
+
 static void submit_instances(Discovery *d) {
         _cleanup_free_ char *snapshot = NULL;
         uint64_t n = 0;
         int r;
 
         d->inst_sync_submitted = true;
+        r = submit_regions(d);
+        if (r < 0)
+                set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the regions: %s", strerror(-r));
         for (size_t i = 0; i < d->n_regions; i++)
                 if (strv_extend(d->regions[i]->state == REGION_COMPLETE ? &d->regions_done : &d->regions_failed,
                                 d->regions[i]->name) < 0)

@@ -165,6 +165,22 @@ const char inventory_sync_instances_sql[] =
         "       (SELECT count(*) FROM raw) - (SELECT count(*) FROM input)\n"
         "FROM changes";
 
+static const char inventory_sync_regions_sql[] =
+        "WITH input AS (\n"
+        "    SELECT DISTINCT ON (name) * FROM json_to_recordset($1::json) AS x(\n"
+        "        name text, region_key text, is_home boolean, status text)\n"
+        "    WHERE name IS NOT NULL ORDER BY name\n"
+        "), removed AS (\n"
+        "    DELETE FROM stopstart.regions WHERE name NOT IN (SELECT name FROM input) RETURNING name\n"
+        "), upserted AS (\n"
+        "    INSERT INTO stopstart.regions AS r (name, region_key, is_home, status)\n"
+        "    SELECT name, coalesce(region_key, ''), coalesce(is_home, false), coalesce(status, 'READY') FROM input\n"
+        "    ON CONFLICT (name) DO UPDATE SET region_key = excluded.region_key, is_home = excluded.is_home,\n"
+        "        status = excluded.status, last_seen = now()\n"
+        "    RETURNING r.name\n"
+        ")\n"
+        "SELECT (SELECT count(*) FROM upserted), 0, (SELECT count(*) FROM removed), 0, 0, 0, 0, 0";
+
 typedef struct SyncCall {
         inventory_sync_handler_t handler;
         void *userdata;
@@ -232,6 +248,14 @@ int inventory_sync_compartments(Db *db, int64_t run_id, json_object *snapshot, i
         snprintf(id, sizeof id, "%" PRIi64, run_id);
         return submit_sync(db, inventory_sync_compartments_sql, 2,
                            (const char *[]) { json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN), id },
+                           handler, userdata);
+}
+
+int inventory_sync_regions(Db *db, json_object *snapshot, inventory_sync_handler_t handler, void *userdata) {
+        if (!json_object_is_type(snapshot, json_type_array))
+                return -EINVAL;
+        return submit_sync(db, inventory_sync_regions_sql, 1,
+                           (const char *[]) { json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN) },
                            handler, userdata);
 }
 

@@ -49,6 +49,11 @@ int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json
 int inventory_sync_instances_take(Db *db, int64_t run_id, char * const *regions, char *snapshot,
                                   inventory_sync_handler_t handler, void *userdata);
 
+/* The regions discovery covers (name, region_key, is_home, status): rows of other regions are
+ * deleted, as the table only says which regions the daemon looks at. result->total is the number
+ * stored, result->removed the number deleted. */
+int inventory_sync_regions(Db *db, json_object *snapshot, inventory_sync_handler_t handler, void *userdata);
+
 /* The SQL, exposed for tests and for EXPLAIN. */
 extern const char inventory_sync_compartments_sql[];
 extern const char inventory_sync_instances_sql[];

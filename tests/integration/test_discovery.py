@@ -208,6 +208,11 @@ class TestSmall(DiscoveryCase):
         row = self.run_row(s["run"])
         self.assertEqual((row["result"], row["compartments"], row["instances"], row["requests"], row["error"]),
                          ("done", out["compartments"], out["instances"], out["requests"], ""))
+        # the regions the run covered, the home region marked (the Manager's Regions property)
+        regions = self.sql("SELECT json_agg(json_build_array(name, region_key, is_home) ORDER BY name) "
+                           "FROM stopstart.regions")
+        self.assertEqual(regions, sorted([[r, {"us-phoenix-1": "PHX", "us-ashburn-1": "IAD"}[r],
+                                           r == self.oci.home_region] for r in REGIONS]))
         ch = self.changes(s["run"])
         self.assertEqual(len(ch), out["compartments"] + out["instances"])
         self.assertEqual({c for _, _, c in ch}, {"added"})

@@ -124,8 +124,18 @@ class Stack:
         self.refresh_interval = refresh_interval
         self.wait_refresh = wait_refresh
         self.database = database   # conninfo of a database at the schema head; None: a throwaway cluster
-        self.stopstartd = os.path.join(BUILD, "daemon", "stopstartd")
-        self.stopstartctl = os.path.join(BUILD, "ctl", "stopstartctl")
+        # Other users (the daemon's, the test callers) run these: the checkout may sit in a 0700
+        # directory (mktemp -d), so they get copies in our 0755 directory.
+        bindir = os.path.join(self.dir, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        os.chmod(bindir, 0o755)
+        for src in (os.path.join(BUILD, "daemon", "stopstartd"), os.path.join(BUILD, "ctl", "stopstartctl"),
+                    os.path.join(HERE, "dbuscall.py")):
+            shutil.copy2(src, bindir)
+            os.chmod(os.path.join(bindir, os.path.basename(src)), 0o755)
+        self.stopstartd = os.path.join(bindir, "stopstartd")
+        self.stopstartctl = os.path.join(bindir, "stopstartctl")
+        self.dbuscall = os.path.join(bindir, "dbuscall.py")
         self.pg = self.oci = self.bus = self.polkit = self.daemon = None
         self.daemon_log = os.path.join(self.dir, "stopstartd.log")
         self.config_path = os.path.join(self.dir, "stopstartd.yaml")
@@ -363,7 +373,7 @@ def dbus_call(stack, path, iface, method, sig="", *args, user=None, timeout=60):
     spec = json.dumps({"dest": BUS_NAME, "path": path, "iface": iface, "method": method, "sig": sig,
                        "args": list(args), "timeout": timeout})
     prefix = as_user(user) if user else []
-    r = subprocess.run(prefix + [busenv.PY, os.path.join(HERE, "dbuscall.py"), stack.bus.address], input=spec,
+    r = subprocess.run(prefix + [busenv.PY, stack.dbuscall, stack.bus.address], input=spec,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout + 10)
     if r.returncode != 0:
         raise RuntimeError(f"dbuscall.py failed: {r.stderr}")
