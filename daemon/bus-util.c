@@ -2,8 +2,10 @@
 #include <stdlib.h>
 
 #include "bus-errors.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "macro.h"
+#include "manager.h"
 
 static int append_value(sd_bus_message *reply, const InstanceConfig *c, ConfigKey k) {
         switch (k) {
@@ -142,4 +144,62 @@ int bus_set_db_error(sd_bus_error *error, int r, const char *message) {
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Saving failed: %s",
                                          isempty(message) ? "database error" : message);
         }
+}
+
+static void on_settings_saved(Manager *m, int error, const char *message, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        if (error >= 0) {
+                (void) sd_bus_reply_method_return(msg, NULL);
+                return;
+        }
+        if (error == -ENXIO) {
+                if (streq_ptr(sd_bus_message_get_interface(msg), SS_BUS_IFACE_COMPARTMENT))
+                        (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_COMPARTMENT, "The compartment no longer exists.");
+                else
+                        (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_INSTANCE, "The instance no longer exists.");
+        } else
+                (void) bus_set_db_error(&e, error, message);
+        (void) sd_bus_reply_method_error(msg, &e);
+}
+
+int bus_method_set_settings(sd_bus_message *message, Manager *m, bool compartment, const char *id,
+                            const InstanceConfig *current, unsigned n_writes, sd_bus_error *error) {
+        _cleanup_(instance_config_done) InstanceConfig new_config = {};
+        const char *kind = compartment ? "compartment" : "instance";
+        int r;
+
+        r = instance_config_copy(current, &new_config);
+        if (r < 0)
+                return r;
+        r = bus_read_config_changes(message, &new_config, manager_now(), error);
+        if (r < 0)
+                return r;
+
+        /* A no-op changes nothing, asks nobody and writes no audit entry. */
+        if (instance_config_equal(&new_config, current))
+                return sd_bus_reply_method_return(message, NULL);
+
+        if (n_writes > 0)
+                return sd_bus_error_setf(error, SS_ERROR_BUSY, "Another change of %s %s is being saved; try again.",
+                                         kind, id);
+        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
+                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+
+        const char *details[] = { kind, id, "verb", compartment ? "set-defaults" : "set-config", NULL };
+        r = bus_verify_polkit_async(message, SS_POLKIT_CONFIGURE, details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;  /* polkit will call us back */
+
+        sd_bus_message_ref(message);
+        r = manager_save_config(m, compartment, id, &new_config, bus_message_sender_uid(message), on_settings_saved,
+                                message);
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return bus_set_db_error(error, r, NULL);
+        }
+        return 1;
 }

@@ -9,6 +9,8 @@
 
 #include "instance-config.h"
 
+typedef struct Manager Manager;
+
 /* Appends a{sv}: the keys set on c, or every key (effective view) with all_keys. */
 int bus_append_config(sd_bus_message *reply, const InstanceConfig *c, bool all_keys);
 
@@ -21,3 +23,9 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
 
 /* Sets error for a database write that did not happen (or whose outcome is unknown). */
 int bus_set_db_error(sd_bus_error *error, int r, const char *message);
+
+/* SetConfig() and SetDefaults(): reads the changes over current, answers a no-op at once (no
+ * polkit, no audit), refuses while another save of the object runs or the database is away,
+ * asks polkit, saves, and replies once the database has it. */
+int bus_method_set_settings(sd_bus_message *message, Manager *m, bool compartment, const char *id,
+                            const InstanceConfig *current, unsigned n_writes, sd_bus_error *error);

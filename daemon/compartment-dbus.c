@@ -48,59 +48,9 @@ static int property_get_effective_defaults(sd_bus *bus, const char *path, const 
         return bus_append_config(reply, &eff, true);
 }
 
-static void on_defaults_saved(Manager *m, int error, const char *message, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-
-        if (error >= 0) {
-                (void) sd_bus_reply_method_return(msg, NULL);
-                return;
-        }
-        if (error == -ENXIO)
-                (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_COMPARTMENT, "The compartment no longer exists.");
-        else
-                (void) bus_set_db_error(&e, error, message);
-        (void) sd_bus_reply_method_error(msg, &e);
-}
-
 static int method_set_defaults(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Compartment *c = ASSERT_PTR(userdata);
-        Manager *m = c->manager;
-        _cleanup_(instance_config_done) InstanceConfig new_config = {};
-        int r;
-
-        r = instance_config_copy(&c->defaults, &new_config);
-        if (r < 0)
-                return r;
-        r = bus_read_config_changes(message, &new_config, manager_now(), error);
-        if (r < 0)
-                return r;
-
-        /* A no-op changes nothing, asks nobody and writes no audit entry. */
-        if (instance_config_equal(&new_config, &c->defaults))
-                return sd_bus_reply_method_return(message, NULL);
-
-        if (c->n_writes > 0)
-                return sd_bus_error_setf(error, SS_ERROR_BUSY,
-                                         "Another change of compartment %s is being saved; try again.", c->id);
-        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
-
-        const char *details[] = { "compartment", c->id, "verb", "set-defaults", NULL };
-        r = bus_verify_polkit_async(message, SS_POLKIT_CONFIGURE, details, m->polkit, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;  /* polkit will call us back */
-
-        sd_bus_message_ref(message);
-        r = manager_save_config(m, true, c->id, &new_config, bus_message_sender_uid(message), on_defaults_saved,
-                                message);
-        if (r < 0) {
-                sd_bus_message_unref(message);
-                return bus_set_db_error(error, r, NULL);
-        }
-        return 1;
+        return bus_method_set_settings(message, c->manager, true, c->id, &c->defaults, c->n_writes, error);
 }
 
 static int compartment_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,

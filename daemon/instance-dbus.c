@@ -49,59 +49,9 @@ static int property_get_effective_config(sd_bus *bus, const char *path, const ch
         return bus_append_config(reply, &eff, true);
 }
 
-static void on_config_saved(Manager *m, int error, const char *message, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-
-        if (error >= 0) {
-                (void) sd_bus_reply_method_return(msg, NULL);
-                return;
-        }
-        if (error == -ENXIO)
-                (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_INSTANCE, "The instance no longer exists.");
-        else
-                (void) bus_set_db_error(&e, error, message);
-        (void) sd_bus_reply_method_error(msg, &e);
-}
-
 static int method_set_config(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Instance *i = ASSERT_PTR(userdata);
-        Manager *m = i->manager;
-        _cleanup_(instance_config_done) InstanceConfig new_config = {};
-        int r;
-
-        r = instance_config_copy(&i->config, &new_config);
-        if (r < 0)
-                return r;
-        r = bus_read_config_changes(message, &new_config, manager_now(), error);
-        if (r < 0)
-                return r;
-
-        /* A no-op changes nothing, asks nobody and writes no audit entry. */
-        if (instance_config_equal(&new_config, &i->config))
-                return sd_bus_reply_method_return(message, NULL);
-
-        if (i->n_writes > 0)
-                return sd_bus_error_setf(error, SS_ERROR_BUSY,
-                                         "Another change of instance %s is being saved; try again.", i->id);
-        if (!m->db || db_get_state(m->db) != DB_CONNECTED)
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
-
-        const char *details[] = { "instance", i->id, "verb", "set-config", NULL };
-        r = bus_verify_polkit_async(message, SS_POLKIT_CONFIGURE, details, m->polkit, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;  /* polkit will call us back */
-
-        sd_bus_message_ref(message);
-        r = manager_save_config(m, false, i->id, &new_config, bus_message_sender_uid(message), on_config_saved,
-                                message);
-        if (r < 0) {
-                sd_bus_message_unref(message);
-                return bus_set_db_error(error, r, NULL);
-        }
-        return 1;
+        return bus_method_set_settings(message, i->manager, false, i->id, &i->config, i->n_writes, error);
 }
 
 static int method_explain(sd_bus_message *message, void *userdata, sd_bus_error *error) {
