@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,10 +128,27 @@ typedef struct Chain {
         TAILQ_ENTRY(Chain) link;
 } Chain;
 
-/* One instance: where its snapshot object is in the region's text. 20,000 instances as json-c
- * objects would take several times the memory of the text the database gets anyway. */
+/* Instances being batched for the database: READY ones belong to compartments the database has
+ * already (they may go before the tree), HELD ones wait until the tree statement is queued. */
+enum { BATCH_READY, BATCH_HELD, _BATCH_MAX };
+
+typedef struct Batch {
+        char *text;                      /* "[obj,obj,...,": the open batch */
+        size_t length, allocated;
+        unsigned n;                      /* objects in it */
+        unsigned generation;             /* unique per region and opening */
+} Batch;
+
+/* One instance: where its object is in an open batch (while generation is that batch's), and a
+ * hash of it once the batch went out. 20,000 instances as json-c objects would take several
+ * times the memory of the text the database gets anyway. */
 typedef struct Record {
         size_t offset, length;
+        uint64_t hash;                   /* FNV-1a of the object */
+        unsigned generation;             /* of the batch it went into */
+        unsigned batch;                  /* BATCH_READY or BATCH_HELD */
+        struct Record *next_held;        /* Region.held list of its compartment */
+        bool in_held_list;
         const char *compartment_id;      /* interned in Discovery.compartment_ids */
         bool shape_known;
         bool listed;             /* from ListInstances: authoritative, Search does not overwrite */
@@ -140,11 +159,15 @@ struct Region {
         Discovery *discovery;
         char *name;
         RegionState state;
-        struct lh_table *records;        /* id → Record* */
-        char *text;                      /* "[obj,obj,...,": the instance snapshot being built */
-        size_t text_length, text_allocated;
+        struct lh_table *records;        /* id → Record* (all of the run, stored or not) */
+        Batch batches[_BATCH_MAX];
+        struct lh_table *held;           /* compartment id → Record* list: may be in HELD */
+        unsigned generation;             /* the last one given to a batch */
         struct lh_table *listed;         /* compartment id → NULL: listed with ListInstances */
         unsigned n_chains;               /* queued or active */
+        unsigned db_batches;             /* batch statements not answered yet */
+        bool last_batch_sent, removal_submitted, synced;
+        uint64_t n_stored;               /* instances its batches stored */
 };
 
 struct Discovery {
@@ -158,6 +181,7 @@ struct Discovery {
         char *home_region_key;           /* from GetTenancy, "PHX" */
         unsigned max_in_flight;
         unsigned page_size;
+        unsigned store_batch;
         DiscoveryDetails details;
 
         discovery_progress_t on_progress;
@@ -177,15 +201,18 @@ struct Discovery {
         char **queries;                  /* every closed batch, for regions that come later */
 
         json_object *compartments;       /* the tree snapshot (array) */
+        json_object *comp_waiting;       /* of it, new ones not sent ahead of the tree yet */
+        int64_t comp_added_early;
         struct lh_table *compartment_ids;/* id → NULL */
         struct lh_table *other_compartments; /* id → NULL: of instances, not in the tree */
+        struct lh_table *db_compartments;/* id → NULL: in the database when the run began */
         bool have_root, compartments_listed;
 
         int64_t run_id;
         bool run_known;
         unsigned db_pending;
         bool comp_sync_submitted, comp_sync_ok;
-        bool inst_sync_submitted, inst_sync_over;
+        bool regions_submitted;
         bool finish_submitted;
 
         bool aborted, cancelled, finished;
@@ -200,12 +227,12 @@ struct Discovery {
         unsigned max_active;
         usec_t fetch_usec;
         uint64_t n_compartments_stored, n_instances_stored;
-        uint64_t n_instances_sent;       /* in the snapshot (the records are gone then) */
         char **regions_done, **regions_failed;
         InventorySyncResult comp_changes, inst_changes;
 };
 
 static void advance(Discovery *d);
+static void release_compartments(Discovery *d);
 
 void discovery_params_from_config(DiscoveryParams *p, const Config *config, const char *tenancy_id,
                                   const char *profile_region) {
@@ -253,12 +280,28 @@ static Region *region_free(Region *r) {
         if (!r)
                 return NULL;
         free(r->name);
-        free(r->text);
+        for (size_t i = 0; i < _BATCH_MAX; i++)
+                free(r->batches[i].text);
         if (r->records)
                 lh_table_free(r->records);
         if (r->listed)
                 lh_table_free(r->listed);
+        if (r->held)
+                lh_table_free(r->held);
         return mfree(r);
+}
+
+/* An empty batch "[" with a new generation: records of the one before are out of it. */
+static int batch_open(Region *r, Batch *b) {
+        b->allocated = MAX(b->allocated, (size_t) 4096);
+        b->text = malloc(b->allocated);
+        if (!b->text)
+                return -ENOMEM;
+        b->text[0] = '[';
+        b->length = 1;
+        b->n = 0;
+        b->generation = ++r->generation;
+        return 0;
 }
 
 /* Cancels and frees every chain (of one region, or all with r == NULL). No callbacks. */
@@ -298,11 +341,14 @@ static void discovery_free(Discovery *d) {
         search_batch_done(&d->batch);
         strv_free(d->queries);
         json_object_put(d->compartments);
+        json_object_put(d->comp_waiting);
         /* after the regions: records point at these keys */
         if (d->compartment_ids)
                 lh_table_free(d->compartment_ids);
         if (d->other_compartments)
                 lh_table_free(d->other_compartments);
+        if (d->db_compartments)
+                lh_table_free(d->db_compartments);
         free(d->tenancy_id);
         free(d->identity_region);
         free(d->home_region_key);
@@ -515,14 +561,14 @@ static Region *region_new(Discovery *d, const char *name) {
         r->discovery = d;
         r->name = strdup(name);
         r->records = lh_kchar_table_new(1024, record_entry_free);
-        r->text_allocated = 4096;
-        r->text = malloc(r->text_allocated);
-        if (r->text) {
-                r->text[0] = '[';
-                r->text_length = 1;
-        }
+        for (size_t i = 0; i < _BATCH_MAX; i++)
+                if (batch_open(r, r->batches + i) < 0) {
+                        region_free(r);
+                        return NULL;
+                }
         r->listed = lh_kchar_table_new(64, key_entry_free);
-        if (!r->name || !r->records || !r->listed || !r->text) {
+        r->held = lh_kchar_table_new(64, NULL);   /* keys: interned compartment ids */
+        if (!r->name || !r->records || !r->listed || !r->held) {
                 region_free(r);
                 return NULL;
         }
@@ -578,7 +624,7 @@ static bool compartments_complete(Discovery *d) {
 }
 
 static uint64_t instances_seen(Discovery *d) {
-        uint64_t n = d->n_instances_sent;
+        uint64_t n = 0;
 
         for (size_t i = 0; i < d->n_regions; i++)
                 n += (uint64_t) lh_table_length(d->regions[i]->records);
@@ -660,32 +706,48 @@ static const char *intern_compartment(Discovery *d, const char *id) {
         return k;
 }
 
-static int text_append(Region *r, const char *s, size_t l) {
-        if (r->text_length + l + 2 > r->text_allocated) {
-                size_t a = MAX(r->text_allocated * 2, r->text_length + l + 2);
-                char *m = realloc(r->text, a);
+static uint64_t fnv1a(const char *s, size_t l) {
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (size_t i = 0; i < l; i++)
+                h = (h ^ (uint8_t) s[i]) * UINT64_C(1099511628211);
+        return h;
+}
+
+static int text_append(Batch *b, const char *s, size_t l) {
+        if (b->length + l + 2 > b->allocated) {
+                size_t a = MAX(b->allocated * 2, b->length + l + 2);
+                char *m = realloc(b->text, a);
 
                 if (!m)
                         return -ENOMEM;
-                r->text = m;
-                r->text_allocated = a;
+                b->text = m;
+                b->allocated = a;
         }
-        memcpy(r->text + r->text_length, s, l);
-        r->text_length += l;
-        r->text[r->text_length++] = ',';
+        memcpy(b->text + b->length, s, l);
+        b->length += l;
+        b->text[b->length++] = ',';
         return 0;
+}
+
+/* Instances of compartments the database has may be stored before the tree. */
+static bool compartment_stored(Discovery *d, const char *id) {
+        return d->comp_sync_submitted || (d->db_compartments && lh_table_lookup_entry(d->db_compartments, id));
 }
 
 /* Adds or updates an instance of region r. From Search (listed = false) it never overwrites what
  * ListInstances said; from ListInstances it replaces Search's record and counts differences. A
- * replaced object is overwritten in place when the new one fits, else blanked to "{}" (a row of
- * NULLs, which the store drops) and the new one appended. */
+ * replaced object of the open batch is overwritten in place when the new one fits, else blanked
+ * to "{}" (a row of NULLs, which the store drops) and the new one appended. One that went out
+ * with an earlier batch is sent again only when it differs. */
 static int record_put(Region *r, const InstanceFields *f, bool listed) {
         Discovery *d = r->discovery;
         _cleanup_free_ char *json = NULL;
         const char *cid;
         struct lh_entry *e;
         Record *rec;
+        Batch *b, *old = NULL;
+        uint64_t h;
         size_t l;
         int k;
 
@@ -699,43 +761,105 @@ static int record_put(Region *r, const InstanceFields *f, bool listed) {
         if (!json || !cid)
                 return -ENOMEM;
         l = strlen(json);
-        if (listed && (!rec || rec->length != l || memcmp(r->text + rec->offset, json, l) != 0))
+        h = fnv1a(json, l);
+        if (listed && (!rec || rec->length != l || rec->hash != h))
                 d->details_differ++;
+        if (rec && rec->generation == r->batches[rec->batch].generation)
+                old = r->batches + rec->batch;
+        if (rec && !old && rec->length == l && rec->hash == h) {
+                /* stored (or on its way) as it is */
+                rec->compartment_id = cid;
+                rec->listed = listed;
+                return 0;
+        }
+        b = r->batches + (compartment_stored(d, cid) ? BATCH_READY : BATCH_HELD);
 
-        if (rec && l <= rec->length) {
-                memcpy(r->text + rec->offset, json, l);
-                memset(r->text + rec->offset + l, ' ', rec->length - l);
+        if (old == b && l <= rec->length) {
+                memcpy(b->text + rec->offset, json, l);
+                memset(b->text + rec->offset + l, ' ', rec->length - l);
                 rec->length = l;
         } else {
-                k = text_append(r, json, l);
+                k = text_append(b, json, l);
                 if (k < 0)
                         return k;
-                if (rec) {
-                        memcpy(r->text + rec->offset, "{}", 2);
-                        memset(r->text + rec->offset + 2, ' ', rec->length - 2);
-                } else {
+                b->n++;
+                if (old) {
+                        memcpy(old->text + rec->offset, "{}", 2);
+                        memset(old->text + rec->offset + 2, ' ', rec->length - 2);
+                } else if (!rec) {
                         size_t il = strlen(f->id);
 
                         rec = malloc(offsetof(Record, id) + il + 1);
                         if (!rec) {
-                                r->text_length -= l + 1;
+                                b->length -= l + 1;
+                                b->n--;
                                 return -ENOMEM;
                         }
                         *rec = (Record) {};
                         memcpy(rec->id, f->id, il + 1);
                         if (lh_table_insert(r->records, rec->id, rec) < 0) {
                                 free(rec);
-                                r->text_length -= l + 1;
+                                b->length -= l + 1;
+                                b->n--;
                                 return -ENOMEM;
                         }
                 }
-                rec->offset = r->text_length - l - 1;
+                rec->offset = b->length - l - 1;
                 rec->length = l;
         }
         rec->compartment_id = cid;
+        rec->hash = h;
+        rec->batch = (unsigned) (b - r->batches);
+        rec->generation = b->generation;
         rec->shape_known = f->shape != NULL;
         rec->listed = listed;
+        if (rec->batch == BATCH_HELD && !rec->in_held_list) {
+                /* to move it to READY as soon as its compartment is stored */
+                e = lh_table_lookup_entry(r->held, cid);
+                if (e) {
+                        rec->next_held = lh_entry_v(e);
+                        lh_entry_set_val(e, rec);
+                } else {
+                        rec->next_held = NULL;
+                        if (lh_table_insert(r->held, cid, rec) < 0)
+                                return 0;   /* then it waits for the tree */
+                }
+                rec->in_held_list = true;
+        }
         return 0;
+}
+
+/* The compartment cid is stored now: its instances waiting in HELD move to READY (blanked in
+ * HELD). Those not there any more (sent, or replaced) are skipped. */
+static int region_promote(Region *r, const char *cid) {
+        struct lh_entry *e = lh_table_lookup_entry(r->held, cid);
+        Batch *held = r->batches + BATCH_HELD, *ready = r->batches + BATCH_READY;
+        Record *rec, *next;
+        int k = 0;
+
+        if (!e)
+                return 0;
+        rec = lh_entry_v(e);
+        lh_table_delete_entry(r->held, e);
+        for (; rec; rec = next) {
+                next = rec->next_held;
+                rec->next_held = NULL;
+                rec->in_held_list = false;
+                if (k < 0 || rec->batch != BATCH_HELD || rec->generation != held->generation ||
+                    !streq(rec->compartment_id, cid))
+                        continue;
+                k = text_append(ready, held->text + rec->offset, rec->length);
+                if (k < 0)
+                        continue;   /* stays in HELD */
+                ready->n++;
+                held->n--;
+                memcpy(held->text + rec->offset, "{}", 2);
+                memset(held->text + rec->offset + 2, ' ', rec->length - 2);
+                rec->offset = ready->length - rec->length - 1;
+                rec->batch = BATCH_READY;
+                rec->generation = ready->generation;
+        }
+        return k;
 }
 
 /* ---- OCI handlers ---- */
@@ -767,6 +891,8 @@ static void on_tenancy(OciClient *cl, OciTenancy *t, const OciError *e, void *us
                 abort_all(d);
                 goto out;
         }
+        if (json_object_array_add(d->comp_waiting, json_object_get(o)) < 0)
+                json_object_put(o);   /* then it waits for the tree */
         TAKE_PTR(o);
         d->have_root = true;
         free(d->home_region_key);
@@ -834,6 +960,8 @@ static int compartment_add(Discovery *d, const OciCompartment *oc) {
         TAKE_PTR(key);
         if (json_object_array_add(d->compartments, o) < 0)
                 return -ENOMEM;
+        if (json_object_array_add(d->comp_waiting, json_object_get(o)) < 0)
+                json_object_put(o);   /* then it waits for the tree */
         TAKE_PTR(o);
         return 0;
 }
@@ -1133,6 +1261,33 @@ static void close_cancelled_run(Discovery *d, int64_t run_id) {
         d->db_pending++;
 }
 
+static void on_db_compartments(Db *db, PGresult *res, int error, void *userdata) {
+        Discovery *d = userdata;
+        struct lh_table *t = NULL;
+
+        d->db_pending--;
+        if (!d->cancelled) {
+                /* without it every instance waits for the tree: slower, the same result */
+                if (error >= 0 && PQresultStatus(res) == PGRES_TUPLES_OK)
+                        t = lh_kchar_table_new(MAX(16, PQntuples(res) * 2), key_entry_free);
+                for (int i = 0; t && i < PQntuples(res); i++) {
+                        char *k = strdup(PQgetvalue(res, i, 0));
+
+                        if (!k || lh_table_insert(t, k, NULL) < 0) {
+                                free(k);
+                                lh_table_free(t);
+                                t = NULL;
+                        }
+                }
+                if (!t)
+                        log_debug("Discovery: could not read the stored compartments: %s", db_last_error(db));
+                d->db_compartments = t;
+                advance(d);
+        }
+        PQclear(res);
+        discovery_unref(d);
+}
+
 static void on_run_begun(int error, int64_t run_id, void *userdata) {
         Discovery *d = userdata;
 
@@ -1164,29 +1319,8 @@ static void on_compartments_synced(int error, const InventorySyncResult *res, co
                 } else {
                         d->comp_sync_ok = true;
                         d->comp_changes = *res;
+                        d->comp_changes.added += d->comp_added_early;
                         d->n_compartments_stored = (uint64_t) res->total;
-                }
-                advance(d);
-        }
-        discovery_unref(d);
-}
-
-static void on_instances_synced(int error, const InventorySyncResult *res, const char *message, void *userdata) {
-        Discovery *d = userdata;
-
-        d->db_pending--;
-        d->inst_sync_over = true;
-        if (!d->cancelled) {
-                if (error < 0) {
-                        set_error(d, error, _OCI_ERROR_KIND_INVALID, "Storing the instances failed: %s",
-                                  message ?: strerror(-error));
-                        /* not synchronised after all */
-                        STRV_FOREACH(r, d->regions_done)
-                                (void) strv_extend(&d->regions_failed, *r);
-                        d->regions_done = strv_free(d->regions_done);
-                } else {
-                        d->inst_changes = *res;
-                        d->n_instances_stored = (uint64_t) res->total;
                 }
                 advance(d);
         }
@@ -1234,54 +1368,6 @@ static void on_run_finished(int error, int64_t run_id, void *userdata) {
         if (!d->cancelled)
                 finish(d);
         discovery_unref(d);
-}
-
-/* The instance snapshot of every region whose listing completed, as one JSON array; the
- * regions' texts are handed over or freed on the way. */
-static char *build_snapshot(Discovery *d, uint64_t *ret_n) {
-        size_t total = 2, n_regions = 0, off = 0;
-        Region *single = NULL;
-        uint64_t n = 0;
-        char *s;
-
-        for (size_t i = 0; i < d->n_regions; i++) {
-                Region *reg = d->regions[i];
-
-                if (reg->state != REGION_COMPLETE)
-                        continue;
-                /* "[" + "obj," each: the trailing comma becomes "]" */
-                if (reg->text_length > 1)
-                        reg->text_length--;
-                total += reg->text_length - 1 + 1;
-                n += (uint64_t) lh_table_length(reg->records);
-                single = reg;
-                n_regions++;
-        }
-        *ret_n = n;
-        if (n_regions == 1) {
-                s = TAKE_PTR(single->text);
-                s[single->text_length] = ']';
-                s[single->text_length + 1] = 0;
-                return s;
-        }
-        s = malloc(total + 1);
-        if (!s)
-                return NULL;
-        s[off++] = '[';
-        for (size_t i = 0; i < d->n_regions; i++) {
-                Region *reg = d->regions[i];
-
-                if (reg->state != REGION_COMPLETE || reg->text_length <= 1)
-                        continue;
-                if (off > 1)
-                        s[off++] = ',';
-                memcpy(s + off, reg->text + 1, reg->text_length - 1);
-                off += reg->text_length - 1;
-                reg->text = mfree(reg->text);
-        }
-        s[off++] = ']';
-        s[off] = 0;
-        return s;
 }
 
 static bool fetching_over(Discovery *d) {
@@ -1339,50 +1425,230 @@ static int submit_regions(Discovery *d) {
         return 0;
 }
 
-static void submit_instances(Discovery *d) {
-        _cleanup_free_ char *snapshot = NULL;
-        uint64_t n = 0;
+static void on_batch_stored(int error, const InventorySyncResult *res, const char *message, void *userdata) {
+        Region *reg = userdata;
+        Discovery *d = reg->discovery;
+
+        d->db_pending--;
+        reg->db_batches--;
+        if (!d->cancelled) {
+                if (error < 0)
+                        region_fail(reg, message ?: strerror(-error), NULL, error);
+                else {
+                        d->inst_changes.added += res->added;
+                        d->inst_changes.moved += res->moved;
+                        d->inst_changes.renamed += res->renamed;
+                        d->inst_changes.state_changed += res->state_changed;
+                        d->inst_changes.updated += res->updated;
+                        d->inst_changes.skipped += res->skipped;
+                        reg->n_stored += (uint64_t) res->total;
+                }
+                advance(d);
+        }
+        discovery_unref(d);
+}
+
+/* A batch goes out: READY ones as soon as they are full, HELD ones queued behind the tree (the
+ * Db FIFO keeps the order). */
+static int region_flush(Region *reg, Batch *b) {
+        Discovery *d = reg->discovery;
+        char *text;
         int r;
 
-        d->inst_sync_submitted = true;
-        r = submit_regions(d);
-        if (r < 0)
-                set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the regions: %s", strerror(-r));
-        for (size_t i = 0; i < d->n_regions; i++)
-                if (strv_extend(d->regions[i]->state == REGION_COMPLETE ? &d->regions_done : &d->regions_failed,
-                                d->regions[i]->name) < 0)
-                        goto oom;
-        if (strv_length(d->regions_done) == 0) {
-                d->inst_sync_over = true;
-                return;
-        }
-        snapshot = build_snapshot(d, &n);
-        if (!snapshot)
-                goto oom;
-        d->n_instances_sent = n;
-        for (size_t i = 0; i < d->n_regions; i++) {   /* the text has it all now */
-                lh_table_free(d->regions[i]->records);
-                d->regions[i]->records = lh_kchar_table_new(16, record_entry_free);
-                d->regions[i]->text = mfree(d->regions[i]->text);
-                if (!d->regions[i]->records)
-                        goto oom;
-        }
-        r = inventory_sync_instances_take(d->db, d->run_id, d->regions_done, TAKE_PTR(snapshot),
-                                          on_instances_synced, d);
+        if (b->n == 0)
+                return 0;
+        /* "[obj,...,obj," + the room text_append keeps: "[obj,...,obj]" */
+        b->text[b->length - 1] = ']';
+        b->text[b->length] = 0;
+        text = TAKE_PTR(b->text);
+        r = batch_open(reg, b);
         if (r < 0) {
-                set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the instances: %s", strerror(-r));
-                d->inst_sync_over = true;
-                return;
+                free(text);
+                return r;
         }
+        r = inventory_upsert_instances_take(d->db, d->run_id, text, on_batch_stored, reg);
+        if (r < 0)
+                return r;
         discovery_ref(d);
         d->db_pending++;
-        log_debug("Discovery: storing %" PRIu64 " instances of %zu region(s).", n, strv_length(d->regions_done));
+        reg->db_batches++;
+        return 0;
+}
+
+static void on_unseen_removed(int error, const InventorySyncResult *res, const char *message, void *userdata) {
+        Region *reg = userdata;
+        Discovery *d = reg->discovery;
+
+        d->db_pending--;
+        if (!d->cancelled) {
+                if (error < 0)
+                        region_fail(reg, message ?: strerror(-error), NULL, error);
+                else {
+                        d->inst_changes.removed += res->removed;
+                        reg->synced = true;
+                }
+                advance(d);
+        }
+        discovery_unref(d);
+}
+
+static void on_compartments_added(int error, const InventorySyncResult *res, const char *message, void *userdata) {
+        Discovery *d = userdata;
+
+        d->db_pending--;
+        if (!d->cancelled) {
+                if (error < 0) {
+                        set_error(d, error, _OCI_ERROR_KIND_INVALID, "Storing the compartments failed: %s",
+                                  message ?: strerror(-error));
+                        abort_all(d);
+                } else
+                        d->comp_added_early += res->added;
+                advance(d);
+        }
+        discovery_unref(d);
+}
+
+/* Can o go ahead of the tree: is its parent stored and will the tree keep it as its parent? */
+static bool compartment_releasable(Discovery *d, json_object *o) {
+        json_object *p = NULL;
+        const char *parent;
+
+        if (!json_object_object_get_ex(o, "parent_id", &p) || !p)
+                return true;   /* the root */
+        parent = json_object_get_string(p);
+        return lh_table_lookup_entry(d->db_compartments, parent) &&
+               (streq(parent, d->tenancy_id) || lh_table_lookup_entry(d->compartment_ids, parent));
+}
+
+/* New compartments whose parents are stored go ahead of the tree, so that their instances can be
+ * stored while the tree is still being listed. */
+static void release_compartments(Discovery *d) {
+        _cleanup_json_ json_object *out = NULL;
+        bool progress = true;
+        int r = -ENOMEM;
+
+        if (d->aborted || d->cancelled || d->comp_sync_submitted || !d->db_compartments || !d->run_known ||
+            d->run_id <= 0 || !d->comp_waiting || json_object_array_length(d->comp_waiting) == 0)
+                return;
+        out = json_object_new_array();
+        if (!out)
+                goto fail;
+        while (progress) {
+                _cleanup_json_ json_object *rest = json_object_new_array();
+                size_t n = json_object_array_length(d->comp_waiting);
+
+                if (!rest)
+                        goto fail;
+                progress = false;
+                for (size_t i = 0; i < n; i++) {
+                        json_object *o = json_object_array_get_idx(d->comp_waiting, i), *v = NULL;
+                        const char *id;
+                        char *key;
+
+                        if (!json_object_object_get_ex(o, "id", &v) || !(id = json_object_get_string(v)) ||
+                            lh_table_lookup_entry(d->db_compartments, id))
+                                continue;   /* stored already */
+                        if (!compartment_releasable(d, o)) {
+                                if (json_object_array_add(rest, json_object_get(o)) < 0) {
+                                        json_object_put(o);
+                                        goto fail;
+                                }
+                                continue;
+                        }
+                        key = strdup(id);
+                        if (!key || lh_table_insert(d->db_compartments, key, NULL) < 0) {
+                                free(key);
+                                goto fail;
+                        }
+                        /* the statement goes before any batch they move into (FIFO) */
+                        for (size_t j = 0; j < d->n_regions; j++)
+                                (void) region_promote(d->regions[j], id);
+                        if (json_object_array_add(out, json_object_get(o)) < 0) {
+                                json_object_put(o);
+                                goto fail;
+                        }
+                        progress = true;
+                }
+                json_object_put(d->comp_waiting);
+                d->comp_waiting = TAKE_PTR(rest);
+        }
+        if (json_object_array_length(out) == 0)
+                return;
+        r = inventory_add_compartments(d->db, d->run_id, out, on_compartments_added, d);
+        if (r < 0)
+                goto fail;
+        discovery_ref(d);
+        d->db_pending++;
         return;
-oom:
-        set_error(d, -ENOMEM, _OCI_ERROR_KIND_INVALID, "Out of memory");
-        d->regions_failed = strv_free(d->regions_failed);
-        d->regions_done = strv_free(d->regions_done);
-        d->inst_sync_over = true;
+fail:
+        set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the compartments: %s", strerror(-r));
+        abort_all(d);
+}
+
+/* Instance batches while fetching; once a region's listing is complete and every batch of it is
+ * stored, what it did not see is marked removed. A failed region never gets there. */
+static void store_regions(Discovery *d) {
+        int r = 0;
+
+        if (d->aborted || d->cancelled || d->run_id <= 0)
+                return;
+        for (size_t i = 0; i < d->n_regions; i++) {
+                Region *reg = d->regions[i];
+                bool last = reg->state == REGION_COMPLETE && d->comp_sync_submitted;
+
+                r = 0;
+                if (reg->state == REGION_FAILED || reg->last_batch_sent)
+                        goto removal;
+                if (last || reg->batches[BATCH_READY].n >= d->store_batch)
+                        r = region_flush(reg, reg->batches + BATCH_READY);
+                if (r >= 0 && d->comp_sync_submitted)   /* nothing joins it any more */
+                        r = region_flush(reg, reg->batches + BATCH_HELD);
+                if (r < 0) {
+                        region_fail(reg, "cannot store the instances", NULL, r);
+                        continue;
+                }
+                reg->last_batch_sent = last;
+        removal:
+                if (reg->state == REGION_FAILED)
+                        continue;
+                if (reg->last_batch_sent && reg->db_batches == 0 && d->comp_sync_ok && !reg->removal_submitted) {
+                        reg->removal_submitted = true;
+                        r = inventory_remove_unseen_instances(d->db, d->run_id, reg->name, on_unseen_removed, reg);
+                        if (r < 0) {
+                                region_fail(reg, "cannot store the instances", NULL, r);
+                                continue;
+                        }
+                        discovery_ref(d);
+                        d->db_pending++;
+                }
+        }
+}
+
+static bool storing_over(Discovery *d) {
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (d->regions[i]->state != REGION_FAILED && !d->regions[i]->synced)
+                        return false;
+        return true;
+}
+
+/* The regions' outcome, once everything is answered. */
+static void regions_result(Discovery *d) {
+        if (!d->regions_submitted)
+                return;
+        for (size_t i = 0; i < d->n_regions; i++) {
+                Region *reg = d->regions[i];
+                bool done = reg->synced && reg->state == REGION_COMPLETE;
+
+                if (strv_extend(done ? &d->regions_done : &d->regions_failed, reg->name) < 0) {
+                        set_error(d, -ENOMEM, _OCI_ERROR_KIND_INVALID, "Out of memory");
+                        d->regions_failed = strv_free(d->regions_failed);
+                        d->regions_done = strv_free(d->regions_done);
+                        d->n_instances_stored = 0;
+                        return;
+                }
+                if (done)
+                        d->n_instances_stored += reg->n_stored;
+        }
 }
 
 static void submit_finish(Discovery *d) {
@@ -1489,14 +1755,23 @@ static void advance(Discovery *d) {
                         /* the statement has its copy */
                         d->compartments = json_object_unref(d->compartments);
                 }
+                d->comp_waiting = json_object_unref(d->comp_waiting);
         }
+        release_compartments(d);
+
+        store_regions(d);
 
         if (fetching_over(d)) {
                 if (d->fetch_usec == 0)
                         d->fetch_usec = MAX(now_usec(d) - d->started, (usec_t) 1);
-                if (!d->aborted && d->comp_sync_ok && !d->inst_sync_submitted)
-                        submit_instances(d);
-                if ((d->aborted || d->inst_sync_over) && d->db_pending == 0 && d->run_known && !d->finish_submitted) {
+                if (!d->aborted && d->comp_sync_ok && !d->regions_submitted) {
+                        d->regions_submitted = true;
+                        r = submit_regions(d);
+                        if (r < 0)
+                                set_error(d, r, _OCI_ERROR_KIND_INVALID, "Cannot store the regions: %s", strerror(-r));
+                }
+                if ((d->aborted || storing_over(d)) && d->db_pending == 0 && d->run_known && !d->finish_submitted) {
+                        regions_result(d);
                         submit_finish(d);
                         return;
                 }
@@ -1531,6 +1806,20 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
         d->db = db;
         d->max_in_flight = params->max_in_flight ?: CONFIG_DEFAULT_MAX_IN_FLIGHT;
         d->page_size = params->page_size ?: CONFIG_DEFAULT_PAGE_SIZE;
+        d->store_batch = params->store_batch ?: DISCOVERY_DEFAULT_STORE_BATCH;
+        if (!params->store_batch) {
+                /* for tests and measurements: many small batches must store exactly the same */
+                const char *e = getenv("STOPSTART_DISCOVERY_STORE_BATCH");
+                unsigned long v;
+                char *end;
+
+                if (e) {
+                        errno = 0;
+                        v = strtoul(e, &end, 10);
+                        if (errno == 0 && end != e && *end == 0 && v > 0 && v <= UINT_MAX)
+                                d->store_batch = (unsigned) v;
+                }
+        }
         d->details = params->details;
         d->batch.max = params->query_max ?: DISCOVERY_DEFAULT_QUERY_MAX;
         d->oci_error = _OCI_ERROR_KIND_INVALID;
@@ -1545,9 +1834,10 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
         d->tenancy_id = strdup(params->tenancy_id);
         d->identity_region = strdup(identity);
         d->compartments = json_object_new_array();
+        d->comp_waiting = json_object_new_array();
         d->compartment_ids = lh_kchar_table_new(1024, key_entry_free);
         d->other_compartments = lh_kchar_table_new(16, key_entry_free);
-        if (!d->tenancy_id || !d->identity_region || !d->compartments || !d->compartment_ids ||
+        if (!d->tenancy_id || !d->identity_region || !d->compartments || !d->comp_waiting || !d->compartment_ids ||
             !d->other_compartments) {
                 r = -ENOMEM;
                 goto fail;
@@ -1581,6 +1871,13 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
                 goto fail;
         discovery_ref(d);
         d->db_pending++;
+        /* compartments never leave the table (deleted ones are marked): instances of these can
+         * be stored before this run's tree */
+        r = db_query(db, "SELECT id FROM stopstart.compartments", 0, NULL, 0, on_db_compartments, d);
+        if (r >= 0) {
+                discovery_ref(d);
+                d->db_pending++;
+        }
 
         /* a request that cannot even start is reported from the loop, like everything else */
         dispatch(d);

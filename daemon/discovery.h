@@ -21,11 +21,15 @@
  *   - At most max_in_flight of discovery's requests are on the wire at once; the compartment
  *     listing keeps its slot so the pipeline never starves.
  *   - Storing: one discovery_runs row per run; the compartment snapshot is synchronised as soon
- *     as the tree is complete (while instance searches still run), then one instance snapshot
- *     for all regions whose listing completed, each in one statement with change recording.
- *     A region whose listing failed is not synchronised (its instances are never marked removed
- *     by a partial listing); if the tree could not be listed, nothing is synchronised. The run
- *     row then says "failed" with the first error.
+ *     as the tree is complete (while instance searches still run). Instances go out in batches
+ *     of store_batch per region as pages arrive, queued behind the tree (the Db FIFO orders
+ *     them), so the database works while fetching continues; each batch records the changes of
+ *     its ids. When a region's listing is complete and its batches are stored, one statement
+ *     marks its instances this run did not store as removed. A region whose listing failed is
+ *     never marked (what it did see is stored); if the tree could not be listed, nothing is
+ *     stored. The run row then says "failed" with the first error. When Search and
+ *     ListInstances disagree about an instance, both versions are stored in turn (the changes
+ *     then show the step through Search's).
  *
  * Never blocks: OCI calls go through OciClient (curl multi on sd-event), statements through Db.
  * Callbacks run from the event loop, never from within discovery_start(). */
@@ -43,6 +47,7 @@
 
 #define DISCOVERY_DEFAULT_QUERY_MAX 2048U
 #define DISCOVERY_DETAILS_MAX_COMPARTMENTS 256U
+#define DISCOVERY_DEFAULT_STORE_BATCH 1000U
 
 typedef struct Discovery Discovery;
 
@@ -55,6 +60,8 @@ typedef struct DiscoveryParams {
         unsigned page_size;              /* limit= of list and search calls, 0 = CONFIG_DEFAULT_PAGE_SIZE */
         DiscoveryDetails details;
         size_t query_max;                /* bytes per search query, 0 = DISCOVERY_DEFAULT_QUERY_MAX */
+        unsigned store_batch;            /* instances per stored batch, 0 = $STOPSTART_DISCOVERY_STORE_BATCH
+                                          * if set, else DISCOVERY_DEFAULT_STORE_BATCH */
 } DiscoveryParams;
 
 /* Fills p from config (strings point into config and profile_region). identity_region is the

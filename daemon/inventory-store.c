@@ -165,6 +165,134 @@ const char inventory_sync_instances_sql[] =
         "       (SELECT count(*) FROM raw) - (SELECT count(*) FROM input)\n"
         "FROM changes";
 
+/* Compartments new to the table, while the tree is still being listed, so that their instances
+ * can be stored before the tree is complete: only inserted ('added' recorded), never updated;
+ * the tree's snapshot sync then does the rest (and finds these unchanged). The caller sends a
+ * compartment only once its parent is stored (the foreign key is checked at commit). */
+const char inventory_add_compartments_sql[] =
+        "WITH input AS (\n"
+        "    SELECT DISTINCT ON (id) id, parent_id, name, description, lifecycle_state, time_created,\n"
+        "           freeform_tags::jsonb AS freeform_tags, defined_tags::jsonb AS defined_tags\n"
+        "    FROM json_to_recordset($1::json) AS x(\n"
+        "        id text, parent_id text, name text, description text, lifecycle_state text,\n"
+        "        time_created timestamptz, freeform_tags json, defined_tags json)\n"
+        "    WHERE id IS NOT NULL AND name IS NOT NULL AND lifecycle_state IS NOT NULL\n"
+        "    ORDER BY id\n"
+        "), inserted AS (\n"
+        "    INSERT INTO stopstart.compartments\n"
+        "        (id, parent_id, name, description, lifecycle_state, time_created, freeform_tags, defined_tags)\n"
+        "    SELECT id, parent_id, name, coalesce(description, ''), lifecycle_state, time_created,\n"
+        "           coalesce(freeform_tags, '{}'), coalesce(defined_tags, '{}')\n"
+        "    FROM input\n"
+        "    ON CONFLICT (id) DO NOTHING\n"
+        "    RETURNING id, name, parent_id\n"
+        "), changes AS (\n"
+        "    INSERT INTO stopstart.inventory_changes (run_id, object_kind, object_id, change, old_value, new_value)\n"
+        "    SELECT nullif($2::bigint, 0), 'compartment', id, 'added', NULL,\n"
+        "           jsonb_build_object('name', name, 'parent_id', parent_id)\n"
+        "    FROM inserted\n"
+        "    RETURNING change\n"
+        ")\n"
+        "SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM changes), 0, 0, 0, 0, 0, 0";
+
+/* Discovery's incremental form: one batch of instances, upserted as pages arrive, changes
+ * recorded for the batch's ids only, and last_run set so that the end of a region's listing
+ * marks the rest removed without resending every id. "old" holds only the batch's rows (an IN
+ * over the input: a semi join on the primary key, never the whole table per batch). total counts
+ * the ids not stored by this run before, so a run's totals add up to distinct instances. */
+const char inventory_upsert_instances_sql[] =
+        "WITH raw AS (\n"
+        "    SELECT DISTINCT ON (id) id, compartment_id, region, availability_domain, fault_domain, shape,\n"
+        "           display_name, lifecycle_state, time_created,\n"
+        "           freeform_tags::jsonb AS freeform_tags, defined_tags::jsonb AS defined_tags\n"
+        "    FROM json_to_recordset($1::json) AS x(\n"
+        "        id text, compartment_id text, region text, availability_domain text, fault_domain text,\n"
+        "        shape text, display_name text, lifecycle_state text, time_created timestamptz,\n"
+        "        freeform_tags json, defined_tags json)\n"
+        "    WHERE id IS NOT NULL AND compartment_id IS NOT NULL AND region IS NOT NULL\n"
+        "          AND display_name IS NOT NULL AND lifecycle_state IS NOT NULL\n"
+        "    ORDER BY id\n"
+        "), input AS (\n"
+        "    SELECT r.* FROM raw r WHERE EXISTS (SELECT 1 FROM stopstart.compartments c WHERE c.id = r.compartment_id)\n"
+        "), old AS (\n"
+        "    SELECT * FROM stopstart.instances WHERE id IN (SELECT id FROM input)\n"
+        "), upserted AS (\n"
+        "    INSERT INTO stopstart.instances AS t\n"
+        "        (id, compartment_id, region, availability_domain, fault_domain, shape, display_name,\n"
+        "         lifecycle_state, state_observed_at, time_created, freeform_tags, defined_tags, last_run)\n"
+        "    SELECT id, compartment_id, region, coalesce(availability_domain, ''), fault_domain, shape, display_name,\n"
+        "           lifecycle_state, now(), time_created, coalesce(freeform_tags, '{}'), coalesce(defined_tags, '{}'),\n"
+        "           $2::bigint\n"
+        "    FROM input\n"
+        "    ON CONFLICT (id) DO UPDATE SET\n"
+        "        compartment_id = excluded.compartment_id, region = excluded.region,\n"
+        "        availability_domain = excluded.availability_domain,\n"
+        "        fault_domain = coalesce(excluded.fault_domain, t.fault_domain),\n"
+        "        shape = coalesce(excluded.shape, t.shape), display_name = excluded.display_name,\n"
+        "        lifecycle_state = excluded.lifecycle_state, state_observed_at = now(),\n"
+        "        time_created = coalesce(excluded.time_created, t.time_created),\n"
+        "        freeform_tags = excluded.freeform_tags, defined_tags = excluded.defined_tags,\n"
+        "        last_seen = now(), deleted_at = NULL, last_run = excluded.last_run\n"
+        "    RETURNING t.id\n"
+        "), changes AS (\n"
+        "    INSERT INTO stopstart.inventory_changes (run_id, object_kind, object_id, change, old_value, new_value)\n"
+        "    SELECT $2::bigint, 'instance', d.id, d.change, d.old_value, d.new_value FROM (\n"
+        "        SELECT i.id, 'added' AS change, NULL::jsonb AS old_value,\n"
+        "               jsonb_build_object('display_name', i.display_name, 'compartment_id', i.compartment_id,\n"
+        "                                  'lifecycle_state', i.lifecycle_state) AS new_value\n"
+        "        FROM input i LEFT JOIN old o ON o.id = i.id WHERE o.id IS NULL OR o.deleted_at IS NOT NULL\n"
+        "        UNION ALL\n"
+        "        SELECT i.id, 'moved', jsonb_build_object('compartment_id', o.compartment_id),\n"
+        "               jsonb_build_object('compartment_id', i.compartment_id)\n"
+        "        FROM input i JOIN old o ON o.id = i.id\n"
+        "        WHERE o.deleted_at IS NULL AND o.compartment_id <> i.compartment_id\n"
+        "        UNION ALL\n"
+        "        SELECT i.id, 'renamed', jsonb_build_object('display_name', o.display_name),\n"
+        "               jsonb_build_object('display_name', i.display_name)\n"
+        "        FROM input i JOIN old o ON o.id = i.id WHERE o.deleted_at IS NULL AND o.display_name <> i.display_name\n"
+        "        UNION ALL\n"
+        "        SELECT i.id, 'state', jsonb_build_object('lifecycle_state', o.lifecycle_state),\n"
+        "               jsonb_build_object('lifecycle_state', i.lifecycle_state)\n"
+        "        FROM input i JOIN old o ON o.id = i.id\n"
+        "        WHERE o.deleted_at IS NULL AND o.lifecycle_state <> i.lifecycle_state\n"
+        "        UNION ALL\n"
+        "        SELECT i.id, 'updated',\n"
+        "               jsonb_build_object('shape', o.shape, 'fault_domain', o.fault_domain, 'freeform_tags', o.freeform_tags,\n"
+        "                                  'defined_tags', o.defined_tags),\n"
+        "               jsonb_build_object('shape', coalesce(i.shape, o.shape), 'fault_domain', coalesce(i.fault_domain, o.fault_domain),\n"
+        "                                  'freeform_tags', coalesce(i.freeform_tags, '{}'),\n"
+        "                                  'defined_tags', coalesce(i.defined_tags, '{}'))\n"
+        "        FROM input i JOIN old o ON o.id = i.id\n"
+        "        WHERE o.deleted_at IS NULL AND (o.freeform_tags, o.defined_tags) IS DISTINCT FROM\n"
+        "              (coalesce(i.freeform_tags, '{}'), coalesce(i.defined_tags, '{}'))\n"
+        "              OR (o.deleted_at IS NULL AND o.shape IS NOT NULL AND i.shape IS NOT NULL AND o.shape <> i.shape)\n"
+        "    ) d\n"
+        "    RETURNING change\n"
+        ")\n"
+        "SELECT (SELECT count(*) FROM upserted u LEFT JOIN old o ON o.id = u.id\n"
+        "        WHERE o.last_run IS DISTINCT FROM $2::bigint),\n"
+        "       count(*) FILTER (WHERE change = 'added'), 0,\n"
+        "       count(*) FILTER (WHERE change = 'moved'), count(*) FILTER (WHERE change = 'renamed'),\n"
+        "       count(*) FILTER (WHERE change = 'state'), count(*) FILTER (WHERE change = 'updated'),\n"
+        "       (SELECT count(*) FROM raw) - (SELECT count(*) FROM input)\n"
+        "FROM changes";
+
+/* The region's instances this run did not upsert: gone. */
+const char inventory_remove_unseen_instances_sql[] =
+        "WITH removed AS (\n"
+        "    UPDATE stopstart.instances t SET deleted_at = now()\n"
+        "    WHERE t.region = $1 AND t.deleted_at IS NULL AND t.last_run IS DISTINCT FROM $2::bigint\n"
+        "    RETURNING t.id, t.display_name, t.compartment_id, t.lifecycle_state\n"
+        "), changes AS (\n"
+        "    INSERT INTO stopstart.inventory_changes (run_id, object_kind, object_id, change, old_value, new_value)\n"
+        "    SELECT $2::bigint, 'instance', r.id, 'removed',\n"
+        "           jsonb_build_object('display_name', r.display_name, 'compartment_id', r.compartment_id,\n"
+        "                              'lifecycle_state', r.lifecycle_state), NULL\n"
+        "    FROM removed r\n"
+        "    RETURNING change\n"
+        ")\n"
+        "SELECT 0, 0, (SELECT count(*) FROM changes), 0, 0, 0, 0, 0";
+
 static const char inventory_sync_regions_sql[] =
         "WITH input AS (\n"
         "    SELECT DISTINCT ON (name) * FROM json_to_recordset($1::json) AS x(\n"
@@ -311,6 +439,45 @@ int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json
         if (!copy)
                 return -ENOMEM;
         return inventory_sync_instances_take(db, run_id, regions, copy, handler, userdata);
+}
+
+int inventory_add_compartments(Db *db, int64_t run_id, json_object *compartments, inventory_sync_handler_t handler,
+                               void *userdata) {
+        char id[32];
+
+        if (!json_object_is_type(compartments, json_type_array))
+                return -EINVAL;
+        snprintf(id, sizeof id, "%" PRIi64, run_id);
+        return submit_sync(db, inventory_add_compartments_sql, 2,
+                           (const char *[]) { json_object_to_json_string_ext(compartments, JSON_C_TO_STRING_PLAIN), id },
+                           handler, userdata);
+}
+
+int inventory_upsert_instances_take(Db *db, int64_t run_id, char *batch, inventory_sync_handler_t handler,
+                                    void *userdata) {
+        char *id;
+
+        if (!batch || run_id <= 0) {
+                free(batch);
+                return -EINVAL;
+        }
+        id = strprintf("%" PRIi64, run_id);
+        if (!id) {
+                free(batch);
+                return -ENOMEM;
+        }
+        return submit_sync_take(db, inventory_upsert_instances_sql, 2, (char *[]) { batch, id }, handler, userdata);
+}
+
+int inventory_remove_unseen_instances(Db *db, int64_t run_id, const char *region, inventory_sync_handler_t handler,
+                                      void *userdata) {
+        char id[32];
+
+        if (isempty(region) || run_id <= 0)
+                return -EINVAL;
+        snprintf(id, sizeof id, "%" PRIi64, run_id);
+        return submit_sync(db, inventory_remove_unseen_instances_sql, 2, (const char *[]) { region, id }, handler,
+                           userdata);
 }
 
 typedef struct RunCall {

@@ -4,7 +4,9 @@
 /* Storing what discovery saw: the compartment tree and the instances of a set of regions, each
  * as one complete snapshot synchronised in a single statement (insert, update, mark deleted,
  * and record every change in stopstart.inventory_changes), so a sync of 20,000 instances is one
- * round trip and never half-applied.
+ * round trip and never half-applied. Discovery itself stores instances incrementally (batches
+ * while it fetches, then the unseen marked removed per region: see below), so that the database
+ * works while the network does.
  *
  * Snapshots are JSON arrays of objects with these keys (snake_case, ours, not OCI's):
  *   compartment: id, parent_id (null for the tenancy), name, description, lifecycle_state,
@@ -49,6 +51,26 @@ int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json
 int inventory_sync_instances_take(Db *db, int64_t run_id, char * const *regions, char *snapshot,
                                   inventory_sync_handler_t handler, void *userdata);
 
+/* Compartments not in the table yet are inserted (recorded as 'added'); existing ones are left
+ * alone: discovery sends them while the tree is still being listed, each only once its parent
+ * is stored, so that their instances can be stored early. The tree's sync follows as usual.
+ * result->total and result->added: the number inserted. */
+int inventory_add_compartments(Db *db, int64_t run_id, json_object *compartments, inventory_sync_handler_t handler,
+                               void *userdata);
+
+/* Incremental form, for discovery (run_id > 0 required: it marks what the run saw): one batch
+ * of instances (JSON array text, taken) is upserted with change recording for its ids only
+ * (added, moved, renamed, state, updated; never removed), and stopstart.instances.last_run set.
+ * result->total counts instances this run had not stored before, so the totals of a run's
+ * batches add up to distinct instances even when an id comes twice. */
+int inventory_upsert_instances_take(Db *db, int64_t run_id, char *batch, inventory_sync_handler_t handler,
+                                    void *userdata);
+/* Then, once a region's listing is complete and all its batches are stored: its instances this
+ * run did not upsert are marked deleted ('removed' changes; result->removed). Never call it for
+ * a region whose listing failed. */
+int inventory_remove_unseen_instances(Db *db, int64_t run_id, const char *region, inventory_sync_handler_t handler,
+                                      void *userdata);
+
 /* The regions discovery covers (name, region_key, is_home, status): rows of other regions are
  * deleted, as the table only says which regions the daemon looks at. result->total is the number
  * stored, result->removed the number deleted. */
@@ -57,3 +79,6 @@ int inventory_sync_regions(Db *db, json_object *snapshot, inventory_sync_handler
 /* The SQL, exposed for tests and for EXPLAIN. */
 extern const char inventory_sync_compartments_sql[];
 extern const char inventory_sync_instances_sql[];
+extern const char inventory_add_compartments_sql[];
+extern const char inventory_upsert_instances_sql[];
+extern const char inventory_remove_unseen_instances_sql[];

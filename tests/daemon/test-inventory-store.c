@@ -207,6 +207,129 @@ static void on_run(int error, int64_t id, void *userdata) {
         *p = id;
 }
 
+static int64_t run_begin(void) {
+        int64_t run = 0;
+
+        ASSERT_OK(inventory_run_begin(db, on_run, &run));
+        RUN_UNTIL(run > 0);
+        return run;
+}
+
+/* Discovery's incremental form: each batch one statement. */
+static Sync upsert_batch(int64_t run, json_object *batch) {
+        const char *text = json_object_to_json_string_ext(batch, JSON_C_TO_STRING_PLAIN);
+        Sync s = {};
+
+        ASSERT_OK(inventory_upsert_instances_take(db, run, strdup(text), on_sync, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+        return s;
+}
+
+static Sync upsert_one(int64_t run, json_object *instance) {
+        _cleanup_json_ json_object *a = json_object_new_array();
+
+        json_object_array_add(a, instance);
+        return upsert_batch(run, a);
+}
+
+static Sync remove_unseen(int64_t run, const char *region) {
+        Sync s = {};
+
+        ASSERT_OK(inventory_remove_unseen_instances(db, run, region, on_sync, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+        return s;
+}
+
+static void add_up(InventorySyncResult *sum, const InventorySyncResult *r) {
+        sum->total += r->total;
+        sum->added += r->added;
+        sum->removed += r->removed;
+        sum->moved += r->moved;
+        sum->renamed += r->renamed;
+        sum->state_changed += r->state_changed;
+        sum->updated += r->updated;
+        sum->skipped += r->skipped;
+}
+
+/* The instances test's two snapshots, one instance per batch (and one twice), then the unseen
+ * marked removed: the same changes, each recorded once. */
+TEST(instances_in_batches) {
+        const char *fra = "eu-frankfurt-1";
+        int64_t run;
+        InventorySyncResult sum = {};
+        char sql[256];
+        Sync s;
+
+        ASSERT_EQ(inventory_upsert_instances_take(db, 0, strdup("[]"), on_sync, NULL), -EINVAL);
+        ASSERT_EQ(inventory_remove_unseen_instances(db, 1, "", on_sync, NULL), -EINVAL);
+
+        run = run_begin();
+        s = upsert_one(run, instance("k1", "ocid1.compartment.oc1..a", fra, "web-1", "RUNNING", "VM.Standard.E4.Flex"));
+        add_up(&sum, &s.res);
+        s = upsert_one(run, instance("k2", "ocid1.compartment.oc1..b", fra, "web-2", "STOPPED", "VM.Standard2.1"));
+        add_up(&sum, &s.res);
+        s = upsert_one(run, instance("k3", "ocid1.compartment.oc1..b", fra, "db-1", "RUNNING", NULL));
+        add_up(&sum, &s.res);
+        s = upsert_one(run, instance("k4", "ocid1.compartment.oc1..nope", fra, "lost", "RUNNING", NULL));
+        add_up(&sum, &s.res);
+        /* k1 again (a page boundary moved): not counted twice, no change */
+        s = upsert_one(run, instance("k1", "ocid1.compartment.oc1..a", fra, "web-1", "RUNNING", "VM.Standard.E4.Flex"));
+        add_up(&sum, &s.res);
+        ASSERT_EQ(s.res.added + s.res.moved + s.res.renamed + s.res.state_changed + s.res.updated, 0);
+        ASSERT_EQ(sum.total, 3);
+        ASSERT_EQ(sum.added, 3);
+        ASSERT_EQ(sum.skipped, 1);
+        s = remove_unseen(run, fra);
+        ASSERT_EQ(s.res.removed, 0);
+
+        /* second run: k2 moved and started, k3 renamed, k1 not seen */
+        run = run_begin();
+        sum = (InventorySyncResult) {};
+        s = upsert_one(run, instance("k2", "ocid1.compartment.oc1..c", fra, "web-2", "RUNNING", NULL));
+        add_up(&sum, &s.res);
+        /* a run whose listing stops here never marks k3 removed */
+        ASSERT_SQL("SELECT count(*) FROM stopstart.instances WHERE id = 'k3' AND deleted_at IS NULL", "1");
+        s = upsert_one(run, instance("k3", "ocid1.compartment.oc1..b", fra, "db-one", "RUNNING", "VM.X"));
+        add_up(&sum, &s.res);
+        s = remove_unseen(run, fra);
+        ASSERT_EQ(sum.total, 2);
+        ASSERT_EQ(s.res.removed, 1);
+        ASSERT_EQ(sum.moved, 1);
+        ASSERT_EQ(sum.state_changed, 1);
+        ASSERT_EQ(sum.renamed, 1);
+        ASSERT_EQ(sum.added, 0);
+        ASSERT_EQ(sum.updated, 0);
+        snprintf(sql, sizeof sql,
+                 "SELECT string_agg(object_id || ':' || change, ',' ORDER BY object_id, change) "
+                 "FROM stopstart.inventory_changes WHERE run_id = %lld", (long long) run);
+        ASSERT_SQL(sql, "k1:removed,k2:moved,k2:state,k3:renamed");
+        ASSERT_SQL("SELECT shape FROM stopstart.instances WHERE id = 'k2'", "VM.Standard2.1");
+        ASSERT_SQL("SELECT deleted_at IS NOT NULL FROM stopstart.instances WHERE id = 'k1'", "t");
+        /* other regions untouched */
+        ASSERT_SQL("SELECT count(*) FROM stopstart.instances WHERE region <> 'eu-frankfurt-1' AND deleted_at IS NOT NULL "
+                   "AND last_run IS NOT NULL", "0");
+}
+
+/* Compartments ahead of the tree: inserted once ('added'), existing ones left alone. */
+TEST(compartments_ahead) {
+        _cleanup_json_ json_object *a = json_object_new_array();
+        Sync s = {};
+
+        json_object_array_add(a, compartment("ocid1.compartment.oc1..e", "ocid1.tenancy.oc1..root", "e", "ACTIVE"));
+        json_object_array_add(a, compartment("ocid1.compartment.oc1..f", "ocid1.compartment.oc1..e", "f", "ACTIVE"));
+        json_object_array_add(a, compartment("ocid1.compartment.oc1..a", "ocid1.tenancy.oc1..root", "a-renamed", "ACTIVE"));
+        ASSERT_OK(inventory_add_compartments(db, 0, a, on_sync, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+        ASSERT_EQ(s.res.total, 2);
+        ASSERT_EQ(s.res.added, 2);
+        ASSERT_SQL("SELECT name FROM stopstart.compartments WHERE id = 'ocid1.compartment.oc1..a'", "a");
+        ASSERT_SQL("SELECT parent_id FROM stopstart.compartments WHERE id = 'ocid1.compartment.oc1..f'",
+                   "ocid1.compartment.oc1..e");
+}
+
 TEST(runs_and_scale) {
         _cleanup_strv_free_ char **phx = NULL;
         _cleanup_json_ json_object *comps = json_object_new_array(), *insts = json_object_new_array();
@@ -279,15 +402,23 @@ int main(void) {
         ASSERT_OK(db_new(event, "", &db));
         ASSERT_OK(db_start(db));
 
-        /* Schema head: every up migration in order (this test only needs 0001). */
-        path = strprintf("%s/migrations/0001_initial.up.sql", getenv("STOPSTART_SOURCE_ROOT"));
-        up = read_file(path);
-        ASSERT_OK(db_query(db, up, 0, NULL, 0, on_sql, &s));
-        RUN_UNTIL(s.calls == 1);
-        ASSERT_EQ(s.error, 0);
+        /* Schema head: every up migration in order (this test needs 0001 and 0002). */
+        for (size_t i = 0; i < 2; i++) {
+                path = strprintf("%s/migrations/%s.up.sql", getenv("STOPSTART_SOURCE_ROOT"),
+                                 (const char *[]) { "0001_initial", "0002_instances_last_run" }[i]);
+                up = read_file(path);
+                s.calls = 0;
+                ASSERT_OK(db_query(db, up, 0, NULL, 0, on_sql, &s));
+                RUN_UNTIL(s.calls == 1);
+                ASSERT_EQ(s.error, 0);
+                path = mfree(path);
+                up = mfree(up);
+        }
 
         RUN(compartments);
         RUN(instances);
+        RUN(instances_in_batches);
+        RUN(compartments_ahead);
         RUN(runs_and_scale);
 
         db = db_free(db);

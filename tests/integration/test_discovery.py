@@ -48,6 +48,7 @@ class DiscoveryCase(unittest.TestCase):
     server = dict(seed=3, compartments=60, depth=4, instances=800, regions=REGIONS,
                   state_mix="RUNNING=6,STOPPED=3,TERMINATED=1")
     server_args = ["--compartment-state-mix", "ACTIVE=9,DELETED=1"]
+    extra_env = {}
 
     @classmethod
     def setUpClass(cls):
@@ -113,7 +114,7 @@ class DiscoveryCase(unittest.TestCase):
     def discover(self, config=None, expect=0, timeout=300):
         """Runs stopstartd --discover-once; returns (JSON line or None, stderr, the log summary)."""
         p = subprocess.run([DAEMON, "--config", config or self.config, "--discover-once"], capture_output=True,
-                           text=True, env=clean_env(), timeout=timeout)
+                           text=True, env=dict(clean_env(), **self.extra_env), timeout=timeout)
         self.assertNotIn("Sanitizer", p.stderr)
         self.assertNotIn("runtime error", p.stderr)
         self.assertEqual(p.returncode, expect, f"stdout: {p.stdout}\nstderr: {p.stderr}")
@@ -184,7 +185,9 @@ class DiscoveryCase(unittest.TestCase):
     def changes(self, run_id):
         rows = self.sql("SELECT coalesce(json_agg(json_build_array(object_kind, object_id, change, old_value, "
                         f"new_value)), '[]') FROM stopstart.inventory_changes WHERE run_id = {int(run_id)}")
-        return {(k, i, c): (o, n) for k, i, c, o, n in rows}
+        ch = {(k, i, c): (o, n) for k, i, c, o, n in rows}
+        self.assertEqual(len(ch), len(rows), "a change recorded twice")
+        return ch
 
     def last_run(self):
         return self.sql("SELECT row_to_json(r) FROM stopstart.discovery_runs r ORDER BY id DESC LIMIT 1")
@@ -316,6 +319,20 @@ class TestSmall(DiscoveryCase):
         self.assertIsNotNone(self.sql(f"SELECT to_json(deleted_at) FROM stopstart.instances "
                                       f"WHERE id = '{i_rm['id']}'"))
 
+    def test_incremental_changes_in_small_batches(self):
+        # instances stored 7 at a time while fetching: exactly the same changes, each once
+        self.extra_env = {"STOPSTART_DISCOVERY_STORE_BATCH": "7"}
+        out, _, s = self.discover()
+        self.assertEqual(len(self.changes(s["run"])), len(self.expected()[0]) + len(self.expected()[1]))
+        self.assert_stored_exactly()
+        self.setUp()
+        self.test_incremental_changes()
+
+    def test_failed_listing_in_small_batches(self):
+        # what a failed region's pages showed is stored, but nothing of it is marked removed
+        self.extra_env = {"STOPSTART_DISCOVERY_STORE_BATCH": "3"}
+        self.test_failed_listing_never_marks_unseen_as_removed()
+
     def test_failed_listing_never_marks_unseen_as_removed(self):
         out, _, s = self.discover()
         # one instance gone in each region; then the first search fails for good (no retries)
@@ -387,9 +404,12 @@ class TestSmall(DiscoveryCase):
         self.assertFalse(any("done" in x for x in lines))
         run = self.last_run()
         self.assertEqual((run["result"], run["error"]), ("failed", "cancelled"))
-        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.instances"), 0)
-        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.inventory_changes WHERE object_kind = 'instance'"),
-                         0)
+        # batches stored before the cancel stay (what the run saw), but nothing is marked removed
+        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.instances WHERE deleted_at IS NOT NULL"), 0)
+        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.inventory_changes WHERE object_kind = 'instance' "
+                                  "AND change <> 'added'"), 0)
+        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.instances"),
+                         self.sql("SELECT count(*) FROM stopstart.inventory_changes WHERE object_kind = 'instance'"))
         # and the next run is complete
         self.oci.clear_faults()
         out, _, s = self.discover()

@@ -1,0 +1,2 @@
+-- stopstart: instances.last_run (revert)
+ALTER TABLE stopstart.instances DROP COLUMN last_run;
