@@ -1,2 +1,3 @@
 -- stopstart: instances.last_run (revert)
+ALTER TABLE stopstart.instances RESET (fillfactor);
 ALTER TABLE stopstart.instances DROP COLUMN last_run;
