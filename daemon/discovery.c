@@ -1599,7 +1599,9 @@ static void store_regions(Discovery *d) {
                 r = 0;
                 if (reg->state == REGION_FAILED || reg->last_batch_sent)
                         goto removal;
-                if (last || reg->batches[BATCH_READY].n >= d->store_batch)
+                /* full, or the database has nothing else to do */
+                if (last || reg->batches[BATCH_READY].n >= d->store_batch ||
+                    (reg->batches[BATCH_READY].n > 0 && db_pending(d->db) == 0))
                         r = region_flush(reg, reg->batches + BATCH_READY);
                 if (r >= 0 && d->comp_sync_submitted)   /* nothing joins it any more */
                         r = region_flush(reg, reg->batches + BATCH_HELD);

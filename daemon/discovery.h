@@ -21,10 +21,11 @@
  *   - At most max_in_flight of discovery's requests are on the wire at once; the compartment
  *     listing keeps its slot so the pipeline never starves.
  *   - Storing: one discovery_runs row per run; the compartment snapshot is synchronised as soon
- *     as the tree is complete (while instance searches still run). Instances go out in batches
- *     of store_batch per region as pages arrive, queued behind the tree (the Db FIFO orders
- *     them), so the database works while fetching continues; each batch records the changes of
- *     its ids. When a region's listing is complete and its batches are stored, one statement
+ *     as the tree is complete (while instance searches still run); new compartments go ahead
+ *     of it once their parent is stored. Instances go out per region as pages arrive, in
+ *     batches of store_batch (or smaller when the database is idle), behind their compartments
+ *     (the Db FIFO orders them), so the database works while fetching continues; each batch
+ *     records the changes of its ids. When a region's listing is complete and its batches are stored, one statement
  *     marks its instances this run did not store as removed. A region whose listing failed is
  *     never marked (what it did see is stored); if the tree could not be listed, nothing is
  *     stored. The run row then says "failed" with the first error. When Search and
