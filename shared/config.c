@@ -129,6 +129,9 @@ int config_new(Config **ret) {
         c->discovery.details = DISCOVERY_DETAILS_AUTO;
         c->migrations.allow_reset = false;
         c->migrations.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
+        c->systemd.bus = strdup(CONFIG_DEFAULT_SYSTEMD_BUS);
+        if (!c->systemd.bus)
+                return -ENOMEM;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -144,6 +147,7 @@ Config *config_free(Config *c) {
         strv_free(c->oci.regions);
         free(c->oci.endpoint);
         free(c->oci.ca_file);
+        free(c->systemd.bus);
         return mfree(c);
 }
 
@@ -614,6 +618,46 @@ static const KeyDef migrations_keys[] = {
         { "lock_timeout", parse_span_lock,  offsetof(Config, migrations.lock_timeout) },
 };
 
+/* "system", "user", or a D-Bus address: TRANSPORT:KEY=VALUE[,KEY=VALUE...][;...] */
+static bool systemd_bus_is_valid(const char *t) {
+        if (streq(t, "system") || streq(t, "user"))
+                return true;
+        const char *colon = strchr(t, ':');
+        if (!colon || colon == t || !strchr(colon, '='))
+                return false;
+        for (const char *p = t; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f)
+                        return false;
+        for (const char *p = t; p < colon; p++)
+                if (!isalnum((unsigned char) *p) && *p != '-')
+                        return false;
+        return true;
+}
+
+static int parse_systemd_bus(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
+        char **s = dest;
+        const char *t;
+
+        t = scalar(c, key, v, "system, user or a D-Bus address");
+        if (!t)
+                return -EINVAL;
+        if (!systemd_bus_is_valid(t))
+                return fail_at(c, v->start_mark,
+                               "%s: expected system, user or a D-Bus address (e.g. unix:path=/run/user/998/systemd/private), got '%s'",
+                               key, t);
+        free(*s);
+        *s = strdup(t);
+        return *s ? 0 : -ENOMEM;
+}
+
+static const KeyDef systemd_keys[] = {
+        { "bus", parse_systemd_bus, offsetof(Config, systemd.bus) },
+};
+
+static int parse_systemd(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
+        return parse_mapping(c, key, v, systemd_keys, ELEMENTSOF(systemd_keys), dest);
+}
+
 /* Section parsers get the whole Config as dest: their KeyDef offset is 0. */
 static int parse_oci(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
         Config *cfg = dest;
@@ -643,6 +687,7 @@ static const KeyDef root_keys[] = {
         { "oci",        parse_oci,             0 },
         { "discovery",  parse_discovery,       0 },
         { "migrations", parse_migrations,      0 },
+        { "systemd",    parse_systemd,         0 },
 };
 
 static int set_error(char **ret_error, char *msg) {

@@ -42,6 +42,13 @@
  *   migrations:
  *     allow_reset: false             # `stopstartctl db reset` refuses unless true
  *     lock_timeout: 60s              # wait this long for the migration advisory lock
+ *   systemd:
+ *     bus: user                      # the systemd manager that runs the schedules' timers:
+ *                                    # "user" (the daemon user's own user manager, reached like
+ *                                    # `systemctl --user`: $XDG_RUNTIME_DIR/systemd/private, else
+ *                                    # the user bus), "system" (the system bus; needs polkit's
+ *                                    # manage-units for a non-root daemon), or a D-Bus address
+ *                                    # ("unix:path=/run/user/998/systemd/private")
  *
  * Time spans use time-util.h syntax ("30s", "15min", "1h 30min", "250ms"; a bare number is
  * seconds). */
@@ -90,12 +97,17 @@ typedef struct ConfigMigrations {
         usec_t lock_timeout;
 } ConfigMigrations;
 
+typedef struct ConfigSystemd {
+        char *bus;               /* never NULL: "system", "user" or a D-Bus address */
+} ConfigSystemd;
+
 typedef struct Config {
         char *path;              /* file it was loaded from, NULL for config_new() */
         char *database;          /* never NULL */
         ConfigOci oci;
         ConfigDiscovery discovery;
         ConfigMigrations migrations;
+        ConfigSystemd systemd;
 } Config;
 
 #define CONFIG_DEFAULT_DATABASE          "dbname=stopstart"
@@ -112,6 +124,7 @@ typedef struct Config {
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT     16U
 #define CONFIG_DEFAULT_PAGE_SIZE         100U
 #define CONFIG_DEFAULT_LOCK_TIMEOUT      (60 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_SYSTEMD_BUS       "user"
 
 /* A Config holding only the defaults (for callers that run without a file). */
 int config_new(Config **ret);

@@ -50,11 +50,13 @@ TEST(defaults) {
         ASSERT_EQ(c->discovery.page_size, 100);
         ASSERT_EQ(c->migrations.allow_reset, false);
         ASSERT_EQ(c->migrations.lock_timeout, 60 * USEC_PER_SEC);
+        ASSERT_STREQ(c->systemd.bus, "user");
         ASSERT_NOT_NULL(c->path);
 
         c = config_free(c);
         ASSERT_OK(config_new(&c));
         ASSERT_STREQ(c->database, CONFIG_DEFAULT_DATABASE);
+        ASSERT_STREQ(c->systemd.bus, "user");
         ASSERT_NULL(c->path);
 }
 
@@ -84,6 +86,7 @@ TEST(full) {
         ASSERT_EQ(c->discovery.page_size, 500);
         ASSERT_EQ(c->migrations.allow_reset, true);
         ASSERT_EQ(c->migrations.lock_timeout, 2 * USEC_PER_MINUTE);
+        ASSERT_STREQ(c->systemd.bus, "unix:path=/run/user/998/systemd/private");
 }
 
 TEST(minimal_and_null_sections) {
@@ -170,6 +173,12 @@ TEST(strings) {
         _cleanup_config_free_ Config *c = NULL;
         _cleanup_free_ char *err = NULL;
 
+        ASSERT_OK(config_load_string("systemd: {bus: system}\n", "inline", &c, &err));
+        ASSERT_STREQ(c->systemd.bus, "system");
+        c = config_free(c);
+        ASSERT_OK(config_load_string("systemd: {bus: \"unix:abstract=x;unix:path=/run/bus\"}\n", "inline", &c, &err));
+        ASSERT_STREQ(c->systemd.bus, "unix:abstract=x;unix:path=/run/bus");
+        c = config_free(c);
         ASSERT_OK(config_load_string("oci: {profile: X, regions: [ap-tokyo-1]}\n", "inline", &c, &err));
         ASSERT_STREQ(c->oci.profile, "X");
         ASSERT_STREQ(c->oci.regions[0], "ap-tokyo-1");
