@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl-bus.h"
+#include "ctl-schedule.h"
 #include "log.h"
 #include "migrate.h"
 #include "stopstartctl.h"
@@ -84,11 +85,12 @@ static void help(void) {
                "                           Set the defaults of a compartment's subtree\n"
                "      Keys: managed=yes|no, stop_mode=soft|hard, soft_stop_timeout=5min,\n"
                "      priority=N, note=TEXT, override_state=running|stopped with\n"
-               "      override_until=TIME (\"2026-12-01 18:00\", \"+3d\"); KEY=inherit unsets KEY.\n\n"
-               "Database:\n"
-               "  db VERB ...              Manage the database schema (see below)\n"
-               "  help                     Show this help\n\n",
+               "      override_until=TIME (\"2026-12-01 18:00\", \"+3d\"); KEY=inherit unsets KEY.\n\n",
                program_invocation_short_name);
+        schedule_help();
+        printf("Database:\n"
+               "  db VERB ...              Manage the database schema (see below)\n"
+               "  help                     Show this help\n\n");
         db_help();
         printf("\nOptions:\n"
                "  -h --help                Show this help\n"
@@ -110,7 +112,9 @@ static void help(void) {
                "     --no-block            start, stop, reboot, refresh: do not wait for the job\n"
                "     --instance=I          history: only instance I\n"
                "     --since=TIME          history: entries from TIME (\"2026-11-01\", \"-2h\", \"today\")\n"
-               "     --database=CONNINFO   libpq conninfo or URI (default: the config file's\n"
+               );
+        schedule_options_help();
+        printf("     --database=CONNINFO   libpq conninfo or URI (default: the config file's\n"
                "                           \"database:\", else libpq's PG* environment)\n"
                "     --config=FILE         Configuration file (default: %s)\n"
                "     --migrations-dir=DIR  Read migrations from DIR instead of the built-in set\n"
@@ -124,8 +128,9 @@ static void help(void) {
                "     --forget-missing      db fix-state: remove records of migrations not in this build\n"
                "     --yes                 Confirm a destructive operation\n"
                "     --allow-reset         db reset: allow it without \"allow_reset: true\" in the config\n\n"
-               "Exit status: 0 success, 1 failure, 2 bad usage, 4 no such object (instance, compartment,\n"
-               "job). db verbs: 1 not OK (pending, dirty, problems, differences), 2 bad usage or\n"
+               "Exit status: 0 success, 1 failure, 2 bad usage (schedule, calendar: also a value the daemon\n"
+               "refused: calendar spec, target, zone, date), 4 no such object (instance, compartment, job,\n"
+               "schedule, calendar). db verbs: 1 not OK (pending, dirty, problems, differences), 2 bad usage or\n"
                "configuration, 3 database unreachable, 4 refused (state or safety guard), 5 failed.\n",
                DEFAULT_CONFIG_FILE);
 }
@@ -217,7 +222,18 @@ static int parse_argv(int argc, char *argv[]) {
                 { "since",             required_argument, NULL, ARG_SINCE             },
                 {}
         };
+        _cleanup_free_ struct option *all_options = NULL;
+        size_t n_options = ELEMENTSOF(options) - 1, n_schedule = 0;
         int c, r;
+
+        /* schedule/calendar options (ctl-schedule.c) join the table. */
+        while (schedule_options[n_schedule].name)
+                n_schedule++;
+        all_options = new0(struct option, n_options + n_schedule + 1);
+        if (!all_options)
+                return log_oom();
+        memcpy(all_options, options, n_options * sizeof(struct option));
+        memcpy(all_options + n_options, schedule_options, n_schedule * sizeof(struct option));
 
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
@@ -231,7 +247,7 @@ static int parse_argv(int argc, char *argv[]) {
                 }
         }
 
-        while ((c = getopt_long(argc, argv, "hH:p:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hH:p:" SCHEDULE_SHORT_OPTIONS, all_options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -356,7 +372,10 @@ static int parse_argv(int argc, char *argv[]) {
                 case '?':
                         return -EINVAL;
                 default:
-                        assert(!"unhandled option");
+                        r = schedule_parse_option(c, optarg);
+                        if (r < 0)
+                                return r;
+                        assert(r > 0 && "unhandled option");
                 }
         }
 
@@ -378,11 +397,11 @@ static int check_bus_options(const char *verb) {
                 { "--recursive",   " list-instances " },
                 { "--state",       " list-instances " },
                 { "--soft/--hard", " stop reboot " },
-                { "--no-block",    " start stop reboot refresh " },
+                { "--no-block",    " start stop reboot refresh schedule " },
                 { "--instance",    " history " },
                 { "--since",       " history " },
                 { "--host",        " tree list-compartments list-instances show status explain history start stop "
-                                   "reboot refresh list-jobs cancel set-config set-defaults " },
+                                   "reboot refresh list-jobs cancel set-config set-defaults schedule calendar " },
         };
         bool given[] = {
                 arg_properties, arg_value, arg_compartment, arg_recursive, arg_state, !isempty(arg_stop_mode),
@@ -417,6 +436,8 @@ static int run(int argc, char *argv[]) {
                 { "cancel",            2, VERB_ANY, 0, verb_cancel            },
                 { "set-config",        3, VERB_ANY, 0, verb_set_config        },
                 { "set-defaults",      3, VERB_ANY, 0, verb_set_defaults      },
+                { "schedule",          2, VERB_ANY, 0, verb_schedule          },
+                { "calendar",          2, VERB_ANY, 0, verb_calendar          },
                 { "db",                1, VERB_ANY, 0, verb_db                },
                 { "help",              1, 1,        0, verb_help              },
                 {}
@@ -439,6 +460,8 @@ static int run(int argc, char *argv[]) {
         verb = argv[optind];
         uses_bus = !streq(verb, "db") && !streq(verb, "help");
         r = check_bus_options(verb);
+        if (r >= 0)
+                r = schedule_check_command(argc - optind, argv + optind);
         if (r < 0)
                 return EXIT_USAGE;
         if (uses_bus) {

@@ -18,6 +18,11 @@
 #define SS_ERROR_OCI SS_ERROR_PREFIX "OCIError"
 #define SS_ERROR_DATABASE_UNAVAILABLE SS_ERROR_PREFIX "DatabaseUnavailable"
 #define SS_ERROR_NOT_LEADER SS_ERROR_PREFIX "NotLeader"
+#define SS_ERROR_INVALID_CALENDAR SS_ERROR_PREFIX "InvalidCalendar"
+#define SS_ERROR_NO_SUCH_SCHEDULE SS_ERROR_PREFIX "NoSuchSchedule"
+#define SS_ERROR_INVALID_TARGET SS_ERROR_PREFIX "InvalidTarget"
+#define SS_ERROR_TOO_MANY_TARGETS SS_ERROR_PREFIX "TooManyTargets"
+#define SS_ERROR_NO_SUCH_CALENDAR SS_ERROR_PREFIX "NoSuchCalendar"
 
 extern const sd_bus_error_map ss_bus_error_map[];
 
