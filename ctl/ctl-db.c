@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* stopstartctl db VERB: the migration runner's command line (migrations/migrate.h does the work). */
+/* stopstartctl db VERB: the migration runner's command line (migrate/migrate.h does the work). */
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared between migrate.c and migrate-backup.c; not part of the library's API. */
+/* Shared between the runner's files (migrate.c: the object and statements; -script: running
+ * scripts; -state: stopstart_meta; -lock; -apply: upgrade/downgrade; -fix: fix-state and reset;
+ * -drift: scratch builds and diff; -check: problems and check; -backup: backup and restore);
+ * not part of the library's API. */
 
 #include "migrate.h"
 
@@ -25,10 +28,26 @@ int migrator_fail(Migrator *m, int r, const char *fmt, ...) _printf_(3, 4);
 int migrator_exec(Migrator *m, const char *what, const char *sql, int n_params, const char * const *params,
                   PGresult **ret);
 
+/* The server's message of res (or of conn when res has none) on one line, with its SQLSTATE. */
+char *migrate_result_error_text(PGconn *conn, const PGresult *res);
+
 /* Runs every statement of a script (COPY … FROM stdin blocks included) on conn. On failure
  * *error (if given) gets "FILE:LINE: message (SQLSTATE …)" plus indented DETAIL/HINT/CONTEXT. */
 int migrate_exec_script(PGconn *conn, const char *file, const char *sql, const SqlStatement *statements,
                         size_t n_statements, char **error);
+
+/* migrate_exec_script() of a migration's script. */
+int migrate_exec_migration_script(PGconn *conn, const MigrationScript *s, char **error);
+
+/* Runs a verify script without letting it change anything (rolled back either way). */
+int migrate_run_verify(PGconn *conn, const MigrationScript *s, char **error);
+
+/* Refuses (-EUCLEAN, with the message set) a change while the version rows show a problem other
+ * than pending migrations (and, if allow_out_of_order, out-of-order ones). */
+int migrator_refuse_unclean(Migrator *m, const MigrateStatus *st, const char *verb, bool allow_out_of_order);
+
+/* The first 12 hex digits of a checksum, for messages. */
+const char *migrate_short_sum(const char *s, char buf[static 13]);
 
 /* Appends an event to the log (in the current transaction, if any). */
 int migrator_log_event(Migrator *m, unsigned version, MigrateEvent event, const char *checksum,
