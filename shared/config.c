@@ -129,6 +129,7 @@ int config_new(Config **ret) {
         c->discovery.details = DISCOVERY_DETAILS_AUTO;
         c->migrations.allow_reset = false;
         c->migrations.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
+        c->scheduler.max_parallel_actions = CONFIG_DEFAULT_MAX_PARALLEL_ACTIONS;
         c->systemd.bus = strdup(CONFIG_DEFAULT_SYSTEMD_BUS);
         if (!c->systemd.bus)
                 return -ENOMEM;
@@ -148,6 +149,7 @@ Config *config_free(Config *c) {
         free(c->oci.endpoint);
         free(c->oci.ca_file);
         free(c->systemd.bus);
+        free(c->scheduler.time_zone);
         return mfree(c);
 }
 
@@ -521,6 +523,7 @@ bad:
 DEFINE_UNSIGNED_PARSER(parse_max_attempts, 1, 100)
 DEFINE_UNSIGNED_PARSER(parse_max_in_flight, 1, 1024)
 DEFINE_UNSIGNED_PARSER(parse_page_size, 1, 1000)
+DEFINE_UNSIGNED_PARSER(parse_max_parallel_actions, 1, 1024)
 
 static int parse_rate(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
         double *d = dest, x;
@@ -658,6 +661,29 @@ static int parse_systemd(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
         return parse_mapping(c, key, v, systemd_keys, ELEMENTSOF(systemd_keys), dest);
 }
 
+static int parse_time_zone(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
+        char **s = dest;
+        const char *t;
+
+        t = scalar(c, key, v, "an IANA time zone");
+        if (!t)
+                return -EINVAL;
+        if (!time_zone_is_valid(t))
+                return fail_at(c, v->start_mark, "%s: unknown time zone '%s' (an IANA name such as Europe/Berlin)", key, t);
+        free(*s);
+        *s = strdup(t);
+        return *s ? 0 : -ENOMEM;
+}
+
+static const KeyDef scheduler_keys[] = {
+        { "time_zone",            parse_time_zone,            offsetof(Config, scheduler.time_zone) },
+        { "max_parallel_actions", parse_max_parallel_actions, offsetof(Config, scheduler.max_parallel_actions) },
+};
+
+static int parse_scheduler(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
+        return parse_mapping(c, key, v, scheduler_keys, ELEMENTSOF(scheduler_keys), dest);
+}
+
 /* Section parsers get the whole Config as dest: their KeyDef offset is 0. */
 static int parse_oci(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
         Config *cfg = dest;
@@ -688,6 +714,7 @@ static const KeyDef root_keys[] = {
         { "discovery",  parse_discovery,       0 },
         { "migrations", parse_migrations,      0 },
         { "systemd",    parse_systemd,         0 },
+        { "scheduler",  parse_scheduler,       0 },
 };
 
 static int set_error(char **ret_error, char *msg) {

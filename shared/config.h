@@ -49,6 +49,11 @@
  *                                    # the user bus), "system" (the system bus; needs polkit's
  *                                    # manage-units for a non-root daemon), or a D-Bus address
  *                                    # ("unix:path=/run/user/998/systemd/private")
+ *   scheduler:
+ *     time_zone: Europe/Berlin       # IANA zone of schedules created without one; default: the
+ *                                    # host's zone (/etc/localtime), else UTC
+ *     max_parallel_actions: 16       # instance actions of one occurrence in flight at once
+ *                                    # (1..1024), under the OCI client's rate limit
  *
  * Time spans use time-util.h syntax ("30s", "15min", "1h 30min", "250ms"; a bare number is
  * seconds). */
@@ -101,6 +106,11 @@ typedef struct ConfigSystemd {
         char *bus;               /* never NULL: "system", "user" or a D-Bus address */
 } ConfigSystemd;
 
+typedef struct ConfigScheduler {
+        char *time_zone;         /* NULL = the host's zone */
+        unsigned max_parallel_actions;
+} ConfigScheduler;
+
 typedef struct Config {
         char *path;              /* file it was loaded from, NULL for config_new() */
         char *database;          /* never NULL */
@@ -108,6 +118,7 @@ typedef struct Config {
         ConfigDiscovery discovery;
         ConfigMigrations migrations;
         ConfigSystemd systemd;
+        ConfigScheduler scheduler;
 } Config;
 
 #define CONFIG_DEFAULT_DATABASE          "dbname=stopstart"
@@ -125,6 +136,7 @@ typedef struct Config {
 #define CONFIG_DEFAULT_PAGE_SIZE         100U
 #define CONFIG_DEFAULT_LOCK_TIMEOUT      (60 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_SYSTEMD_BUS       "user"
+#define CONFIG_DEFAULT_MAX_PARALLEL_ACTIONS 16U
 
 /* A Config holding only the defaults (for callers that run without a file). */
 int config_new(Config **ret);

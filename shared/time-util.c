@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "macro.h"
+#include "strv.h"
 #include "time-util.h"
 
 usec_t now(clockid_t clock) {
@@ -360,4 +364,47 @@ char *format_timestamp_relative(char *buf, size_t l, usec_t t, usec_t now_usec) 
         }
         snprintf(buf, l, future ? "in %s" : "%s ago", span);
         return buf;
+}
+
+bool time_zone_is_valid(const char *tz) {
+        _cleanup_free_ char *path = NULL;
+        const char *dir = getenv("TZDIR") ?: "/usr/share/zoneinfo";
+        char magic[4];
+        int fd;
+        ssize_t n;
+
+        if (isempty(tz) || strlen(tz) > 255 || tz[0] == '/' || strstr(tz, ".."))
+                return false;
+        for (const char *p = tz; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr("/_+-", *p)))
+                        return false;
+        path = strprintf("%s/%s", dir, tz);
+        if (!path)
+                return false;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return false;
+        n = read(fd, magic, sizeof magic);
+        close(fd);
+        return n == (ssize_t) sizeof magic && memcmp(magic, "TZif", 4) == 0;
+}
+
+int time_zone_host(char **ret) {
+        char buf[PATH_MAX];
+        const char *z;
+        ssize_t n;
+
+        /* /etc/localtime -> ../usr/share/zoneinfo/Europe/Berlin, as timedatectl reads it. */
+        n = readlink("/etc/localtime", buf, sizeof buf - 1);
+        if (n > 0) {
+                buf[n] = 0;
+                z = strstr(buf, "zoneinfo/");
+                if (z && time_zone_is_valid(z + strlen("zoneinfo/"))) {
+                        *ret = strdup(z + strlen("zoneinfo/"));
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        *ret = strdup("UTC");
+        return *ret ? 0 : -ENOMEM;
 }

@@ -51,3 +51,9 @@ char *format_timestamp_relative(char *buf, size_t l, usec_t t, usec_t now_usec);
  * of the locale. buf must hold HTTP_DATE_MAX bytes. Returns -EINVAL if t cannot be represented. */
 #define HTTP_DATE_MAX 30
 int format_http_date(char *buf, size_t l, time_t t);
+
+/* Whether tz names a zone of the system's tz database ($TZDIR or /usr/share/zoneinfo: a TZif
+ * file), refusing anything that is not a plain relative name (no "..", no leading '/'). */
+bool time_zone_is_valid(const char *tz);
+/* The host's zone as an IANA name (from the /etc/localtime link), "UTC" when it has none. */
+int time_zone_host(char **ret);

@@ -9,6 +9,7 @@
 
 #include "exception-calendar.h"
 #include "strv.h"
+#include "time-util.h"
 
 ExceptionCalendar *exception_calendar_free(ExceptionCalendar *c) {
         if (!c)
@@ -202,30 +203,6 @@ bool exception_calendar_is_closed(const ExceptionCalendar *c, civil_day_t day) {
                 if (day <= c->ranges[i].last_day)
                         return true;
         return false;
-}
-
-bool time_zone_is_valid(const char *tz) {
-        _cleanup_free_ char *path = NULL;
-        const char *dir = getenv("TZDIR") ?: "/usr/share/zoneinfo";
-        char magic[4];
-        int fd;
-        ssize_t n;
-
-        if (isempty(tz) || strlen(tz) > 255 || tz[0] == '/' || strstr(tz, ".."))
-                return false;
-        for (const char *p = tz; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      strchr("/_+-", *p)))
-                        return false;
-        path = strprintf("%s/%s", dir, tz);
-        if (!path)
-                return false;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return false;
-        n = read(fd, magic, sizeof magic);
-        close(fd);
-        return n == (ssize_t) sizeof magic && memcmp(magic, "TZif", 4) == 0;
 }
 
 int civil_day_in_zone(uint64_t instant, const char *tz, civil_day_t *ret) {

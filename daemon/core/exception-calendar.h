@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "time-util.h"   /* time_zone_is_valid() */
 
 /* A civil date as days since 1970-01-01 (proleptic Gregorian; negative before 1970). */
 typedef int32_t civil_day_t;
@@ -66,7 +67,3 @@ bool exception_calendar_is_closed(const ExceptionCalendar *c, civil_day_t day) _
 /* The civil date of instant (µs since the epoch) in time zone tz (IANA name; "" or NULL = the
  * host's zone). -EINVAL for an unknown zone. */
 int civil_day_in_zone(uint64_t instant, const char *tz, civil_day_t *ret);
-
-/* Whether tz names a zone of the system's tz database (/usr/share/zoneinfo), refusing anything
- * that is not a plain relative name (no "..", no leading '/'). */
-bool time_zone_is_valid(const char *tz);

@@ -51,6 +51,8 @@ TEST(defaults) {
         ASSERT_EQ(c->migrations.allow_reset, false);
         ASSERT_EQ(c->migrations.lock_timeout, 60 * USEC_PER_SEC);
         ASSERT_STREQ(c->systemd.bus, "user");
+        ASSERT_NULL(c->scheduler.time_zone);
+        ASSERT_EQ(c->scheduler.max_parallel_actions, 16);
         ASSERT_NOT_NULL(c->path);
 
         c = config_free(c);
@@ -87,6 +89,8 @@ TEST(full) {
         ASSERT_EQ(c->migrations.allow_reset, true);
         ASSERT_EQ(c->migrations.lock_timeout, 2 * USEC_PER_MINUTE);
         ASSERT_STREQ(c->systemd.bus, "unix:path=/run/user/998/systemd/private");
+        ASSERT_STREQ(c->scheduler.time_zone, "Asia/Tokyo");
+        ASSERT_EQ(c->scheduler.max_parallel_actions, 64);
 }
 
 TEST(minimal_and_null_sections) {
@@ -183,6 +187,24 @@ TEST(strings) {
         ASSERT_STREQ(c->oci.profile, "X");
         ASSERT_STREQ(c->oci.regions[0], "ap-tokyo-1");
         c = config_free(c);
+
+        ASSERT_OK(config_load_string("scheduler: {time_zone: America/Sao_Paulo, max_parallel_actions: 4}\n", "inline",
+                                     &c, &err));
+        ASSERT_STREQ(c->scheduler.time_zone, "America/Sao_Paulo");
+        ASSERT_EQ(c->scheduler.max_parallel_actions, 4);
+        c = config_free(c);
+        ASSERT_ERR(config_load_string("scheduler:\n  time_zone: Mars/Olympus\n", "inline", &c, &err), EINVAL);
+        ASSERT_STREQ(err, "inline:2:14: scheduler.time_zone: unknown time zone 'Mars/Olympus' (an IANA name such as "
+                          "Europe/Berlin)");
+        err = mfree(err);
+        ASSERT_ERR(config_load_string("scheduler: {time_zone: ../../etc/passwd}", "inline", &c, &err), EINVAL);
+        err = mfree(err);
+        ASSERT_ERR(config_load_string("scheduler: {max_parallel_actions: 0}", "inline", &c, &err), EINVAL);
+        ASSERT_STREQ(err, "inline:1:35: scheduler.max_parallel_actions: expected an integer between 1 and 1024, got '0'");
+        err = mfree(err);
+        ASSERT_ERR(config_load_string("scheduler: {parallel: 3}", "inline", &c, &err), EINVAL);
+        ASSERT_TRUE(strstr(err, "parallel") != NULL);
+        err = mfree(err);
 
         ASSERT_ERR(config_load_string("oci: {profile: X, profile: Y}\n", "inline", &c, &err), EINVAL);
         ASSERT_STREQ(err, "inline:1:19: duplicate key 'oci.profile' (first set at line 1)");

@@ -18,6 +18,8 @@ int main(void) {
         ASSERT_STREQ(c->database, "host=/run/postgresql dbname=stopstart");
         ASSERT_EQ(c->discovery.interval, 15 * USEC_PER_MINUTE);
         ASSERT_EQ(strv_length(c->oci.regions), 2);
+        ASSERT_NULL(c->scheduler.time_zone);    /* commented out: the host's zone */
+        ASSERT_EQ(c->scheduler.max_parallel_actions, 16);
         printf("ok - example configuration loads\n");
         return 0;
 }

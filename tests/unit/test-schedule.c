@@ -611,6 +611,10 @@ TEST(time_zones) {
         ASSERT_TRUE(!time_zone_is_valid("Europe"));             /* a directory */
         ASSERT_TRUE(!time_zone_is_valid("Europe/Berlin "));
         ASSERT_TRUE(!time_zone_is_valid("zone.tab"));           /* a file, not a zone */
+
+        _cleanup_free_ char *host = NULL;
+        ASSERT_OK(time_zone_host(&host));
+        ASSERT_TRUE(time_zone_is_valid(host));
 }
 
 int main(void) {
