@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-c/linkhash.h>
+
+#include "manager.h"
+#include "schedule-inventory.h"
+
+static int find_instance(void *userdata, const char *key, const char **ret_id) {
+        ManagerInventory *c = userdata;
+        Instance *i = manager_get_instance(c->manager, key);
+        const char *found = NULL;
+        struct lh_entry *e;
+
+        if (i) {
+                *ret_id = i->id;
+                return 0;
+        }
+        lh_foreach(c->manager->instances, e) {
+                Instance *x = (Instance *) lh_entry_v(e);
+                if (!streq(x->display_name, key))
+                        continue;
+                if (found)
+                        return -ENOTUNIQ;
+                found = x->id;
+        }
+        if (!found)
+                return -ENXIO;
+        *ret_id = found;
+        return 0;
+}
+
+static int find_compartment(void *userdata, const char *key, const char **ret_id) {
+        ManagerInventory *c = userdata;
+        Compartment *x = manager_find_compartment(c->manager, key);
+
+        if (!x)
+                return -ENXIO;
+        *ret_id = x->id;
+        return 0;
+}
+
+static void foreach_instance(void *userdata, int (*f)(const ScheduleCandidate *cand, void *fdata), void *fdata) {
+        ManagerInventory *c = userdata;
+        struct lh_entry *e;
+
+        lh_foreach(c->manager->instances, e) {
+                Instance *i = (Instance *) lh_entry_v(e);
+                InstanceConfig eff;
+                ScheduleCandidate cand;
+
+                instance_effective_config(i, c->now, &eff);
+                cand = (ScheduleCandidate) {
+                        .id = i->id,
+                        .display_name = i->display_name,
+                        .compartment_id = i->compartment_id,
+                        .region = i->region,
+                        .lifecycle_state = i->lifecycle_state,
+                        .freeform_tags = i->freeform_tags,
+                        .managed = eff.managed,
+                        .override_state = instance_config_is_set(&eff, CONFIG_OVERRIDE_STATE) ? eff.override_state
+                                                                                             : OVERRIDE_NONE,
+                        .priority = eff.priority,
+                        .stop_mode = eff.stop_mode,
+                        .soft_stop_timeout = eff.soft_stop_timeout,
+                };
+                if (f(&cand, fdata) != 0)
+                        return;
+        }
+}
+
+static bool in_subtree(void *userdata, const char *compartment_id, const char *ancestor_id) {
+        ManagerInventory *c = userdata;
+        Compartment *x = manager_get_compartment(c->manager, compartment_id),
+                    *a = manager_get_compartment(c->manager, ancestor_id);
+
+        return x && a && compartment_is_in_subtree(x, a);
+}
+
+static const char *compartment_path(void *userdata, const char *compartment_id) {
+        ManagerInventory *c = userdata;
+        Compartment *x = manager_get_compartment(c->manager, compartment_id);
+
+        return x ? x->path : NULL;
+}
+
+void manager_inventory_init(ManagerInventory *mi, Manager *m, uint64_t now) {
+        *mi = (ManagerInventory) {
+                .manager = m,
+                .now = now,
+                .inventory = {
+                        .userdata = mi,
+                        .find_instance = find_instance,
+                        .find_compartment = find_compartment,
+                        .foreach_instance = foreach_instance,
+                        .in_subtree = in_subtree,
+                        .compartment_path = compartment_path,
+                },
+        };
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager's in-memory inventory as the schedule model sees it (schedule.h): target parsing
+ * resolves names and paths against it, and an occurrence's target set is resolved from it at
+ * each firing, with each instance's effective configuration at that moment.
+ *
+ * Defined tags are not kept in memory yet: candidates carry none, so a defined-tag target
+ * matches no instance until the Manager loads them (see ScheduleCandidate.defined_tags). */
+
+#include <stdint.h>
+
+#include "schedule.h"
+
+typedef struct Manager Manager;
+
+typedef struct ManagerInventory {
+        ScheduleInventory inventory;    /* pass &mi.inventory to the model */
+        Manager *manager;
+        uint64_t now;                   /* µs since the epoch: which overrides are live */
+} ManagerInventory;
+
+/* Sets mi up to read m. Valid as long as mi lives and m's maps are not changed meanwhile (one
+ * call into the model). */
+void manager_inventory_init(ManagerInventory *mi, Manager *m, uint64_t now);
