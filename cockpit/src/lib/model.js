@@ -1,0 +1,132 @@
+// The daemon's objects as the page sees them, kept from ObjectManager data and signals.
+// cockpit.dbus(...).watch() delivers GetManagedObjects, InterfacesAdded/Removed and
+// PropertiesChanged as "notify" payloads {path: {interface: {property: value} | null}}; apply()
+// merges one. Pure: unit-tested under Node.
+export const BUS_NAME = "org.stopstart.StopStart1";
+export const ROOT = "/org/stopstart/StopStart1";
+export const IFACE = {
+    manager: BUS_NAME + ".Manager",
+    compartment: BUS_NAME + ".Compartment",
+    instance: BUS_NAME + ".Instance",
+    job: BUS_NAME + ".Job",
+    schedule: BUS_NAME + ".Schedule",
+};
+
+// D-Bus property name -> field of our plain objects
+const FIELDS = {
+    [IFACE.compartment]: {
+        Id: "id", Name: "name", Description: "description", Path: "ocipath", Parent: "parent",
+        Children: "children", InstanceCount: "instanceCount", LifecycleState: "lifecycle", Defaults: "defaults",
+    },
+    [IFACE.instance]: {
+        Id: "id", DisplayName: "name", Compartment: "compartment", CompartmentId: "compartmentId", Region: "region",
+        AvailabilityDomain: "ad", FaultDomain: "fd", Shape: "shape", LifecycleState: "state",
+        StateObservedAt: "observedAt", FreeformTags: "tags", Config: "config", Schedules: "schedules",
+        NextAction: "nextAction",
+    },
+    [IFACE.job]: {
+        Id: "id", Kind: "kind", Target: "target", State: "state", Progress: "progress", Result: "result", Error: "error",
+    },
+    [IFACE.schedule]: {
+        Id: "id", Name: "name", Action: "action", Calendars: "calendars", TimeZone: "timeZone", Targets: "targets",
+        Enabled: "enabled", ValidFrom: "validFrom", ValidUntil: "validUntil", MisfireGraceUSec: "misfireGrace",
+        Enforce: "enforce", ExceptionCalendars: "exceptionCalendars", MaxTargets: "maxTargets", Window: "window",
+        NextElapse: "nextElapse", LastTrigger: "lastTrigger", TargetCount: "targetCount",
+    },
+};
+
+const COLLECTION = {
+    [IFACE.compartment]: "compartments",
+    [IFACE.instance]: "instances",
+    [IFACE.job]: "jobs",
+    [IFACE.schedule]: "schedules",
+};
+
+// a{sv} from cockpit arrives as {key: {t: "s", v: value}}: keep the values only
+export function unvariant(dict) {
+    const out = {};
+    for (const [k, v] of Object.entries(dict || {}))
+        out[k] = v && typeof v === "object" && "v" in v && "t" in v ? v.v : v;
+    return out;
+}
+
+function convert(iface, prop, value) {
+    if ((prop === "Defaults" || prop === "Config") && value)
+        return unvariant(value);
+    if (prop === "NextAction" && Array.isArray(value))
+        return { action: value[0], at: Number(value[1]), schedule: value[2] };
+    if (typeof value === "number" || typeof value === "string" || typeof value === "boolean" || value === null)
+        return value;
+    return value;
+}
+
+export class Model {
+    constructor() {
+        this.manager = {};
+        this.compartments = new Map();
+        this.instances = new Map();
+        this.jobs = new Map();
+        this.schedules = new Map();
+        this.generation = 0;        // bumped by every change: the page re-renders on it
+        this.structureGeneration = 0; // objects added/removed, or tree-relevant fields changed
+    }
+
+    // payload: {path: {iface: props | null}}
+    apply(payload) {
+        let changed = false;
+        for (const [path, ifaces] of Object.entries(payload)) {
+            for (const [iface, props] of Object.entries(ifaces)) {
+                if (iface === IFACE.manager) {
+                    if (props)
+                        Object.assign(this.manager, props);
+                    changed = true;
+                    continue;
+                }
+                const coll = COLLECTION[iface];
+                if (!coll)
+                    continue;
+                const map = this[coll];
+                if (props === null) {
+                    if (map.delete(path)) {
+                        changed = true;
+                        this.structureGeneration++;
+                    }
+                    continue;
+                }
+                let obj = map.get(path);
+                if (!obj) {
+                    obj = { path };
+                    map.set(path, obj);
+                    this.structureGeneration++;
+                }
+                const fields = FIELDS[iface];
+                for (const [prop, value] of Object.entries(props)) {
+                    const f = fields[prop];
+                    if (!f)
+                        continue;
+                    obj[f] = convert(iface, prop, value);
+                    if (coll === "compartments" || prop === "Compartment" || prop === "LifecycleState" ||
+                        prop === "Config" || prop === "DisplayName")
+                        this.structureGeneration++;
+                }
+                changed = true;
+            }
+        }
+        if (changed)
+            this.generation++;
+        return changed;
+    }
+
+    jobForTarget(ocid) {
+        // the newest job acting on this target (unfinished first)
+        let best = null;
+        for (const j of this.jobs.values()) {
+            if (j.target !== ocid)
+                continue;
+            if (!best || (best.state === "done" && j.state !== "done") ||
+                ((best.state === "done") === (j.state === "done") && j.id > best.id))
+                best = j;
+        }
+        return best;
+    }
+}
