@@ -136,6 +136,7 @@ struct Pid1 {
         Waiter *reconcile_waiters;
         size_t n_reconcile_waiters;
         bool reconcile_again;
+        bool reconcile_deferred; /* waits for pending pid1_timer_set() validations */
 
         RecentJob recent[RECENT_JOBS];
         unsigned recent_next;
@@ -513,6 +514,7 @@ static int on_stop_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 }
 
 static void timer_stop_unit(Timer *t) {
+        log_debug("Stopping %s", t->unit);
         t->step = STEP_STOP;
         int r = sd_bus_call_method_async(t->pid1->bus, &t->slot, SD_DEST, SD_PATH, SD_MGR, "StopUnit", on_stop_reply,
                                          t, "ss", t->unit, "replace");
@@ -638,6 +640,7 @@ static void timer_start_unit(Timer *t) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
+        log_debug("Creating %s", t->unit);
         t->step = STEP_START;
         r = sd_bus_message_new_method_call(t->pid1->bus, &m, SD_DEST, SD_PATH, SD_MGR, "StartTransientUnit");
         if (r >= 0)
@@ -759,7 +762,10 @@ static int on_properties(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                 timer_update(t, has_next, next, has_last, last);
                 timer_step_done(t, 0, NULL);
         } else {
-                log_debug("%s differs from the desired timer: replacing it", t->unit);
+                _cleanup_free_ char *have = strv_join(t->have_calendar, "; "), *want = strv_join(t->normalized, "; ");
+                log_debug("%s differs from the desired timer (calendar '%s' vs '%s', accuracy %" PRIu64
+                          ", randomized delay %" PRIu64 ", persistent %d): replacing it", t->unit, strna(have),
+                          strna(want), t->have_accuracy, t->have_randomized, t->have_persistent);
                 timer_stop_unit(t);
         }
         return 0;
@@ -826,6 +832,7 @@ static int on_check(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
         }
         _cleanup_free_ char *want_desc = strprintf("stopstart schedule %s: %s", t->id, strempty(t->description));
         if (want_desc && !streq(desc, want_desc)) {
+                log_debug("%s has description '%s', not '%s': replacing it", t->unit, desc, want_desc);
                 timer_stop_unit(t);
                 return 0;
         }
@@ -969,6 +976,12 @@ static void reconcile_begin(Pid1 *p) {
                 return;
         }
         set_state(p, PID1_RECONCILING, 0, NULL);
+        /* a timer still being declared would look like a stray: wait for the declarations */
+        if (p->set_requests) {
+                p->reconcile_deferred = true;
+                return;
+        }
+        p->reconcile_deferred = false;
         /* the manager sends unit signals on its bus only to subscribers (on its private socket
          * always); a restarted manager has forgotten us */
         int r = sd_bus_call_method_async(p->bus, &p->subscribe_slot, SD_DEST, SD_PATH, SD_MGR, "Subscribe",
@@ -1142,6 +1155,7 @@ static void pid1_disconnect(Pid1 *p) {
         }
         p->reconcile_pending = 0;
         p->reconcile_again = false;
+        p->reconcile_deferred = false;
         p->reconcile_error = 0;
         p->reconcile_message = mfree(p->reconcile_message);
         recent_clear(p);
@@ -1456,7 +1470,18 @@ static void set_request_free(Pid1 *p, SetRequest *s) {
         free(s);
 }
 
+static void on_validated_one(CalendarQuery *q, CalendarResult *result, void *userdata);
+
 static void on_validated(CalendarQuery *q, CalendarResult *result, void *userdata) {
+        Pid1 *p = ((SetRequest *) userdata)->pid1;
+        on_validated_one(q, result, userdata);
+        if (!p->set_requests && p->reconcile_deferred && p->bus) {
+                p->reconcile_deferred = false;
+                reconcile_begin(p);
+        }
+}
+
+static void on_validated_one(CalendarQuery *q, CalendarResult *result, void *userdata) {
         SetRequest *s = userdata;
         Pid1 *p = s->pid1;
         Timer *t = timer_find(p, s->id);

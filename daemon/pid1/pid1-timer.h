@@ -102,7 +102,8 @@ typedef struct Pid1Handlers {
         void (*state_changed)(Pid1 *p, Pid1State state, int error, const char *message, void *userdata);
 } Pid1Handlers;
 
-/* Called once per request when it is done. id is NULL for pid1_reconcile(). */
+/* Called once per request when it is done. id is NULL for pid1_reconcile(). Callbacks may call
+ * the pid1_timer_*() functions, but must not free the Pid1. */
 typedef void (*pid1_done_t)(Pid1 *p, const char *id, int error, const char *message, void *userdata);
 
 /* bus: "system", "user" or a D-Bus address (see above). handlers may be NULL; they are copied. */
@@ -112,8 +113,10 @@ int pid1_new(sd_event *e, const char *bus, const Pid1Handlers *handlers, void *u
 Pid1 *pid1_free(Pid1 *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Pid1*, pid1_free);
 
-/* Connects (now; on failure retries with backoff) and reconciles. Returns -EINVAL for a bus spec
- * that cannot be used at all; connection problems go to state_changed. */
+/* Connects (now; on failure retries with backoff) and reconciles. Declare the desired set first
+ * (pid1_timer_set() for every enabled schedule, before this call): every unit of ours not in it is
+ * a stray and gets stopped. A reconcile waits for declarations still being validated. Connection
+ * problems go to state_changed; pending done callbacks get -ENOTCONN while disconnected. */
 int pid1_start(Pid1 *p);
 
 Pid1State pid1_get_state(Pid1 *p);

@@ -6,6 +6,8 @@
  *   remove ID                         -> done ID ERROR MESSAGE
  *   reconcile                         -> done - ERROR MESSAGE
  *   get ID                            -> get ID ERROR ACTIVE NEXT LAST
+ *   describe                          -> describe DESCRIPTION
+ *   start                             (with --no-start: connect only now)
  *   quit
  * callbacks:
  *   state STATE ERROR MESSAGE
@@ -78,6 +80,11 @@ static void command(char *line) {
                 r = pid1_timer_get(pid1, f[1], &i);
                 out("get\t%s\t%d\t%d\t%" PRIu64 "\t%" PRIu64, f[1], r, i.active, i.next_elapse, i.last_trigger);
                 return;
+        } else if (streq(f[0], "describe")) {
+                out("describe\t%s", pid1_get_description(pid1));
+                return;
+        } else if (streq(f[0], "start")) {
+                r = pid1_start(pid1);
         } else if (streq(f[0], "quit")) {
                 sd_event_exit(event, 0);
                 return;
@@ -110,8 +117,8 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata
 }
 
 int main(int argc, char **argv) {
-        if (argc != 2) {
-                fprintf(stderr, "usage: pid1-driver system|user|ADDRESS\n");
+        if (argc < 2 || argc > 3 || (argc == 3 && !streq(argv[2], "--no-start"))) {
+                fprintf(stderr, "usage: pid1-driver system|user|ADDRESS [--no-start]\n");
                 return 2;
         }
         log_parse_environment();
@@ -127,7 +134,8 @@ int main(int argc, char **argv) {
         if (sd_event_add_io(event, &in, STDIN_FILENO, EPOLLIN, on_stdin, NULL) < 0)
                 return 1;
         out("started\t%s", pid1_get_description(pid1));
-        (void) pid1_start(pid1);
+        if (argc == 2)
+                (void) pid1_start(pid1);
         r = sd_event_loop(event);
         sd_event_source_disable_unref(in);
         pid1 = pid1_free(pid1);
