@@ -8,7 +8,9 @@ manager restarts (bus and private socket) are healed, Persistent= catch-ups are 
 """
 import os
 import select
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 import unittest
@@ -37,8 +39,9 @@ def utc_spec(t):
 class Driver:
     """pid1-driver: commands in, callbacks out (tab-separated lines)."""
 
-    def __init__(self, bus, env, user=None, start=True):
-        prefix = busenv.as_user(user) if user else []
+    def __init__(self, bus, env, user=None, start=True, prefix=None):
+        if prefix is None:
+            prefix = busenv.as_user(user) if user else []
         self.proc = subprocess.Popen(prefix + [DRIVER, bus] + ([] if start else ["--no-start"]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=None, text=True, env=env, bufsize=1)
         self.lines = []
@@ -399,8 +402,74 @@ class TestAsServiceUser(Base):
         self.assertEqual(self.our_units(), [])
 
 
+class TestHardening(unittest.TestCase):
+    """stopstartd.service's sandbox still lets the daemon reach its user manager (in /run/user,
+    ProtectHome=read-only) and run systemd-analyze (seccomp filter, MemoryDenyWriteExecute,
+    ProtectSystem=strict, PrivateUsers, ...): pid1-driver runs under the unit's [Service] settings
+    as a transient service of a user manager whose runtime directory is below /run/user."""
+    UNIT = os.path.join(BUILD, "systemd/stopstartd.service")
+    # not sandboxing, or what a transient service of a user manager cannot take
+    NOT_SANDBOX = {"Type", "BusName", "ExecStart", "ExecReload", "User", "Group", "WatchdogSec", "Restart",
+                   "RestartSec", "RestartPreventExitStatus", "TimeoutStartSec", "ConfigurationDirectory",
+                   "StateDirectory", "StateDirectoryMode"}
+    # what a service of a user manager in this container (PID 1 is not systemd) cannot get as
+    # under PID 1: ProtectKernelTunables/Logs fail for any service (exit 226/NAMESPACE), and
+    # ProtectProc/ProcSubset/ProtectControlGroups come with a fresh tmpfs on /run here (under PID 1
+    # they only remount /proc or /sys/fs/cgroup)
+    CONTAINER_CANNOT = {"ProtectKernelTunables", "ProtectKernelLogs", "ProtectProc", "ProcSubset",
+                        "ProtectControlGroups"}
+
+    def test_exposure(self):
+        r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", self.UNIT],
+                           capture_output=True, text=True)
+        print(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr)
+
+    def sandbox_properties(self):
+        props, section = [], None
+        for line in open(self.UNIT):
+            line = line.strip()
+            if line.startswith("["):
+                section = line
+            elif section == "[Service]" and line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                if k not in self.NOT_SANDBOX and k not in self.CONTAINER_CANNOT:
+                    props += ["-p", f"{k}={v}"]
+        self.assertIn("ProtectHome=read-only", props)
+        self.assertIn("SystemCallFilter=@system-service", props)
+        return props
+
+    def test_driver_in_the_sandbox(self):
+        os.makedirs("/run/user", exist_ok=True)
+        um = usermgr.UserManager(basedir=tempfile.mkdtemp(prefix="ssum.", dir="/run/user")).start()
+        try:
+            prefix = ["systemd-run", "--user", "--pipe", "--quiet", "--wait", "--collect",
+                      f"--setenv=XDG_RUNTIME_DIR={um.rt}", *self.sandbox_properties()]
+            d = Driver("user", um.env(), prefix=prefix)
+            try:
+                d.wait_ready()
+                d.send("describe")
+                self.assertEqual(d.expect("describe")[1], f"the user manager at {um.private_address}")
+                err, msg = d.set(60, ["Mon..Fri 19:00"], zone="Europe/Berlin")   # systemd-analyze ran
+                self.assertEqual(err, 0, msg)
+                err, msg = d.set(61, ["Mon..Fri 25:00"], zone="Europe/Berlin")
+                self.assertEqual(err, -22)
+                self.assertIn("'Mon..Fri 25:00'", msg)
+                t = int(time.time()) + 2
+                self.assertEqual(d.set(62, [utc_spec(t)])[0], 0)
+                f = d.expect("fire", lambda f: f[1] == "62", timeout=10)
+                self.assertEqual(int(f[2]), t * USEC)
+                self.assertEqual(d.remove(60)[0], 0)
+                self.assertEqual(d.remove(62)[0], 0)
+            finally:
+                d.quit()
+        finally:
+            um.cleanup()
+            shutil.rmtree(um.base, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    names = sys.argv[1:] or ["TestTimers", "TestManagerRestart", "TestSharedBus", "TestAsServiceUser"]
+    names = sys.argv[1:] or ["TestTimers", "TestManagerRestart", "TestSharedBus", "TestAsServiceUser", "TestHardening"]
     suite = unittest.TestSuite()
     for n in names:
         suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(globals()[n]))
