@@ -111,7 +111,7 @@ def stop_pid(pid, timeout=10.0):
 class Stack:
     def __init__(self, *, seed=1, compartments=5, depth=3, instances=16, regions=("us-phoenix-1", "us-ashburn-1"),
                  fixture=None, oci_args=(), polkit="real", daemon_user=DAEMON_USER, allow_users=(),
-                 refresh_interval="1h", workdir=None, wait_refresh=True, database=None):
+                 refresh_interval="1h", workdir=None, wait_refresh=True, database=None, systemd_manager=False):
         self.dir = workdir or tempfile.mkdtemp(prefix="ssstack.")
         self.own_dir = workdir is None
         os.makedirs(self.dir, exist_ok=True)
@@ -124,6 +124,10 @@ class Stack:
         self.refresh_interval = refresh_interval
         self.wait_refresh = wait_refresh
         self.database = database   # conninfo of a database at the schema head; None: a throwaway cluster
+        # a real `systemd --user` of the daemon's user as org.freedesktop.systemd1 on the stack's bus
+        # (tests/lib/usermgr.py): the schedules' timers; the daemon is configured for it anyway
+        self.systemd_manager = systemd_manager
+        self.usermgr = None
         # Other users (the daemon's, the test callers) run these: the checkout may sit in a 0700
         # directory (mktemp -d), so they get copies in our 0755 directory.
         bindir = os.path.join(self.dir, "bin")
@@ -180,6 +184,11 @@ class Stack:
         os.makedirs(os.path.join(self.dir, "bus"), exist_ok=True)
         self.bus = SystemBus(policies=policies, basedir=os.path.join(self.dir, "bus")).start()
 
+        if self.systemd_manager:
+            from usermgr import UserManager
+            self.usermgr = UserManager(bus=self.bus, user=None if self.daemon_user == "root" else self.daemon_user,
+                                       basedir=os.path.join(self.dir, "usermgr")).start()
+
         if self.polkit_kind == "mock":
             self.polkit = PolkitMock(self.bus).start()
         else:
@@ -224,7 +233,9 @@ class Stack:
                 "  retry_base_delay: 100ms\n"
                 "  retry_max_delay: 500ms\n"
                 "discovery:\n"
-                f"  interval: {cfg['interval']}\n")
+                f"  interval: {cfg['interval']}\n"
+                "systemd:\n"
+                "  bus: system\n")
         with open(self.config_path, "w") as f:
             f.write(text)
         os.chmod(self.config_path, 0o644)
@@ -288,6 +299,11 @@ class Stack:
             try:
                 self.stop_daemon()
             except RuntimeError:
+                pass
+        if self.usermgr is not None:
+            try:
+                self.usermgr.cleanup()
+            except Exception:  # noqa: BLE001 - tear down everything we can
                 pass
         for part in (self.polkit, self.bus, self.oci, self.pg):
             if part is not None:
