@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "lib"))
 
 import fakeoci  # noqa: E402
 import ocikeys  # noqa: E402
+import sanitizers  # noqa: E402
 from pgcluster import PgCluster  # noqa: E402
 
 DAEMON = os.path.join(BUILD_ROOT, "daemon", "stopstartd")
@@ -87,7 +88,7 @@ class DiscoveryCase(unittest.TestCase):
         name = "d_" + uuid.uuid4().hex[:10]
         self.pg.createdb(name)
         url = self.pg.url_for(name)
-        r = subprocess.run([CTL, f"--database={url}", "db", "upgrade", "head"], capture_output=True, text=True,
+        r = sanitizers.run("stopstartctl db upgrade", [CTL, f"--database={url}", "db", "upgrade", "head"],
                            env=clean_env(), timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.dbname = name
@@ -113,10 +114,8 @@ class DiscoveryCase(unittest.TestCase):
 
     def discover(self, config=None, expect=0, timeout=300):
         """Runs stopstartd --discover-once; returns (JSON line or None, stderr, the log summary)."""
-        p = subprocess.run([DAEMON, "--config", config or self.config, "--discover-once"], capture_output=True,
-                           text=True, env=dict(clean_env(), **self.extra_env), timeout=timeout)
-        self.assertNotIn("Sanitizer", p.stderr)
-        self.assertNotIn("runtime error", p.stderr)
+        p = sanitizers.run("stopstartd --discover-once", [DAEMON, "--config", config or self.config, "--discover-once"],
+                           env=dict(clean_env(), **self.extra_env), timeout=timeout)
         self.assertEqual(p.returncode, expect, f"stdout: {p.stdout}\nstderr: {p.stderr}")
         m = SUMMARY.search(p.stderr)
         summary = dict(zip(("run", "http", "pages", "list_pages", "list_compartments", "differ", "in_flight"),
@@ -134,10 +133,8 @@ class DiscoveryCase(unittest.TestCase):
 
     def drive(self, *args, timeout=120):
         """The engine's API as the Manager uses it (discovery-driver.c): its JSON lines."""
-        p = subprocess.run([DRIVER, self.config, *map(str, args)], capture_output=True, text=True,
-                           env=clean_env(), timeout=timeout)
-        self.assertNotIn("Sanitizer", p.stderr)
-        self.assertNotIn("runtime error", p.stderr)
+        p = sanitizers.run("discovery-driver", [DRIVER, self.config, *map(str, args)], env=clean_env(),
+                           timeout=timeout)
         self.assertEqual(p.returncode, 0, p.stderr)
         return [json.loads(line) for line in p.stdout.splitlines()]
 

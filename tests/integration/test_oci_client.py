@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "lib"))
 
 import fakeoci  # noqa: E402
 import ocikeys  # noqa: E402
+import sanitizers  # noqa: E402
 
 DRIVER = os.path.join(BUILD_ROOT, "tests", "integration", "oci-client-driver")
 CANNED = os.path.join(HERE, "canned_server.py")
@@ -43,7 +44,7 @@ def write_config(path, endpoint, oci_config, regions=REGIONS, oci=None, discover
 
 
 def run_driver(config, *args, timeout=180, check=True):
-    p = subprocess.run([DRIVER, "--config", config, *args], capture_output=True, text=True, timeout=timeout)
+    p = sanitizers.run(f"oci-client-driver {' '.join(args)}", [DRIVER, "--config", config, *args], timeout=timeout)
     if p.returncode != 0:
         if check:
             raise AssertionError(f"driver {args} failed ({p.returncode}): {p.stderr}")

@@ -19,6 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
+import sanitizers  # noqa: E402
 from busenv import wait_for  # noqa: E402
 from ssstack import (BUS_NAME, COMPARTMENT, DENIED, INSTANCE, JOB, MANAGER, OPERATOR, ROOT_PATH,  # noqa: E402
                      VIEWER, CallError, Stack, V, settings)
@@ -49,9 +50,9 @@ class StackTest(unittest.TestCase):
             log = cls.st.log_tail(100000)
         finally:
             cls.st.stop()
-        reports = [x for x in log.splitlines() if "Sanitizer" in x or "runtime error:" in x]
-        if rc != 0 or reports:
-            raise AssertionError(f"stopstartd exited with {rc} on SIGTERM; sanitizer reports: {reports[:5]}")
+        sanitizers.check("stopstartd", rc, log)
+        if rc != 0:
+            raise AssertionError(f"stopstartd exited with {rc} on SIGTERM")
 
     def run(self, result=None):
         r = super().run(result)
@@ -795,6 +796,7 @@ class TestRestart(StackTest):
             if waiting.poll() is None:
                 waiting.kill()
                 waiting.communicate()
+        sanitizers.check("stopstartctl stop --soft", waiting.returncode, err)
         self.assertEqual(waiting.returncode, 1)
         m = re.fullmatch(rf"stopstartctl: Could not stop {inst['id']}: stopstartd left the bus while job (\d+) "
                          r"was running; it resumes the job when it starts again\.\n", err)

@@ -45,6 +45,7 @@ import busenv  # noqa: E402
 from busenv import PolkitMock, Polkitd, SystemBus, alive, as_user, wait_for  # noqa: E402
 from fakeoci import FakeOci  # noqa: E402
 from pgcluster import PgCluster  # noqa: E402
+import sanitizers  # noqa: E402
 
 SRC = os.environ.get("STOPSTART_SOURCE_ROOT") or os.path.normpath(os.path.join(HERE, "..", ".."))
 BUILD = os.environ.get("STOPSTART_BUILD_ROOT") or os.path.join(SRC, "build")
@@ -163,11 +164,10 @@ class Stack:
             self.pg = PgCluster()
             self.pg.start()
             self.database = self.pg.conninfo
-            r = subprocess.run([self.stopstartctl, "db", "upgrade", "head"],
-                               env=self.env(dict(os.environ, **self.pg.env())), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+            r = sanitizers.run("stopstartctl db upgrade head", [self.stopstartctl, "db", "upgrade", "head"],
+                               env=self.env(dict(os.environ, **self.pg.env())))
             if r.returncode != 0:
-                raise RuntimeError(f"stopstartctl db upgrade head failed:\n{r.stdout}")
+                raise RuntimeError(f"stopstartctl db upgrade head failed:\n{r.stdout}{r.stderr}")
 
         self.oci = FakeOci(seed=self.seed, compartments=self.compartments, depth=self.depth,
                            instances=self.instances, regions=self.regions, fixture=self.fixture,
@@ -287,6 +287,12 @@ class Stack:
         wait_for(lambda: not self.bus.has_name(BUS_NAME), 10, 0.05, "the name released")
         return self.start_daemon()
 
+    def check_daemon_log(self):
+        """Raises sanitizers.SanitizerReport when stopstartd's log holds a sanitizer report (or
+        its last exit was a sanitizer's)."""
+        rc = self.daemon.returncode if self.daemon is not None else None
+        sanitizers.check("stopstartd", rc, self.log_tail(1000000))
+
     def log_tail(self, n=40):
         try:
             with open(self.daemon_log, errors="replace") as f:
@@ -336,8 +342,9 @@ class Stack:
     def ctl(self, *args, user=None, check=None, timeout=120, input=None):
         """stopstartctl ARGS as root (or user); check=N asserts the exit status."""
         prefix = as_user(user) if user else []
-        r = subprocess.run(prefix + [self.stopstartctl, *args], env=self.env(), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=timeout, input=input)
+        # A sanitizer report raises whatever the test expects (it would otherwise pass for exit 1).
+        r = sanitizers.run(f"stopstartctl {' '.join(args)}", prefix + [self.stopstartctl, *args], env=self.env(),
+                           timeout=timeout, input=input)
         if check is not None and r.returncode != check:
             raise AssertionError(f"stopstartctl {' '.join(args)} (as {user or 'root'}): exit {r.returncode}, "
                                  f"expected {check}\nstdout: {r.stdout}\nstderr: {r.stderr}")
