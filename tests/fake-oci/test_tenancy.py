@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -205,6 +206,11 @@ class QueryTests(unittest.TestCase):
                     state_mix={"RUNNING": 5, "STOPPED": 4, "TERMINATED": 1})
         cls.region = "us-phoenix-1"
         cls.inst = [i for i in cls.t.instances.values() if i.region == cls.region]
+        # Generated instances all carry the same Oracle-Tags namespace and keys: give a known
+        # subset a namespace of its own, so definedTags queries have something to tell apart.
+        for n, i in enumerate(cls.inst):
+            if n % 3 == 0:
+                i.defined_tags = dict(i.defined_tags, Operations={"CostCenter": "cc-%d" % (n % 2)})
 
     def ids(self, q):
         return {o.id for o in Q.run(Q.parse(q), self.t, self.region)}
@@ -213,6 +219,12 @@ class QueryTests(unittest.TestCase):
         got = self.ids(q)
         want = {i.id for i in self.inst if pred(i)}
         self.assertEqual(got, want, q)
+        return got
+
+    def expect_subset(self, q, pred):
+        """expect(), for a query that must tell instances apart: it matches some, not all."""
+        got = self.expect(q, pred)
+        self.assertTrue(0 < len(got) < len(self.inst), f"{q}: matches {len(got)} of {len(self.inst)}")
         return got
 
     def test_all_and_types(self):
@@ -262,8 +274,31 @@ class QueryTests(unittest.TestCase):
         self.expect("query instance resources where freeformTags.key != 'env'", lambda i: "env" not in i.freeform_tags)
         self.expect("query instance resources where freeformTags.value = 'prod'",
                     lambda i: "prod" in i.freeform_tags.values())
-        self.expect("query instance resources where definedTags.namespace = 'Oracle-Tags' && "
-                    "definedTags.key = 'CreatedBy'", lambda i: True)
+
+    def test_defined_tags(self):
+        def tag(i, ns, key):
+            return i.defined_tags.get(ns, {}).get(key)
+
+        def year(i):
+            return time.gmtime(i.tc_ms / 1000).tm_year
+
+        self.expect_subset("query instance resources where definedTags.namespace = 'Operations'",
+                           lambda i: "Operations" in i.defined_tags)
+        self.expect_subset("query instance resources where definedTags.namespace != 'Operations'",
+                           lambda i: "Operations" not in i.defined_tags)
+        self.expect_subset("query instance resources where definedTags.namespace = 'Operations' && "
+                           "definedTags.key = 'CostCenter' && definedTags.value = 'cc-1'",
+                           lambda i: tag(i, "Operations", "CostCenter") == "cc-1")
+        # The conditions joined by && bind to one tag: CostCenter never has CreatedBy's value.
+        self.assertEqual(self.ids("query instance resources where definedTags.key = 'CostCenter' && "
+                                  "definedTags.value = 'default/admin@example.com'"), set())
+        # Generated instances are created 2021-2026 (CreatedOn is timeCreated): the year splits them.
+        y = year(self.inst[0])
+        self.expect_subset("query instance resources where definedTags.namespace = 'Oracle-Tags' && "
+                           f"definedTags.key = 'CreatedOn' && definedTags.value =~ '{y}-'",
+                           lambda i: year(i) == y)
+        self.expect_subset("query instance resources where definedTags.value = 'cc-0'",
+                           lambda i: tag(i, "Operations", "CostCenter") == "cc-0")
 
     def test_partitions_add_up(self):
         """Disjoint partitions (compartment sets; timeCreated ranges) cover the full set once."""
