@@ -463,6 +463,33 @@ void manager_stop(void) {
         signals_reset();
 }
 
+static const char *harness_fixture;
+
+/* Every table of the application schema emptied (the migration bookkeeping in stopstart_meta
+ * stays), then the fixture again. The audit log refuses TRUNCATE by trigger: triggers are off
+ * for this (superuser) session while it empties the tables. */
+static void restore_database(void) {
+        _cleanup_free_ char *tables = pg_value(
+                "SELECT string_agg(format('%%I.%%I', schemaname, tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = 'stopstart'");
+        if (!isempty(tables))
+                pg_exec("SET session_replication_role = replica; TRUNCATE %s RESTART IDENTITY CASCADE; "
+                        "RESET session_replication_role", tables);
+        if (harness_fixture)
+                pg_exec("%s", harness_fixture);
+}
+
+void harness_reset(void) {
+        manager_stop();
+        restore_database();
+        pk_mode = PK_ALLOW;
+        pk_calls = 0;
+        pk_last_action = mfree(pk_last_action);
+        pk_last_details = mfree(pk_last_details);
+        pk_last_subject = mfree(pk_last_subject);
+        manager_start();
+}
+
 void harness_start(const char *fixture_sql) {
         if (!getenv("PGCLUSTER_DIR")) {
                 fprintf(stderr, "run me through tests/lib/pgcluster.py run\n");
@@ -477,6 +504,7 @@ void harness_start(const char *fixture_sql) {
         PQsetNoticeProcessor(pg, NULL, NULL);
         pg_exec("SET client_min_messages = warning");
         apply_schema();
+        harness_fixture = fixture_sql;
         if (fixture_sql)
                 pg_exec("%s", fixture_sql);
 

@@ -46,6 +46,10 @@ void pg_reconnect(void);
 /* Starts everything: schema, fixture SQL (may be NULL), manager loaded, buses up. */
 void harness_start(const char *fixture_sql);
 void harness_stop(void);
+/* Back to the state harness_start() left: a new Manager on new buses over the database emptied
+ * and filled with the fixture again, polkit answering yes, no signals seen. Each test of a
+ * suite starts with it, so none depends on what another left behind. */
+void harness_reset(void);
 /* Called on each new Manager's Config before it connects; when set, an OCI client is created. */
 extern void (*harness_configure)(Config *c);
 /* How long finished jobs stay on the bus (default 0.5 s). */

@@ -46,6 +46,31 @@ static const char fixture[] =
 
 static char *p_dev1, *p_web1, *p_dup1, *p_root, *p_c_dev, *p_c_web, *p_c_prod, *p_c_root;
 
+/* A test's own preconditions, set the way a client would (each test starts from the fixture). */
+static void set_note(const char *path, const char *note) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                call(path, SS_BUS_IFACE_INSTANCE, "SetConfig", "a{sv}", 1, "note", "s", note);
+        ASSERT_REPLY_OK(m);
+}
+
+static void set_managed(const char *path, int managed) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                call(path, SS_BUS_IFACE_INSTANCE, "SetConfig", "a{sv}", 1, "managed", "b", managed);
+        ASSERT_REPLY_OK(m);
+}
+
+static void set_default_stop_mode(const char *path, const char *mode) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                call(path, SS_BUS_IFACE_COMPARTMENT, "SetDefaults", "a{sv}", 1, "stop_mode", "s", mode);
+        ASSERT_REPLY_OK(m);
+}
+
+static void set_default_priority(const char *path, int priority) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+                call(path, SS_BUS_IFACE_COMPARTMENT, "SetDefaults", "a{sv}", 1, "priority", "i", priority);
+        ASSERT_REPLY_OK(m);
+}
+
 TEST(manager_properties) {
         _cleanup_free_ char *v = NULL, *st = NULL, *t = NULL;
 
@@ -477,6 +502,8 @@ TEST(defaults_inheritance_and_explain) {
         const char *json;
 
         /* dev-1 has its own managed=true; web-1 inherits. */
+        set_managed(p_dev1, 1);
+        settle();
         signals_reset();
         m = call(p_c_dev, SS_BUS_IFACE_COMPARTMENT, "SetDefaults", "a{sv}", 2, "managed", "b", 0, "stop_mode", "s",
                  "hard");
@@ -708,7 +735,7 @@ TEST(describe_and_history) {
         ASSERT_TRUE(json_object_object_get_ex(j, "instances", &v));
         ASSERT_EQ(json_object_array_length(v), 5);
         ASSERT_TRUE(json_object_object_get_ex(j, "compartments", &v));
-        ASSERT_EQ(json_object_array_length(v), 5);
+        ASSERT_EQ(json_object_array_length(v), 4);
         ASSERT_TRUE(json_object_object_get_ex(j, "tenancy", &v));
         ASSERT_STREQ(json_object_get_string(v), T);
         ASSERT_TRUE(json_object_object_get_ex(j, "state", &v));
@@ -725,7 +752,13 @@ TEST(describe_and_history) {
         ASSERT_TRUE(strstr(json, "\"note\":\"described\"") != NULL);
         sd_bus_message_unref(m);
 
-        /* History, oldest first, with filters. */
+        /* History, oldest first, with filters: dev-1 twice, web-1 once, defaults of dev and web,
+         * and outside the dev subtree root-vm (above). */
+        set_note(p_dev1, "first");
+        set_note(p_dev1, "second");
+        set_note(p_web1, "third");
+        set_default_priority(p_c_dev, 3);
+        set_default_priority(p_c_web, 4);
         m = call(MGR, "History", "a{sv}", 1, "instance", "s", I_DEV1);
         ASSERT_REPLY_OK(m);
         uint64_t hid, at;
@@ -764,9 +797,18 @@ TEST(describe_and_history) {
         ASSERT_EQ(sd_bus_message_skip(m, "(ttsussss)"), 0);
         sd_bus_message_unref(m);
 
-        /* By display name (unique since dup2 went away), or not at all. */
-        m = call(MGR, "History", "a{sv}", 1, "instance", "s", "dup");
+        /* By display name when unique, AmbiguousName when not, or not at all. */
+        m = call(MGR, "History", "a{sv}", 1, "instance", "s", "web-1");
         ASSERT_REPLY_OK(m);
+        n = 0;
+        ASSERT_OK(sd_bus_message_enter_container(m, 'a', "(ttsussss)"));
+        while ((r = sd_bus_message_skip(m, "(ttsussss)")) > 0)
+                n++;
+        ASSERT_OK(r);
+        ASSERT_EQ(n, 1);
+        sd_bus_message_unref(m);
+        m = call(MGR, "History", "a{sv}", 1, "instance", "s", "dup");
+        ASSERT_REPLY_ERROR(m, SS_ERROR_AMBIGUOUS_NAME);
         sd_bus_message_unref(m);
         m = call(MGR, "History", "a{sv}", 1, "instance", "s", "nope");
         ASSERT_REPLY_ERROR(m, SS_ERROR_NO_SUCH_INSTANCE);
@@ -780,8 +822,10 @@ TEST(describe_and_history) {
 TEST(override_expiry) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *own = NULL, *eff = NULL;
-        uint64_t until = manager_now() + 1500 * 1000;
+        uint64_t until;
 
+        set_note(p_root, "described");   /* stays when the override goes */
+        until = manager_now() + 1500 * 1000;
         m = call(p_root, SS_BUS_IFACE_INSTANCE, "SetConfig", "a{sv}", 2, "override_state", "s", "stopped",
                  "override_until", "t", until);
         ASSERT_REPLY_OK(m);
@@ -820,6 +864,8 @@ TEST(actions_without_oci) {
         char buf[32];
         uint32_t id;
 
+        set_default_stop_mode(p_c_dev, "hard");
+        settle();
         signals_reset();
         m = call(p_web1, SS_BUS_IFACE_INSTANCE, "Stop", "s", "");
         ASSERT_REPLY_OK(m);
@@ -846,6 +892,8 @@ TEST(database_loss) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *state = NULL, *status = NULL, *own = NULL;
 
+        set_note(p_web1, "allowed");
+        settle();
         signals_reset();
         pg_control("stop");
         RUN_UNTIL(manager->state == MANAGER_DEGRADED);
@@ -941,7 +989,38 @@ TEST(reload) {
         ASSERT_EQ(get_u32(SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "NInstances"), 5);
 }
 
-int main(void) {
+typedef struct Test {
+        const char *name;
+        void (*run)(void);
+} Test;
+
+#define T_(n) { #n, test_##n }
+static const Test tests[] = {
+        T_(manager_properties),
+        T_(compartment_properties),
+        T_(instance_properties),
+        T_(lookups_and_errors),
+        T_(huge_strings),
+        T_(list_instances_filters),
+        T_(enumerators_and_object_manager),
+        T_(set_config_signals_and_audit),
+        T_(defaults_inheritance_and_explain),
+        T_(polkit),
+        T_(refresh_and_object_manager_signals),
+        T_(describe_and_history),
+        T_(override_expiry),
+        T_(actions_without_oci),
+        T_(database_loss),
+        T_(reload),
+};
+
+/* test-bus-manager [--reverse] [TEST...]: each test starts from the fixture with a new Manager
+ * (harness_reset), so any order and any subset must pass; meson runs them forward and backward. */
+int main(int argc, char *argv[]) {
+        bool reverse = argc > 1 && streq(argv[1], "--reverse");
+        char **only = argv + 1 + reverse;
+        size_t n = ELEMENTSOF(tests), ran = 0;
+
         harness_start(fixture);
 
         p_dev1 = instance_path(I_DEV1);
@@ -953,22 +1032,18 @@ int main(void) {
         p_c_prod = compartment_path(C_PROD);
         p_c_root = compartment_path(T);
 
-        RUN(manager_properties);
-        RUN(compartment_properties);
-        RUN(instance_properties);
-        RUN(lookups_and_errors);
-        RUN(huge_strings);
-        RUN(list_instances_filters);
-        RUN(enumerators_and_object_manager);
-        RUN(set_config_signals_and_audit);
-        RUN(defaults_inheritance_and_explain);
-        RUN(polkit);
-        RUN(refresh_and_object_manager_signals);
-        RUN(describe_and_history);
-        RUN(override_expiry);
-        RUN(actions_without_oci);
-        RUN(database_loss);
-        RUN(reload);
+        for (size_t k = 0; k < n; k++) {
+                const Test *t = &tests[reverse ? n - 1 - k : k];
+
+                if (*only && !strv_contains(only, t->name))
+                        continue;
+                if (ran++ > 0)
+                        harness_reset();
+                t->run();
+                printf("ok - %s\n", t->name);
+        }
+        if (ran == 0)
+                TEST_FAIL("no test named %s", *only);
 
         free(p_dev1);
         free(p_web1);
