@@ -11,8 +11,10 @@ int main(int argc, char *argv[]) {
         const char *mode = argc > 1 ? argv[1] : "";
 
         if (strcmp(mode, "heap-overflow") == 0) {
-                char *p = malloc(4);
-                volatile size_t i = 4;   /* volatile: no compile-time diagnosis */
+                /* volatile: neither the compiler nor UBSan's object-size check can see it coming,
+                 * so it is ASan's to report */
+                volatile size_t size = 4, i = 4;
+                char *p = malloc(size);
 
                 if (!p)
                         return 1;
