@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "ctl-output.h"
+#include "ctl-schedule-util.h"
 #include "db.h"
 #include "discovery.h"
 #include "instance-config.h"
@@ -111,6 +112,7 @@ TEST(migrate) {
 
 TEST(ctl) {
         CHECK_TABLE(json_format, JsonFormat, _JSON_FORMAT_MAX);
+        CHECK_TABLE(schedule_action_kind, ScheduleActionKind, _SCHEDULE_ACTION_MAX);
 }
 
 /* --- every DEFINE_STRING_TABLE_LOOKUP(name, ...) in the source tree is in `tested` ---------- */
