@@ -10,8 +10,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ctl-output.h"
-#include "ctl-schedule-util.h"
 #include "db.h"
 #include "discovery.h"
 #include "instance-config.h"
@@ -23,12 +21,14 @@
 #include "migration.h"
 #include "oci-client.h"
 #include "oci-model.h"
+#include "schedule.h"
 #include "strv.h"
+#include "test-tables.h"
 #include "tests.h"
 
-static char **tested = NULL;
+char **tested = NULL;
 
-static void check_wire_string(const char *table, int i, const char *s, int empty_value) {
+void check_wire_string(const char *table, int i, const char *s, int empty_value) {
         if (!s)
                 TEST_FAIL("%s: value %d has no string", table, i);
         if (!*s && i != empty_value)
@@ -38,31 +38,6 @@ static void check_wire_string(const char *table, int i, const char *s, int empty
                         TEST_FAIL("%s: value %d: \"%s\" is not printable ASCII without spaces", table, i, s);
 }
 
-/* empty_value: the one value whose string is "" (the wire's "none"), or -1 */
-#define CHECK_TABLE_EMPTY(name, type, max, empty_value)                                         \
-        do {                                                                                    \
-                for (int _i = 0; _i < (int) (max); _i++) {                                      \
-                        const char *_s = name##_to_string((type) _i);                           \
-                        check_wire_string(#name, _i, _s, (empty_value));                        \
-                        if ((int) name##_from_string(_s) != _i)                                 \
-                                TEST_FAIL("%s: \"%s\" maps back to %d, not %d", #name, _s,      \
-                                          (int) name##_from_string(_s), _i);                    \
-                }                                                                               \
-                ASSERT_NULL(name##_to_string((type) (max)));                                    \
-                ASSERT_NULL(name##_to_string((type) -1));                                       \
-                ASSERT_TRUE((int) name##_from_string(NULL) < 0);                                \
-                ASSERT_TRUE((int) name##_from_string("") == (empty_value) ||                    \
-                            ((empty_value) < 0 && (int) name##_from_string("") < 0));           \
-                ASSERT_TRUE((int) name##_from_string("no such value") < 0);                     \
-                if ((max) > 0) {                                                                \
-                        /* not a prefix match */                                                \
-                        _cleanup_free_ char *_longer = strprintf("%sx", name##_to_string((type) ((max) - 1))); \
-                        ASSERT_NOT_NULL(_longer);                                               \
-                        ASSERT_TRUE((int) name##_from_string(_longer) < 0);                     \
-                }                                                                               \
-                ASSERT_OK(strv_extend(&tested, #name));                                         \
-        } while (0)
-#define CHECK_TABLE(name, type, max) CHECK_TABLE_EMPTY(name, type, max, -1)
 
 TEST(shared) {
         CHECK_TABLE(discovery_details, DiscoveryDetails, _DISCOVERY_DETAILS_MAX);
@@ -92,6 +67,15 @@ TEST(daemon) {
         CHECK_TABLE(discovery_phase, DiscoveryPhase, _DISCOVERY_PHASE_MAX);
 }
 
+TEST(schedules) {
+        CHECK_TABLE(schedule_action, ScheduleAction, _SCHEDULE_ACTION_MAX);
+        CHECK_TABLE(target_kind, TargetKind, _TARGET_KIND_MAX);
+        CHECK_TABLE(occurrence_state, OccurrenceState, _OCCURRENCE_STATE_MAX);
+        CHECK_TABLE(action_state, ActionState, _ACTION_STATE_MAX);
+        CHECK_TABLE_EMPTY(skip_reason, SkipReason, _SKIP_REASON_MAX, SKIP_NONE);
+        CHECK_TABLE(firing_decision, FiringDecision, _FIRING_DECISION_MAX);
+}
+
 TEST(oci) {
         CHECK_TABLE(oci_error_kind, OciErrorKind, _OCI_ERROR_KIND_MAX);
         CHECK_TABLE(oci_instance_state, OciInstanceState, _OCI_INSTANCE_STATE_MAX);
@@ -108,11 +92,6 @@ TEST(migrate) {
         CHECK_TABLE(migrate_problem_kind, MigrateProblemKind, _MIGRATE_PROBLEM_KIND_MAX);
         CHECK_TABLE(migrate_drift_method, MigrateDriftMethod, _MIGRATE_DRIFT_METHOD_MAX);
         CHECK_TABLE(migrate_fix, MigrateFix, _MIGRATE_FIX_MAX);
-}
-
-TEST(ctl) {
-        CHECK_TABLE(json_format, JsonFormat, _JSON_FORMAT_MAX);
-        CHECK_TABLE(schedule_action_kind, ScheduleActionKind, _SCHEDULE_ACTION_MAX);
 }
 
 /* --- every DEFINE_STRING_TABLE_LOOKUP(name, ...) in the source tree is in `tested` ---------- */
@@ -181,9 +160,10 @@ int main(void) {
         RUN(shared);
         RUN(log_levels);
         RUN(daemon);
+        RUN(schedules);
         RUN(oci);
         RUN(migrate);
-        RUN(ctl);
+        RUN(tables_ctl);
         RUN(every_table_is_tested);
         strv_free(defined);
         strv_free(tested);
