@@ -450,10 +450,13 @@ void manager_start(void) {
                                            "org.freedesktop.PolicyKit1.Authority", pk_vtable, NULL));
 
         ASSERT_OK(manager_attach_bus(manager, server));
-        ASSERT_OK(manager_resume_jobs(manager));
         manager_set_state(manager, MANAGER_RUNNING);
         settle();
         signals_reset();
+        /* After the reset: a resumed job may finish while the loop settles, and its JobRemoved
+         * must stay seen. */
+        ASSERT_OK(manager_resume_jobs(manager));
+        settle();
 }
 
 void manager_stop(void) {
