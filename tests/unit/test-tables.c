@@ -21,6 +21,7 @@
 #include "migration.h"
 #include "oci-client.h"
 #include "oci-model.h"
+#include "pid1-timer.h"
 #include "schedule.h"
 #include "strv.h"
 #include "test-tables.h"
@@ -74,6 +75,11 @@ TEST(schedules) {
         CHECK_TABLE(action_state, ActionState, _ACTION_STATE_MAX);
         CHECK_TABLE_EMPTY(skip_reason, SkipReason, _SKIP_REASON_MAX, SKIP_NONE);
         CHECK_TABLE(firing_decision, FiringDecision, _FIRING_DECISION_MAX);
+}
+
+TEST(pid1) {
+        CHECK_TABLE(pid1_bus_kind, Pid1BusKind, _PID1_BUS_KIND_MAX);
+        CHECK_TABLE(pid1_state, Pid1State, _PID1_STATE_MAX);
 }
 
 TEST(oci) {
@@ -161,6 +167,7 @@ int main(void) {
         RUN(log_levels);
         RUN(daemon);
         RUN(schedules);
+        RUN(pid1);
         RUN(oci);
         RUN(migrate);
         RUN(tables_ctl);
