@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -774,7 +775,82 @@ static int verb_db_upgrade(int argc, char *argv[], void *userdata) {
         return finish_change(m, before, r);
 }
 
+/* A stopstartd connected to the database keeps running on the schema it checked at start-up:
+ * say so before changing that schema under it. */
+static void warn_daemon_connected(Migrator *m) {
+        unsigned n = 0;
+
+        if (migrator_count_sessions(m, STOPSTARTD_APPLICATION_NAME, &n) < 0 || n == 0)
+                return;
+        log_warning("Warning: stopstartd is connected to database %s (%u session%s); it will fail until the schema is "
+                    "back at its head. Consider `systemctl stop stopstartd` first.", PQdb(ctx.conn), n, n == 1 ? "" : "s");
+}
+
+/* --yes, or a "y" typed on a terminal. Without either it refuses: a destructive verb in a script
+ * must say so explicitly. */
+static int confirm(const char *verb, const char *consequence, const char *question) {
+        _cleanup_free_ char *line = NULL;
+        size_t allocated = 0;
+        ssize_t l;
+
+        if (arg_yes)
+                return 0;
+        if (!isatty(STDIN_FILENO))
+                return log_error_errno(EPERM, "Refusing to %s without --yes: %s. Confirm with --yes, or run it on a "
+                                       "terminal to be asked.", verb, consequence);
+        fprintf(stderr, "%s %c%s. Continue? [y/N] ", question, toupper((unsigned char) consequence[0]), consequence + 1);
+        fflush(stderr);
+        l = getline(&line, &allocated, stdin);
+        if (l > 0 && line[l - 1] == '\n')
+                line[--l] = 0;
+        if (l > 0 && (strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0))
+                return 0;
+        return log_error_errno(EPERM, "Not confirmed; nothing was changed.");
+}
+
+static bool reset_allowed(void) {
+        return arg_allow_reset || (ctx.config && ctx.config->migrations.allow_reset);
+}
+
+static int guard_downgrade(Migrator *m, const MigrateDowngradePlan *p) {
+        _cleanup_free_ char *from = NULL, *to = NULL, *newest = NULL, *oldest = NULL, *consequence = NULL,
+                *question = NULL;
+
+        if (p->after == 0) {
+                /* Reverting everything drops the whole application schema: reset's guard. */
+                if (!reset_allowed())
+                        return log_error_errno(EPERM, "Refusing to downgrade to base: like reset, it drops schema "
+                                               MIGRATE_APP_SCHEMA " with all its data (configuration, audit log, jobs), "
+                                               "and that is disabled. Set \"migrations: allow_reset: true\" in %s or "
+                                               "pass --allow-reset, and confirm with --yes.",
+                                               arg_config ?: DEFAULT_CONFIG_FILE);
+                if (!arg_yes)
+                        return log_error_errno(EPERM, "Refusing to downgrade to base without --yes: it reverts every "
+                                               "migration and drops schema " MIGRATE_APP_SCHEMA " with all its data.");
+                warn_daemon_connected(m);
+                return 0;
+        }
+
+        from = version_label(ctx.set, NULL, p->before);
+        to = version_label(ctx.set, NULL, p->after);
+        newest = version_label(ctx.set, NULL, p->first_reverted);
+        oldest = version_label(ctx.set, NULL, p->last_reverted);
+        if (!from || !to || !newest || !oldest)
+                return log_oom();
+        consequence = p->n_revert == 1 ?
+                strprintf("it reverts %s, and what it created is dropped with its data", newest) :
+                strprintf("it reverts %zu migrations (%s down to %s), and what they created is dropped with its data",
+                          p->n_revert, newest, oldest);
+        question = strprintf("Downgrade database %s from %s to %s?", PQdb(ctx.conn), from, to);
+        if (!consequence || !question)
+                return log_oom();
+        warn_daemon_connected(m);
+        return confirm("downgrade", consequence, question);
+}
+
 static int verb_db_downgrade(int argc, char *argv[], void *userdata) {
+        const char *target = argc > 1 ? argv[1] : NULL;
+        MigrateDowngradePlan plan;
         Migrator *m;
         unsigned before;
         int r;
@@ -784,7 +860,16 @@ static int verb_db_downgrade(int argc, char *argv[], void *userdata) {
                 return r;
         migrator_set_progress(m, count_progress, NULL);
         before = current_version(m);
-        r = migrator_downgrade(m, argc > 1 ? argv[1] : NULL);
+        /* Under the lock: what is confirmed is what runs. */
+        r = migrator_downgrade_plan(m, target, &plan);
+        if (r < 0)
+                return finish_change(m, before, r);
+        if (plan.n_revert > 0) {
+                r = guard_downgrade(m, &plan);
+                if (r < 0)
+                        return r;
+        }
+        r = migrator_downgrade(m, target);
         if (r >= 0 && progress_count == 0 && !arg_output.json)
                 printf("Nothing to downgrade.\n");
         return finish_change(m, before, r);
@@ -873,6 +958,24 @@ static int verb_db_backup(int argc, char *argv[], void *userdata) {
         return 0;
 }
 
+static int guard_restore(Migrator *m, const char *file) {
+        _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
+        _cleanup_free_ char *question = NULL;
+        int r;
+
+        /* Refusals first: nobody should confirm what would be refused anyway. */
+        r = migrator_restore_check(m, file, &info);
+        if (r < 0)
+                return migrator_error_exit(m, r);
+        question = strprintf("Restore %s (database %s at %s, taken %s) into database %s?", file, strna(info->database),
+                             info->schema_name ?: "base", strna(info->created_at), PQdb(ctx.conn));
+        if (!question)
+                return log_oom();
+        warn_daemon_connected(m);
+        return confirm("restore", "it replaces schemas " MIGRATE_APP_SCHEMA " and " MIGRATE_META_SCHEMA
+                       " with the backup's, and everything written since the backup is lost", question);
+}
+
 static int verb_db_restore(int argc, char *argv[], void *userdata) {
         _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
         _cleanup_(migrate_check_freep) MigrateCheck *c = NULL;
@@ -880,6 +983,9 @@ static int verb_db_restore(int argc, char *argv[], void *userdata) {
         int r;
 
         r = open_migrator(true, &m);
+        if (r < 0)
+                return r;
+        r = guard_restore(m, argv[1]);
         if (r < 0)
                 return r;
         r = migrator_restore(m, argv[1], &info);
@@ -1096,7 +1202,8 @@ static int verb_db_snapshot(int argc, char *argv[], void *userdata) {
 void db_help(void) {
         printf("Database commands (stopstartctl db VERB):\n"
                "  upgrade [head|REV|+N]    Apply pending migrations (default: all)\n"
-               "  downgrade [-N|REV|base]  Revert migrations (default: -1)\n"
+               "  downgrade [-N|REV|base]  Revert migrations (default: -1); needs --yes or a terminal's\n"
+               "                           confirmation; to base also allow_reset (or --allow-reset)\n"
                "  current                  Show the version and the dirty flag\n"
                "  history [--log]          List every migration, or the event log\n"
                "  status                   [X]/[ ] list; exit status 1 when anything is pending\n"
@@ -1105,7 +1212,7 @@ void db_help(void) {
                "  fix-state OPERATION      Repair the records (--mark-applied=N, --mark-reverted=N,\n"
                "                           --stamp=N, --realign-checksums --yes, --forget-missing)\n"
                "  backup [FILE]            pg_dump -Fc plus FILE.json metadata\n"
-               "  restore FILE             Restore a backup in one transaction, then check\n"
+               "  restore FILE             Restore a backup in one transaction, then check (--yes)\n"
                "  reset --yes              Drop and rebuild schema stopstart (needs allow_reset or --allow-reset)\n"
                "  wait [--timeout=SPAN]    Wait until the server accepts connections\n"
                "  new \"DESCRIPTION\"        Developer: create the next migration pair in the source tree\n"
@@ -1119,10 +1226,11 @@ static int check_options(const char *verb) {
                 return log_error_errno(EINVAL, "--timeout= only applies to \"db wait\".");
         if (arg_fix >= 0 && !streq(verb, "fix-state"))
                 return log_error_errno(EINVAL, "--%s only applies to \"db fix-state\".", migrate_fix_to_string(arg_fix));
-        if (arg_yes && !streq(verb, "fix-state") && !streq(verb, "reset"))
-                return log_error_errno(EINVAL, "--yes only applies to \"db reset\" and \"db fix-state\".");
-        if (arg_allow_reset && !streq(verb, "reset"))
-                return log_error_errno(EINVAL, "--allow-reset only applies to \"db reset\".");
+        if (arg_yes && !strv_contains((char **) (const char *[]) { "fix-state", "reset", "downgrade", "restore", NULL }, verb))
+                return log_error_errno(EINVAL, "--yes only applies to \"db downgrade\", \"db restore\", \"db reset\" "
+                                       "and \"db fix-state\".");
+        if (arg_allow_reset && !streq(verb, "reset") && !streq(verb, "downgrade"))
+                return log_error_errno(EINVAL, "--allow-reset only applies to \"db reset\" and \"db downgrade\" (to base).");
         return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "pq-util.h"
 #include "strv.h"
 
 struct DbQuery {
@@ -447,7 +448,10 @@ int db_start(Db *db) {
                 return 0;
 
         db->retry = sd_event_source_disable_unref(db->retry);
-        db->conn = PQconnectStart(db->conninfo);
+        /* Named, so `stopstartctl db downgrade/restore` can tell a daemon is connected; a name in the
+         * conninfo wins. */
+        db->conn = PQconnectStartParams((const char *[]) { "fallback_application_name", "dbname", NULL },
+                                        (const char *[]) { STOPSTARTD_APPLICATION_NAME, db->conninfo, NULL }, 1);
         if (!db->conn)
                 return -ENOMEM;
         if (PQstatus(db->conn) == CONNECTION_BAD) {

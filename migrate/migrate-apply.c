@@ -366,30 +366,24 @@ int migrator_upgrade(Migrator *m, const char *target) {
         return 0;
 }
 
-int migrator_downgrade(Migrator *m, const char *target) {
-        _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
-        unsigned keep = 0, count = UINT32_MAX, n_applied = 0;
+/* The migrations a downgrade to target reverts, newest first (indexes into st->records), with
+ * the same refusals as the downgrade itself. */
+static int downgrade_resolve(Migrator *m, const MigrateStatus *st, const char *target, size_t *ret_first,
+                             size_t *ret_n) {
+        unsigned keep = 0, count = UINT32_MAX;
+        size_t n_applied = st->n_records, n = 0;
         int r;
 
-        assert(m);
-        assert(m->locked);
-
-        r = migrator_bootstrap(m);
-        if (r < 0)
-                return r;
-        r = migrator_status(m, &st);
-        if (r < 0)
-                return r;
         r = migrator_refuse_unclean(m, st, "downgrade", true);
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < st->n_records; i++)
-                n_applied++;
-
         if (!target) {
-                if (n_applied == 0)
+                if (n_applied == 0) {
+                        *ret_first = 0;
+                        *ret_n = 0;
                         return 0;       /* already at base: nothing to do */
+                }
                 target = "-1";
         }
         if (target[0] == '-') {
@@ -397,7 +391,7 @@ int migrator_downgrade(Migrator *m, const char *target) {
                 if (r < 0)
                         return migrator_fail(m, -EINVAL, "Invalid downgrade target \"%s\" (want -N with N >= 1).", target);
                 if (count > n_applied)
-                        return migrator_fail(m, -EINVAL, "Cannot downgrade by %u: only %u migration%s applied.",
+                        return migrator_fail(m, -EINVAL, "Cannot downgrade by %u: only %zu migration%s applied.",
                                              count, n_applied, n_applied == 1 ? " is" : "s are");
         } else if (streq(target, "base") || streq(target, "0"))
                 keep = 0;
@@ -411,18 +405,65 @@ int migrator_downgrade(Migrator *m, const char *target) {
                                              keep, st->current, keep);
         }
 
-        for (size_t i = st->n_records; i > 0 && count > 0; i--) {
-                const MigrationRecord *rec = &st->records[i - 1];
-                const Migration *mig;
-
-                if (rec->version <= keep)
+        for (size_t i = st->n_records; i > 0 && n < count; i--) {
+                if (st->records[i - 1].version <= keep)
                         break;
-                mig = migration_set_find(m->set, rec->version);
+                n++;
+        }
+        *ret_first = st->n_records - n;
+        *ret_n = n;
+        return 0;
+}
+
+int migrator_downgrade_plan(Migrator *m, const char *target, MigrateDowngradePlan *ret) {
+        _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
+        size_t first, n;
+        int r;
+
+        assert(m);
+        assert(ret);
+
+        r = migrator_status(m, &st);
+        if (r < 0)
+                return r;
+        r = downgrade_resolve(m, st, target, &first, &n);
+        if (r < 0)
+                return r;
+        *ret = (MigrateDowngradePlan) {
+                .before = st->current,
+                .after = first > 0 ? st->records[first - 1].version : 0,
+                .n_revert = n,
+                .first_reverted = n > 0 ? st->records[st->n_records - 1].version : 0,
+                .last_reverted = n > 0 ? st->records[first].version : 0,
+        };
+        return 0;
+}
+
+int migrator_downgrade(Migrator *m, const char *target) {
+        _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
+        size_t first, n;
+        int r;
+
+        assert(m);
+        assert(m->locked);
+
+        r = migrator_bootstrap(m);
+        if (r < 0)
+                return r;
+        r = migrator_status(m, &st);
+        if (r < 0)
+                return r;
+        r = downgrade_resolve(m, st, target, &first, &n);
+        if (r < 0)
+                return r;
+
+        for (size_t i = first + n; i > first; i--) {
+                const Migration *mig = migration_set_find(m->set, st->records[i - 1].version);
+
                 assert(mig);      /* migrator_refuse_unclean() refused missing ones */
                 r = revert_one(m, mig);
                 if (r < 0)
                         return r;
-                count--;
         }
         return 0;
 }

@@ -485,20 +485,14 @@ fail:
         return r;
 }
 
-int migrator_restore(Migrator *m, const char *path, MigrateBackupInfo **ret_info) {
+int migrator_restore_check(Migrator *m, const char *path, MigrateBackupInfo **ret_info) {
         _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
         _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
-        _cleanup_pqclear_ PGresult *res = NULL;
-        _cleanup_free_ char *tool = NULL, *err = NULL, *out = NULL, *started = NULL, *detail = NULL, *label = NULL;
-        _cleanup_free_ SqlStatement *statements = NULL;
-        _cleanup_strv_free_ char **argv = NULL;
-        unsigned head = migration_set_head(m->set), eline = 0;
-        size_t n_statements = 0, out_len = 0;
-        bool had_log;
-        int r, status = 0;
+        _cleanup_free_ char *err = NULL;
+        unsigned head = migration_set_head(m->set);
+        int r;
 
         assert(m);
-        assert(m->locked);
         assert(path);
 
         r = migrate_backup_info_read(path, &info, &err);
@@ -521,6 +515,29 @@ int migrator_restore(Migrator *m, const char *path, MigrateBackupInfo **ret_info
                 return migrator_fail(m, -EUCLEAN, "Refusing to restore: migration %04u is dirty. Repair the record "
                                      "first with `stopstartctl db fix-state --mark-applied %u` or `--mark-reverted %u`.",
                                      st->dirty, st->dirty, st->dirty);
+        if (ret_info)
+                *ret_info = TAKE_PTR(info);
+        return 0;
+}
+
+int migrator_restore(Migrator *m, const char *path, MigrateBackupInfo **ret_info) {
+        _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
+        _cleanup_pqclear_ PGresult *res = NULL;
+        _cleanup_free_ char *tool = NULL, *err = NULL, *out = NULL, *started = NULL, *detail = NULL, *label = NULL;
+        _cleanup_free_ SqlStatement *statements = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        unsigned eline = 0;
+        size_t n_statements = 0, out_len = 0;
+        bool had_log;
+        int r, status = 0;
+
+        assert(m);
+        assert(m->locked);
+        assert(path);
+
+        r = migrator_restore_check(m, path, &info);
+        if (r < 0)
+                return r;
 
         r = find_pg_tool("pg_restore", &tool);
         if (r < 0)

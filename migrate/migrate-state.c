@@ -236,3 +236,22 @@ int migrator_bootstrap(Migrator *m) {
                 return r;
         return migrator_exec(m, "Cannot create schema stopstart_meta", migrate_bootstrap_sql, 0, NULL, NULL);
 }
+
+int migrator_count_sessions(Migrator *m, const char *application_name, unsigned *ret) {
+        _cleanup_pqclear_ PGresult *res = NULL;
+        int r;
+
+        assert(m);
+        assert(application_name);
+        assert(ret);
+
+        /* application_name is visible for every session, whoever's it is. */
+        r = migrator_exec(m, "Cannot read pg_stat_activity",
+                          "SELECT count(*) FROM pg_catalog.pg_stat_activity "
+                          " WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()",
+                          1, (const char *[]) { application_name }, &res);
+        if (r < 0)
+                return r;
+        *ret = (unsigned) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        return 0;
+}

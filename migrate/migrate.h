@@ -203,6 +203,14 @@ typedef struct MigrateProgress {
         const char *text;
 } MigrateProgress;
 
+/* What a downgrade would do (migrator_downgrade_plan()). */
+typedef struct MigrateDowngradePlan {
+        unsigned before, after;         /* current version now and afterwards (0 = base) */
+        size_t n_revert;                /* migrations reverted */
+        unsigned first_reverted;        /* the newest reverted (reverted first), 0 if none */
+        unsigned last_reverted;         /* the oldest reverted, 0 if none */
+} MigrateDowngradePlan;
+
 typedef struct Migrator Migrator;
 typedef void (*migrate_progress_t)(Migrator *m, const MigrateProgress *p, void *userdata);
 
@@ -237,6 +245,11 @@ int migrator_check(Migrator *m, MigrateCheckFlags flags, MigrateCheck **ret);
  * database) or, allowed by flags and at head, with the snapshot. -EUCLEAN when neither is
  * possible (message says why). */
 int migrator_diff(Migrator *m, MigrateCheckFlags flags, MigrateDiff **ret);
+/* What migrator_downgrade(m, target) would do, with the same refusals and target errors, without
+ * changing anything (no lock needed; hold it to be sure the plan is what runs). */
+int migrator_downgrade_plan(Migrator *m, const char *target, MigrateDowngradePlan *ret);
+/* The number of other sessions on this database whose application_name is name. */
+int migrator_count_sessions(Migrator *m, const char *application_name, unsigned *ret);
 /* Builds the whole set in a scratch database and describes it (for schema.snapshot). */
 int migrator_describe_head(Migrator *m, SchemaDescription **ret);
 
@@ -257,6 +270,9 @@ int migrator_backup(Migrator *m, const char *path, MigrateBackupInfo **ret_info)
  * pg_restore, and in one transaction drops both schemas and replays it, keeping the live event
  * log (if there is one) and appending a `restore` event. Run migrator_check() afterwards. */
 int migrator_restore(Migrator *m, const char *path, MigrateBackupInfo **ret_info);
+/* What migrator_restore() refuses before changing anything (unreadable sidecar or file, a backup
+ * newer than head, a dirty database), without changing anything. */
+int migrator_restore_check(Migrator *m, const char *path, MigrateBackupInfo **ret_info);
 
 MigrateStatus *migrate_status_free(MigrateStatus *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(MigrateStatus*, migrate_status_free);

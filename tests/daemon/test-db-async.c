@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "pq-util.h"
 #include "strv.h"
 #include "../unit/tests.h"
 
@@ -121,6 +122,24 @@ TEST(errors_and_scripts) {
         outcome_done(&a), outcome_done(&b), outcome_done(&c), outcome_done(&d);
 }
 
+TEST(application_name) {
+        /* stopstartctl db downgrade/restore look for it in pg_stat_activity; a conninfo's own wins. */
+        const char *conninfo[] = { "", "application_name=mine" }, *want[] = { STOPSTARTD_APPLICATION_NAME, "mine" };
+
+        for (size_t i = 0; i < ELEMENTSOF(conninfo); i++) {
+                _cleanup_(db_freep) Db *db = NULL;
+                Outcome o = {};
+
+                ASSERT_OK(db_new(event, conninfo[i], &db));
+                ASSERT_OK(db_start(db));
+                ASSERT_OK(db_query(db, "SELECT current_setting('application_name')", 0, NULL, 0, on_result, &o));
+                RUN_UNTIL(o.calls == 1);
+                ASSERT_EQ(o.error, 0);
+                ASSERT_STREQ(o.value, want[i]);
+                outcome_done(&o);
+        }
+}
+
 TEST(in_flight_fails_on_connection_loss_and_reconnects) {
         _cleanup_(db_freep) Db *db = NULL, *killer = NULL;
         Outcome slow = {}, after = {}, k = {};
@@ -233,6 +252,7 @@ int main(void) {
         RUN(string_table);
         RUN(queries_in_order);
         RUN(errors_and_scripts);
+        RUN(application_name);
         RUN(in_flight_fails_on_connection_loss_and_reconnects);
         RUN(server_stopped_and_started);
         RUN(free_answers_everything);

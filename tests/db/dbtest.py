@@ -55,10 +55,11 @@ class DbTestCase(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
     # --- running things -------------------------------------------------------------------
-    def ctl(self, *args, db=True, migrations=None, env=None, expect=None, timeout=60):
+    def ctl(self, *args, db=True, migrations=None, env=None, expect=None, timeout=60, stdin=subprocess.DEVNULL):
         """Runs stopstartctl ARGS against this test's database; returns CompletedProcess.
         migrations: a fixture set name or a directory (default: the built-in set).
-        expect: the exit status to assert."""
+        expect: the exit status to assert. stdin: never the caller's terminal unless given, so a
+        confirmation prompt cannot wait for a human."""
         argv = [CTL]
         if db:
             argv.append(f"--database={self.url}")
@@ -66,7 +67,7 @@ class DbTestCase(unittest.TestCase):
             d = migrations if os.path.isabs(migrations) else os.path.join(FIXTURES, migrations)
             argv.append(f"--migrations-dir={d}")
         argv += list(args)
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        r = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env=env or clean_env(), timeout=timeout)
         if expect is not None:
             self.assertEqual(r.returncode, expect,

@@ -53,7 +53,7 @@ class BackupRestore(dbtest.DbTestCase):
         self.assertEqual(self.psql("SELECT count(*) FROM stopstart.regions"), "0")
         self.ctl("db", "check", expect=OK)
 
-        r = self.ctl("db", "restore", dump, expect=OK)
+        r = self.ctl("db", "restore", dump, "--yes", expect=OK)
         self.assertIn("Check after the restore:\nOK:", r.stdout)
         self.assertEqual(self.psql("SELECT name, region_key, is_home FROM stopstart.regions ORDER BY name"), before)
         self.assertEqual(self.psql("SELECT reason FROM stopstart.audit_log"), audit)
@@ -75,7 +75,7 @@ class BackupRestore(dbtest.DbTestCase):
         other = "t_fresh_" + self.db[2:]
         self.pg.createdb(other)
         url = self.pg.url_for(other)
-        r = self.ctl(f"--database={url}", "db", "restore", dump, db=False, migrations="basic", expect=OK)
+        r = self.ctl(f"--database={url}", "db", "restore", dump, "--yes", db=False, migrations="basic", expect=OK)
         self.assertEqual(self.psql("SELECT string_agg(name || note, ',' ORDER BY name) FROM stopstart.items",
                                    db=other), "ax,by")
         # No log there before: the backup's log is kept, plus the restore.
@@ -107,7 +107,7 @@ class BackupRestore(dbtest.DbTestCase):
             f.write("not a dump\n")
         with open(bad + ".json", "w") as f:
             json.dump(dict(meta, schema_version=1), f)
-        r = self.ctl("db", "restore", bad, migrations="basic", expect=FAILED)
+        r = self.ctl("db", "restore", bad, "--yes", migrations="basic", expect=FAILED)
         self.assertIn("pg_restore cannot read", r.stderr)
         self.assertEqual(self.versions(), {1: "applied"})
         with open(bad + ".json", "w") as f:

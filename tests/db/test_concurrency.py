@@ -58,7 +58,7 @@ class Concurrency(dbtest.DbTestCase):
         cfg = f"{self.tmp}/c.yaml"
         with open(cfg, "w") as f:
             f.write("migrations:\n  lock_timeout: 300ms\n")
-        self.ctl("db", "downgrade", "base", migrations="basic", expect=OK)
+        self.ctl("db", "downgrade", "base", "--yes", "--allow-reset", migrations="basic", expect=OK)
         a = self.start("db", "upgrade")
         try:
             self.wait_for_lock_holder()

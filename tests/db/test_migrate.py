@@ -16,7 +16,7 @@ class RealMigrations(dbtest.DbTestCase):
         head = max(self.versions())
         self.assertTrue(self.relation_exists("stopstart.instances"))
         self.ctl("db", "check", expect=OK)
-        r = self.ctl("db", "downgrade", "base", expect=OK)
+        r = self.ctl("db", "downgrade", "base", "--yes", "--allow-reset", expect=OK)
         self.assertEqual(len(re.findall(r"^Reverted ", r.stdout, re.M)), head)
         self.assertEqual(self.versions(), {})
         self.assertEqual(self.psql("SELECT to_regnamespace('stopstart') IS NULL"), "t")
@@ -114,7 +114,7 @@ class Failures(dbtest.DbTestCase):
         self.assertEqual(self.events()[-1], ("fix", 3, True))
         self.ctl("db", "check", migrations="basic", expect=OK)
         # And the other way round: mark-reverted after undoing by hand.
-        self.ctl("db", "downgrade", migrations="basic", expect=OK)
+        self.ctl("db", "downgrade", "--yes", migrations="basic", expect=OK)
         self.psql(f"ALTER DATABASE {self.db} SET stopstart_test.fail_0003 = on")
         self.ctl("db", "upgrade", migrations="basic", expect=FAILED)
         self.psql(f"ALTER DATABASE {self.db} RESET stopstart_test.fail_0003")
@@ -131,7 +131,7 @@ class Failures(dbtest.DbTestCase):
                          "t")
         detail = self.psql("SELECT detail FROM stopstart_meta.schema_log WHERE version = 3")
         self.assertEqual(detail, "no-transaction")
-        self.ctl("db", "downgrade", migrations="basic", expect=OK)
+        self.ctl("db", "downgrade", "--yes", migrations="basic", expect=OK)
         self.assertFalse(self.relation_exists("stopstart.items_name_idx"))
         self.assertEqual(self.versions(), {1: "applied", 2: "applied"})
 
@@ -164,7 +164,7 @@ class CheckCatches(dbtest.DbTestCase):
         self.assertRegex(r.stdout, r"checksum\s+0001_items: the up script changed after it was applied "
                                    r"\(applied sha256 [0-9a-f]{12}…, build [0-9a-f]{12}…\)")
         # Mutating verbs refuse a changed history.
-        r = self.ctl("db", "downgrade", migrations=d, expect=REFUSED)
+        r = self.ctl("db", "downgrade", "--yes", migrations=d, expect=REFUSED)
         self.assertIn("Refusing to downgrade: 0001_items: the up script changed", r.stderr)
         # Realigning needs --yes, is logged, and makes check pass on the state (the schema
         # still differs from the edited file: that is drift, and check says so).
@@ -201,7 +201,7 @@ class CheckCatches(dbtest.DbTestCase):
         self.assertIn("Refusing to upgrade: 0002_item_notes is not applied, but the later", r.stderr)
         self.assertEqual(self.versions(), {1: "applied", 3: "applied"})
         # Reverting the later one resolves it.
-        self.ctl("db", "downgrade", migrations="basic", expect=OK)
+        self.ctl("db", "downgrade", "--yes", migrations="basic", expect=OK)
         self.ctl("db", "upgrade", migrations="basic", expect=OK)
         self.ctl("db", "check", migrations="basic", expect=OK)
 

@@ -58,7 +58,7 @@ class Verbs(dbtest.DbTestCase):
         self.assertIsInstance(j[0]["execution_ms"], int)
         self.assertIsNone(j[2]["applied_at"])
 
-        self.ctl("db", "downgrade", migrations="basic", expect=OK)
+        self.ctl("db", "downgrade", "--yes", migrations="basic", expect=OK)
         r = self.ctl("db", "history", "--log", migrations="basic", expect=OK)
         self.assertEqual(re.findall(r"(?m)^\s*\d+\s+\S+\s+(upgrade|downgrade)\s+(\d+)", r.stdout),
                          [("upgrade", "1"), ("upgrade", "2"), ("downgrade", "2")])
@@ -89,16 +89,16 @@ class Verbs(dbtest.DbTestCase):
         self.assertIn("Nothing to upgrade.", r.stdout)
         r = ctl("upgrade", "1", expect=USAGE)
         self.assertIn("below the current version", r.stderr)
-        ctl("downgrade", "-2", expect=OK)
+        ctl("downgrade", "-2", "--yes", expect=OK)
         self.assertEqual(self.versions(), {1: "applied"})
         r = ctl("downgrade", "-3", expect=USAGE)
         self.assertIn("only 1 migration is applied", r.stderr)
         r = ctl("downgrade", "3", expect=USAGE)
         self.assertIn("above the current version", r.stderr)
         ctl("upgrade", expect=OK)
-        ctl("downgrade", "1", expect=OK)
+        ctl("downgrade", "1", "--yes", expect=OK)
         self.assertEqual(self.versions(), {1: "applied"})
-        ctl("downgrade", "base", expect=OK)
+        ctl("downgrade", "base", "--yes", "--allow-reset", expect=OK)
         self.assertEqual(self.versions(), {})
         r = ctl("downgrade", expect=OK)
         self.assertIn("Nothing to downgrade.", r.stdout)
@@ -116,7 +116,7 @@ class Verbs(dbtest.DbTestCase):
                          [("applied", 1, "0001_items"), ("applied", 2, "0002_item_notes"),
                           ("applied", 3, "0003_items_name_index")])
         self.assertIsInstance(j["changes"][0]["execution_ms"], int)
-        j = self.ctl_json("db", "downgrade", "base", migrations="basic")
+        j = self.ctl_json("db", "downgrade", "base", "--yes", "--allow-reset", migrations="basic")
         self.assertEqual([c["change"] for c in j["changes"]], ["reverted"] * 3)
 
     def test_check_and_diff_clean(self):
