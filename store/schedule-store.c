@@ -1018,7 +1018,8 @@ int action_store_insert(Db *db, uint64_t occurrence_id, const ActionRow *rows, s
         for (size_t i = 0; i < n; i++) {
                 json_object *o = json_object_new_object();
                 if (!o || !oci_instance_action_to_string(rows[i].action) || isempty(rows[i].instance_id) ||
-                    isempty(rows[i].retry_token) || (rows[i].state != ACTION_PENDING && rows[i].state != ACTION_SKIPPED)) {
+                    isempty(rows[i].retry_token) ||
+                    (rows[i].state != ACTION_PENDING && rows[i].state != ACTION_SKIPPED && rows[i].state != ACTION_FAILED)) {
                         json_object_put(o);
                         return o ? -EINVAL : -ENOMEM;
                 }
@@ -1039,9 +1040,11 @@ int action_store_insert(Db *db, uint64_t occurrence_id, const ActionRow *rows, s
                       "    json_to_record(e.j) AS x(instance_id text, action text, retry_token text, state text, reason text)\n"
                       "), ins AS (\n"
                       "    INSERT INTO stopstart.actions AS a (occurrence_id, instance_id, action, retry_token, state, reason,\n"
-                      "                                        finished_at)\n"
-                      "    SELECT $1::bigint, instance_id, action, retry_token, state, coalesce(reason, ''),\n"
-                      "           CASE WHEN state = 'skipped' THEN now() END\n"
+                      "                                        error, finished_at)\n"
+                      "    SELECT $1::bigint, instance_id, action, retry_token, state,\n"
+                      "           CASE WHEN state = 'failed' THEN '' ELSE coalesce(reason, '') END,\n"
+                      "           CASE WHEN state = 'failed' THEN coalesce(reason, '') ELSE '' END,\n"
+                      "           CASE WHEN state IN ('skipped', 'failed') THEN now() END\n"
                       "    FROM input ORDER BY n\n"
                       "    ON CONFLICT (occurrence_id, instance_id, action) WHERE occurrence_id IS NOT NULL DO NOTHING\n"
                       "    RETURNING a.*\n"

@@ -150,7 +150,8 @@ int occurrence_store_list(Db *db, const OccurrenceFilter *filter, occurrence_sto
 int occurrence_store_unfinished(Db *db, occurrence_store_handler_t handler, void *userdata);
 
 /* Inserts action rows of one occurrence (before any HTTP call for them): rows[i] gives
- * instance_id, action, retry_token, state (pending or skipped) and reason. A row that exists
+ * instance_id, action, retry_token, state (pending, skipped, or failed: reason is then stored as
+ * the error) and reason. A row that exists
  * (same occurrence, instance, action) is returned as stored, untouched: resuming finds its
  * state and token again. The handler gets the rows as stored, in the order given. */
 int action_store_insert(Db *db, uint64_t occurrence_id, const ActionRow *rows, size_t n,
