@@ -237,8 +237,21 @@ static int append_property_value(sd_bus *bus, sd_bus_message *reply, const char 
         }
 }
 
+static bool name_listed(const char * const *names, const char *name) {
+        for (; names && *names; names++)
+                if (streq(*names, name))
+                        return true;
+        return false;
+}
+
 int bus_append_interface_properties(sd_bus *bus, sd_bus_message *reply, const char *path, const char *interface,
                                     const sd_bus_vtable *vtable, void *userdata, sd_bus_error *error) {
+        return bus_append_interface_properties_only(bus, reply, path, interface, vtable, NULL, userdata, error);
+}
+
+int bus_append_interface_properties_only(sd_bus *bus, sd_bus_message *reply, const char *path,
+                                         const char *interface, const sd_bus_vtable *vtable,
+                                         const char * const *only, void *userdata, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
@@ -254,6 +267,8 @@ int bus_append_interface_properties(sd_bus *bus, sd_bus_message *reply, const ch
                 if (v->type != _SD_BUS_VTABLE_PROPERTY && v->type != _SD_BUS_VTABLE_WRITABLE_PROPERTY)
                         continue;
                 if (v->flags & (SD_BUS_VTABLE_HIDDEN | SD_BUS_VTABLE_PROPERTY_EXPLICIT))
+                        continue;
+                if (only && !name_listed(only, v->x.property.member))
                         continue;
                 r = sd_bus_message_open_container(reply, 'e', "sv");
                 if (r < 0)

@@ -22,6 +22,10 @@ struct BusObjectImplementation {
         const BusObjectVtablePair *fallback_vtables;    /* terminated by an empty pair, under path */
         sd_bus_node_enumerator_t node_enumerator;
         bool manager;                                   /* an ObjectManager at path */
+        /* The properties GetManagedObjects carries for this interface (NULL-terminated; NULL:
+         * all that GetAll returns). An ObjectManager answer holds every object at once and must
+         * stay inside the bus limits at 50,000 instances; the rest is read with Get/GetAll. */
+        const char * const *managed_properties;
         const BusObjectImplementation **children;       /* NULL-terminated */
 };
 
@@ -44,3 +48,7 @@ void bus_list_interfaces(FILE *f, const BusObjectImplementation *impl);
  * entries without a getter, exactly as sd-bus does. */
 int bus_append_interface_properties(sd_bus *bus, sd_bus_message *reply, const char *path, const char *interface,
                                     const sd_bus_vtable *vtable, void *userdata, sd_bus_error *error);
+/* Same, limited to the properties named in only (NULL-terminated; NULL: no limit). */
+int bus_append_interface_properties_only(sd_bus *bus, sd_bus_message *reply, const char *path,
+                                         const char *interface, const sd_bus_vtable *vtable,
+                                         const char * const *only, void *userdata, sd_bus_error *error);

@@ -123,6 +123,8 @@ const BusObjectImplementation compartment_object = {
                 {}
         },
         .node_enumerator = compartment_node_enumerator,
+        /* Enough for a tree in GetManagedObjects (see instance_object); the rest with Get/GetAll. */
+        .managed_properties = (const char * const[]) { "Name", "Parent", "LifecycleState", "InstanceCount", NULL },
 };
 
 static const struct {

@@ -242,6 +242,10 @@ const BusObjectImplementation instance_object = {
                 {}
         },
         .node_enumerator = instance_node_enumerator,
+        /* GetManagedObjects lists every instance with its state only: at 50,000 instances each
+         * further property (the OCIDs, the compartment path, tags, names) would take the answer
+         * over the bus limits (dbus/README.md, "Object paths and ObjectManager"). */
+        .managed_properties = (const char * const[]) { "LifecycleState", NULL },
 };
 
 static const struct {

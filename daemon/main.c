@@ -275,6 +275,21 @@ static int on_request_name(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
+/* The broker closed our connection: it restarted, or it dropped us (e.g. a message over its
+ * limits). Our name is gone and nobody can reach us; staying alive would be a zombie that still
+ * pings the watchdog. Exit non-zero, as systemd's own daemons do, so Restart=on-failure brings a
+ * fresh instance onto the bus; leaving the event loop also ends the watchdog pings. */
+static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+
+        log_error("Lost the connection to the system bus (the bus daemon closed it: restarted, or it dropped "
+                  "us, e.g. for a message over its limits); exiting so that systemd restarts stopstartd.");
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Lost the connection to the system bus.");
+        m->exit_requested = true;
+        (void) sd_event_exit(m->event, EXIT_BUS_LOST);
+        return 0;
+}
+
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -405,6 +420,11 @@ static int run(int argc, char *argv[]) {
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        /* sd-bus synthesizes this local signal when the connection goes away. */
+        r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch for the loss of the bus connection: %m");
 
         r = manager_resume_jobs(m);
         if (r < 0)

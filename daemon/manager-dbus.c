@@ -712,8 +712,8 @@ static int append_managed_object(sd_bus *bus, sd_bus_message *reply, const char 
         r = sd_bus_message_open_container(reply, 'a', "{sa{sv}}");
         if (r < 0)
                 return r;
-        r = bus_append_interface_properties(bus, reply, path, impl->interface, impl->fallback_vtables[0].vtable,
-                                            object, error);
+        r = bus_append_interface_properties_only(bus, reply, path, impl->interface, impl->fallback_vtables[0].vtable,
+                                                 impl->managed_properties, object, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_close_container(reply);

@@ -52,6 +52,7 @@ typedef enum ManagerProp {
 #define EXIT_USAGE        64    /* EX_USAGE: bad command line */
 #define EXIT_SCHEMA       65    /* EX_DATAERR: database schema not at the migration head */
 #define EXIT_DATABASE     69    /* EX_UNAVAILABLE: database unreachable at start-up */
+#define EXIT_BUS_LOST     75    /* EX_TEMPFAIL: the bus connection went away (systemd restarts us) */
 #define EXIT_CONFIG       78    /* EX_CONFIG: configuration file missing or invalid */
 
 typedef struct LoadContext LoadContext;
