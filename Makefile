@@ -1,7 +1,8 @@
 # Convenience entry points; meson does the real work.
 #   make demo    install dependencies, build, run everything on a simulated tenancy
 #   make check   install dependencies, build twice (plain, ASan+UBSan), run every test suite
-#   make bench   discovery benchmark against the fake OCI server (not part of check)
+#   make bench   discovery benchmark against the fake OCI server, the daemon's answer sizes at
+#                5,000/50,000 (not part of check)
 BUILD ?= build
 BUILD_SAN ?= build-sanitize
 SUITES ?=
