@@ -17,9 +17,37 @@ export function managerCall(method, args = []) {
 // Calls onChange(payload) for the initial objects and every change; resolves once the initial
 // state is in.
 export function watchAll(onChange) {
-    client.addEventListener("notify", (ev, payload) => onChange(payload));
+    // GetManagedObjects carries only a few properties of each compartment and instance (its size
+    // at 50,000 instances, dbus/README.md "Answer sizes"): the rest of the objects it lists comes
+    // from GetAll. Objects announced later (InterfacesAdded) arrive whole.
+    let initial = true;
+    const incomplete = new Map(); // path -> interface
+    client.addEventListener("notify", (ev, payload) => {
+        if (initial) {
+            for (const [path, ifaces] of Object.entries(payload)) {
+                for (const [iface, props] of Object.entries(ifaces)) {
+                    if (props && ((iface === IFACE.instance && !("DisplayName" in props)) ||
+                                  (iface === IFACE.compartment && !("Id" in props))))
+                        incomplete.set(path, iface);
+                }
+            }
+        }
+        onChange(payload);
+    });
     // GetManagedObjects lists the objects below the root, not the root's own Manager
-    return Promise.all([client.watch({ path: ROOT, interface: IFACE.manager }), client.watch({ path_namespace: ROOT })]);
+    return Promise.all([client.watch({ path: ROOT, interface: IFACE.manager }), client.watch({ path_namespace: ROOT })])
+            .then(() => {
+                initial = false;
+                return Promise.all([...incomplete].map(([path, iface]) =>
+                    call(path, "org.freedesktop.DBus.Properties", "GetAll", [iface])
+                            .then(([props]) => {
+                                const plain = {};
+                                for (const [name, variant] of Object.entries(props))
+                                    plain[name] = variant.v;
+                                onChange({ [path]: { [iface]: plain } });
+                            })
+                            .catch(() => {}))); // gone meanwhile: InterfacesRemoved follows
+            });
 }
 
 // What the user may do, asked up front so that controls are disabled with the reason instead of
