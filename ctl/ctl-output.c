@@ -2,13 +2,18 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "ctl-output.h"
 #include "json-util.h"
@@ -319,6 +324,265 @@ json_object *table_to_json(const Table *t) {
         return j;
 }
 
+
+/* ---- text for a terminal --------------------------------------------------------------------------- */
+
+int utf8_decode(const char *s, uint32_t *ret_codepoint) {
+        const unsigned char *p = (const unsigned char *) s;
+        uint32_t c;
+        int len;
+
+        if (p[0] < 0x80) {
+                *ret_codepoint = p[0];
+                return 1;
+        }
+        if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+                len = 2;
+                c = p[0] & 0x1F;
+        } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+                len = 3;
+                c = p[0] & 0x0F;
+        } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+                len = 4;
+                c = p[0] & 0x07;
+        } else
+                return -EILSEQ;
+        for (int i = 1; i < len; i++) {
+                if ((p[i] & 0xC0) != 0x80)
+                        return -EILSEQ;
+                c = (c << 6) | (p[i] & 0x3F);
+        }
+        if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+                return -EILSEQ;
+        *ret_codepoint = c;
+        return len;
+}
+
+bool utf8_is_valid(const char *s) {
+        uint32_t c;
+
+        while (*s) {
+                int l = utf8_decode(s, &c);
+                if (l < 0)
+                        return false;
+                s += l;
+        }
+        return true;
+}
+
+static bool codepoint_is_control(uint32_t c) {
+        return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+}
+
+bool text_needs_escape(const char *s) {
+        uint32_t c;
+
+        while (*s) {
+                int l = utf8_decode(s, &c);
+                if (l < 0 || codepoint_is_control(c))
+                        return true;
+                s += l;
+        }
+        return false;
+}
+
+static char *escape_bytes(char *out, const unsigned char *p, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+
+        for (size_t i = 0; i < n; i++) {
+                const char *named = NULL;
+                switch (p[i]) {
+                case '\a': named = "\\a"; break;
+                case '\b': named = "\\b"; break;
+                case '\f': named = "\\f"; break;
+                case '\n': named = "\\n"; break;
+                case '\r': named = "\\r"; break;
+                case '\t': named = "\\t"; break;
+                case '\v': named = "\\v"; break;
+                }
+                if (named)
+                        out = stpcpy(out, named);
+                else {
+                        *out++ = '\\';
+                        *out++ = 'x';
+                        *out++ = hex[p[i] >> 4];
+                        *out++ = hex[p[i] & 15];
+                }
+        }
+        return out;
+}
+
+char *text_escape(const char *s) {
+        char *buf, *out;
+        uint32_t c;
+
+        /* At most four output bytes per input byte ("\xNN"). */
+        buf = out = malloc(strlen(s) * 4 + 1);
+        if (!buf)
+                return NULL;
+        while (*s) {
+                int l = utf8_decode(s, &c);
+                if (l < 0)
+                        out = escape_bytes(out, (const unsigned char *) s++, 1);
+                else if (codepoint_is_control(c)) {
+                        out = escape_bytes(out, (const unsigned char *) s, (size_t) l);
+                        s += l;
+                } else {
+                        memcpy(out, s, (size_t) l);
+                        out += l;
+                        s += l;
+                }
+        }
+        *out = 0;
+        return buf;
+}
+
+static size_t codepoint_width(uint32_t c) {
+        int w;
+
+        if (c < 0x80)
+                return 1;
+        /* wcwidth() knows wide and combining characters in a UTF-8 locale; elsewhere count one. */
+        w = wcwidth((wchar_t) c);
+        return w < 0 ? 1 : (size_t) w;
+}
+
+size_t text_width(const char *s) {
+        size_t w = 0;
+        uint32_t c;
+
+        while (*s) {
+                int l = utf8_decode(s, &c);
+                if (l < 0) {
+                        w++;
+                        s++;
+                        continue;
+                }
+                w += codepoint_width(c);
+                s += l;
+        }
+        return w;
+}
+
+char *text_ellipsize(const char *s, size_t width) {
+        const char *ellipsis = glyph(GLYPH_ELLIPSIS);
+        size_t ew = text_width(ellipsis), w = 0;
+        const char *p = s, *cut = NULL;
+        uint32_t c;
+        char *out;
+
+        if (text_width(s) <= width)
+                return strdup(s);
+        if (width <= ew)
+                return strndup(ellipsis, width);
+        /* The longest prefix, whole characters only, that leaves room for the ellipsis. */
+        while (*p) {
+                int l = utf8_decode(p, &c);
+                size_t cw = l < 0 ? 1 : codepoint_width(c);
+                if (l < 0)
+                        l = 1;
+                if (w + cw > width - ew)
+                        break;
+                w += cw;
+                p += l;
+        }
+        cut = p;
+        out = malloc((size_t) (cut - s) + strlen(ellipsis) + 1);
+        if (!out)
+                return NULL;
+        memcpy(out, s, (size_t) (cut - s));
+        strcpy(out + (cut - s), ellipsis);
+        return out;
+}
+
+char *text_for_message(const char *s) {
+        _cleanup_free_ char *e = text_escape(s);
+        return e ? text_ellipsize(e, 80) : NULL;
+}
+
+static int env_boolean(const char *name) {
+        const char *v = getenv(name);
+
+        if (!v)
+                return -ENOENT;
+        static const char * const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char * const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (strcasecmp(v, yes[i]) == 0)
+                        return 1;
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                if (strcasecmp(v, no[i]) == 0)
+                        return 0;
+        return -EINVAL;
+}
+
+bool is_locale_utf8(void) {
+        const char *set;
+        int b;
+
+        b = env_boolean("SYSTEMD_UTF8");
+        if (b >= 0)
+                return b;
+        set = nl_langinfo(CODESET);
+        if (!set || streq(set, "UTF-8"))
+                return true;
+        /* The C locale that nobody asked for: everything speaks UTF-8 nowadays. Asked for, it is
+         * respected. */
+        set = setlocale(LC_CTYPE, NULL);
+        return !set || ((streq(set, "C") || streq(set, "POSIX")) && !getenv("LC_ALL") && !getenv("LC_CTYPE") &&
+                        !getenv("LANG"));
+}
+
+const char *glyph(Glyph g) {
+        static const char * const utf8[_GLYPH_MAX] = {
+                [GLYPH_TREE_VERTICAL] = "│  ",
+                [GLYPH_TREE_BRANCH]   = "├─ ",
+                [GLYPH_TREE_RIGHT]    = "└─ ",
+                [GLYPH_TREE_SPACE]    = "   ",
+                [GLYPH_ARROW]         = "→",
+                [GLYPH_ELLIPSIS]      = "…",
+        };
+        static const char * const ascii[_GLYPH_MAX] = {
+                [GLYPH_TREE_VERTICAL] = "|  ",
+                [GLYPH_TREE_BRANCH]   = "|- ",
+                [GLYPH_TREE_RIGHT]    = "`- ",
+                [GLYPH_TREE_SPACE]    = "   ",
+                [GLYPH_ARROW]         = "->",
+                [GLYPH_ELLIPSIS]      = "...",
+        };
+        assert(g >= 0 && g < _GLYPH_MAX);
+        return is_locale_utf8() ? utf8[g] : ascii[g];
+}
+
+size_t terminal_columns(void) {
+        const char *e = getenv("COLUMNS");
+        struct winsize ws = {};
+
+        if (e) {
+                char *end;
+                unsigned long v;
+                errno = 0;
+                v = strtoul(e, &end, 10);
+                if (errno == 0 && *e && !*end && v > 0 && v < 100000)
+                        return (size_t) v;
+        }
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        return 80;
+}
+
+/* The columns human output must fit in; SIZE_MAX: no limit. */
+static size_t output_width(const OutputFlags *flags) {
+        if (flags->full)
+                return SIZE_MAX;
+        if (flags->width > 0)
+                return flags->width;
+        if (pager_have() || !isatty(STDOUT_FILENO))
+                return SIZE_MAX;
+        return terminal_columns();
+}
+
 static const char *cell_text(const Cell *c, char buf[static 32]) {
         switch (c->type) {
         case CELL_STRING:
@@ -333,15 +597,6 @@ static const char *cell_text(const Cell *c, char buf[static 32]) {
         }
 }
 
-/* Terminal columns taken by s: UTF-8 lead bytes (good enough for the text we print). */
-static size_t text_width(const char *s) {
-        size_t w = 0;
-        for (; *s; s++)
-                if (((unsigned char) *s & 0xC0) != 0x80)
-                        w++;
-        return w;
-}
-
 static void print_padded(const char *s, size_t width, bool right, bool last) {
         size_t w = text_width(s);
         if (right)
@@ -353,39 +608,87 @@ static void print_padded(const char *s, size_t width, bool right, bool last) {
                         fputc(' ', stdout);
 }
 
-static void print_vertical(const Table *t, const OutputFlags *flags) {
-        size_t rows = table_get_rows(t), width = 0;
+/* Every cell as it is shown: escaped (strings only: numbers, booleans and "-" are ours). */
+static char **render_cells(const Table *t) {
+        char **text = new0(char*, t->n_cells + 1);
         char buf[32];
 
+        if (!text)
+                return NULL;
+        for (size_t i = 0; i < t->n_cells; i++) {
+                const Cell *c = &t->cells[i];
+                text[i] = c->type == CELL_STRING ? text_escape(c->string) : strdup(cell_text(c, buf));
+                if (!text[i])
+                        return strv_free(text);
+        }
+        return text;
+}
+
+/* Replaces text with its ellipsized form when it is wider than width. */
+static int fit(char **text, size_t width) {
+        char *e;
+
+        if (text_width(*text) <= width)
+                return 0;
+        e = text_ellipsize(*text, width);
+        if (!e)
+                return -ENOMEM;
+        free(*text);
+        *text = e;
+        return 0;
+}
+
+static int print_vertical(const Table *t, const OutputFlags *flags) {
+        size_t rows = table_get_rows(t), width = 0, avail = output_width(flags);
+        _cleanup_strv_free_ char **text = render_cells(t);
+
+        if (!text)
+                return -ENOMEM;
         for (size_t r = 0; r < rows; r++)
-                width = MAX(width, text_width(t->cells[r * 2].string));
+                width = MAX(width, text_width(text[r * 2]));
         for (size_t r = 0; r < rows; r++) {
-                const char *v = cell_text(&t->cells[r * 2 + 1], buf);
-                print_padded(t->cells[r * 2].string, width, true, false);
+                char **v = &text[r * 2 + 1];
+                /* Keep at least a readable stub of the value when labels are wide. */
+                if (avail != SIZE_MAX && fit(v, MAX(avail > width + 2 ? avail - width - 2 : 0, (size_t) 16)) < 0)
+                        return -ENOMEM;
+                print_padded(text[r * 2], width, true, false);
                 fputs(": ", stdout);
-                /* Continuation lines of a multi-line value line up under its first line. */
-                for (const char *p = v; *p; ) {
-                        const char *e = strchrnul(p, '\n');
-                        fwrite(p, 1, (size_t) (e - p), stdout);
-                        fputc('\n', stdout);
-                        if (!*e)
-                                break;
-                        p = e + 1;
-                        for (size_t i = 0; i < width + 2; i++)
-                                fputc(' ', stdout);
-                }
-                if (!*v)
-                        fputc('\n', stdout);
+                fputs(*v, stdout);
+                fputc('\n', stdout);
         }
         if (flags->legend && t->footer)
                 printf("\n%s\n", t->footer);
+        return 0;
+}
+
+/* Narrows the widest displayed columns, one column at a time, until the line fits avail (or
+ * nothing is wider than min_width), as systemd's format-table does on a terminal. */
+static void shrink_columns(const Table *t, size_t *width, size_t avail) {
+        const size_t min_width = 8;
+        size_t total = 0;
+
+        for (size_t k = 0; k < t->n_display; k++)
+                total += width[t->display[k]] + (k > 0 ? 2 : 0);
+        while (total > avail) {
+                size_t widest = SIZE_MAX;
+                for (size_t k = 0; k < t->n_display; k++) {
+                        size_t c = t->display[k];
+                        if (width[c] > min_width && (widest == SIZE_MAX || width[c] > width[widest]))
+                                widest = c;
+                }
+                if (widest == SIZE_MAX)
+                        return;
+                width[widest]--;
+                total--;
+        }
 }
 
 int table_print(const Table *t, const OutputFlags *flags) {
-        size_t rows = table_get_rows(t);
+        size_t rows = table_get_rows(t), avail;
         _cleanup_free_ size_t *width = NULL;
         _cleanup_free_ bool *right = NULL;
-        char buf[32];
+        _cleanup_strv_free_ char **text = NULL;
+        int r;
 
         assert(t);
         assert(flags);
@@ -398,7 +701,9 @@ int table_print(const Table *t, const OutputFlags *flags) {
         }
 
         if (t->vertical) {
-                print_vertical(t, flags);
+                r = print_vertical(t, flags);
+                if (r < 0)
+                        return r;
                 return fflush(stdout) == 0 ? 0 : -EIO;
         }
 
@@ -408,17 +713,18 @@ int table_print(const Table *t, const OutputFlags *flags) {
                 return fflush(stdout) == 0 ? 0 : -EIO;
         }
 
+        text = render_cells(t);
         width = new0(size_t, t->n_columns);
         right = new0(bool, t->n_columns);
-        if (!width || !right)
+        if (!text || !width || !right)
                 return -ENOMEM;
         for (size_t c = 0; c < t->n_columns; c++) {
                 bool numeric = false, other = false;
                 if (flags->legend)
                         width[c] = text_width(t->columns[c].header);
-                for (size_t r = 0; r < rows; r++) {
-                        const Cell *cell = &t->cells[r * t->n_columns + c];
-                        width[c] = MAX(width[c], text_width(cell_text(cell, buf)));
+                for (size_t row = 0; row < rows; row++) {
+                        const Cell *cell = &t->cells[row * t->n_columns + c];
+                        width[c] = MAX(width[c], text_width(text[row * t->n_columns + c]));
                         if (cell->type == CELL_INT)
                                 numeric = true;
                         else if (cell->type != CELL_NULL)
@@ -426,23 +732,31 @@ int table_print(const Table *t, const OutputFlags *flags) {
                 }
                 right[c] = numeric && !other;
         }
+        avail = output_width(flags);
+        if (avail != SIZE_MAX)
+                shrink_columns(t, width, avail);
 
         if (flags->legend) {
                 for (size_t k = 0; k < t->n_display; k++) {
                         size_t c = t->display[k];
+                        _cleanup_free_ char *h = text_ellipsize(t->columns[c].header, width[c]);
+                        if (!h)
+                                return -ENOMEM;
                         if (k > 0)
                                 fputs("  ", stdout);
-                        print_padded(t->columns[c].header, width[c], right[c], k + 1 == t->n_display);
+                        print_padded(h, width[c], right[c], k + 1 == t->n_display);
                 }
                 fputc('\n', stdout);
         }
-        for (size_t r = 0; r < rows; r++) {
+        for (size_t row = 0; row < rows; row++) {
                 for (size_t k = 0; k < t->n_display; k++) {
                         size_t c = t->display[k];
+                        char **cell = &text[row * t->n_columns + c];
+                        if (fit(cell, width[c]) < 0)
+                                return -ENOMEM;
                         if (k > 0)
                                 fputs("  ", stdout);
-                        print_padded(cell_text(&t->cells[r * t->n_columns + c], buf), width[c], right[c],
-                                     k + 1 == t->n_display);
+                        print_padded(*cell, width[c], right[c], k + 1 == t->n_display);
                 }
                 fputc('\n', stdout);
         }
@@ -464,15 +778,40 @@ int output_json(json_object *j, const OutputFlags *flags) {
 
 static pid_t pager_pid = 0;
 
+bool pager_have(void) {
+        return pager_pid > 0;
+}
+
+bool terminal_is_dumb(void) {
+        const char *term = getenv("TERM");
+        return isempty(term) || streq(term, "dumb");
+}
+
+const char *pager_command(void) {
+        const char *pager = getenv("STOPSTART_PAGER");
+
+        if (!pager)
+                pager = getenv("SYSTEMD_PAGER");
+        if (!pager)
+                pager = getenv("PAGER");
+        if (!pager)
+                return "less";
+        pager += strspn(pager, " \t");
+        if (isempty(pager) || streq(pager, "cat"))
+                return NULL;
+        return pager;
+}
+
 void pager_open(const OutputFlags *flags) {
         const char *pager;
         int fds[2];
         pid_t pid;
 
-        if (pager_pid > 0 || !flags->pager || !isatty(STDOUT_FILENO))
+        /* A dumb terminal cannot run less (it would wait for RETURN even for one line). */
+        if (pager_pid > 0 || !flags->pager || !isatty(STDOUT_FILENO) || terminal_is_dumb())
                 return;
-        pager = getenv("STOPSTART_PAGER") ?: getenv("PAGER");
-        if (pager && (isempty(pager) || streq(pager, "cat")))
+        pager = pager_command();
+        if (!pager)
                 return;
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return;
@@ -485,12 +824,15 @@ void pager_open(const OutputFlags *flags) {
                 return;
         }
         if (pid == 0) {
-                /* -F quit if one screen, -R colours, -S chop long lines, -X keep the screen,
-                 * -M/-K long prompt and quit on ^C; the user's $LESS wins. */
-                (void) setenv("LESS", "FRSXMK", 0);
+                /* As systemd: -F quit if one screen, -R colours, -S chop long lines, -X keep the
+                 * screen, -M long prompt, -K quit on ^C; $SYSTEMD_LESS replaces them. */
+                const char *less = getenv("SYSTEMD_LESS");
+                (void) setenv("LESS", less ?: "FRSXMK", 1);
+                if (is_locale_utf8())
+                        (void) setenv("LESSCHARSET", "utf-8", 0);
                 if (dup2(fds[0], STDIN_FILENO) < 0)
                         _exit(EXIT_FAILURE);
-                if (pager) {
+                if (!streq(pager, "less")) {
                         execl("/bin/sh", "sh", "-c", pager, (char *) NULL);
                         _exit(EXIT_FAILURE);
                 }

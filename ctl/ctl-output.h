@@ -16,8 +16,12 @@
  * true/false, null). A vertical table (table_new_vertical) renders "Label: value" lines and a
  * single JSON object.
  *
- * Long human output on a terminal goes through a pager (pager_open: $STOPSTART_PAGER, $PAGER,
- * else "less" with LESS=FRSXMK; "" or "cat" disables it) unless --no-pager. */
+ * Human output escapes control characters in cells (text_escape below) and, on a terminal without a
+ * pager, ellipsizes the widest columns to fit its width unless --full.
+ *
+ * Long human output on a terminal goes through a pager (pager_open: $STOPSTART_PAGER, else
+ * $SYSTEMD_PAGER, else $PAGER, else "less"; "" or "cat" disables it; never when $TERM is unset or
+ * "dumb") unless --no-pager. less gets LESS=FRSXMK ($SYSTEMD_LESS replaces it), as systemd does. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -44,9 +48,52 @@ typedef struct OutputFlags {
         JsonFormat json;
         bool legend;             /* header and footer lines in human output */
         bool pager;              /* allow a pager on a terminal */
+        bool full;               /* --full: never ellipsize */
+        size_t width;            /* human output fits this many columns; 0: the terminal's, when
+                                  * stdout is one and no pager runs (as systemctl), else unlimited */
 } OutputFlags;
 
 #define OUTPUT_FLAGS_DEFAULT ((OutputFlags) { .json = JSON_FORMAT_OFF, .legend = true, .pager = true })
+
+/* ---- text for a terminal ---------------------------------------------------------------------
+ *
+ * Names and notes come from OCI and from users: before they reach a terminal, control characters
+ * are escaped the way systemd's cescape() does ("\n", "\t", "\x1b"; also DEL, the C1 controls
+ * U+0080…U+009F and bytes that are not UTF-8), so that they can neither run escape sequences nor
+ * split a row. Printable UTF-8 stays as it is. JSON output is never escaped this way. */
+
+/* Decodes one UTF-8 character at s: its length (1…4) and code point, or -EILSEQ (overlong forms,
+ * surrogates and values past U+10FFFF are not UTF-8). */
+int utf8_decode(const char *s, uint32_t *ret_codepoint);
+bool utf8_is_valid(const char *s);
+/* Whether s needs text_escape() (a cheap check for the common case). */
+bool text_needs_escape(const char *s);
+/* A new string with every unsafe character escaped. */
+char *text_escape(const char *s);
+/* Terminal columns taken by s (valid UTF-8; wide characters count two). */
+size_t text_width(const char *s);
+/* A new string of at most width columns: s itself, or cut on a character boundary and ended with
+ * an ellipsis ("…", or "..." when the locale is not UTF-8). */
+char *text_ellipsize(const char *s, size_t width);
+/* A name as given, for a one-line message: escaped, at most 80 columns. */
+char *text_for_message(const char *s);
+
+/* The locale's character set is UTF-8 (systemd's is_locale_utf8(): $SYSTEMD_UTF8 decides if set;
+ * the plain C locale, unset by the environment, counts as UTF-8). Call setlocale(LC_CTYPE, "")
+ * first. */
+bool is_locale_utf8(void);
+typedef enum Glyph {
+        GLYPH_TREE_VERTICAL,     /* "│  " or "|  " */
+        GLYPH_TREE_BRANCH,       /* "├─ " or "|- " */
+        GLYPH_TREE_RIGHT,        /* "└─ " or "`- " */
+        GLYPH_TREE_SPACE,        /* "   " */
+        GLYPH_ARROW,             /* "→" or "->" */
+        GLYPH_ELLIPSIS,          /* "…" or "..." */
+        _GLYPH_MAX,
+} Glyph;
+const char *glyph(Glyph g);
+/* Width of the terminal on stdout: $COLUMNS, else the tty's, else 80. */
+size_t terminal_columns(void);
 
 /* Parses the argument of --json[=MODE]: "pretty", "short" or "off"; NULL (bare --json) means
  * pretty on a terminal, short otherwise. */
@@ -92,3 +139,8 @@ int output_json(json_object *j, const OutputFlags *flags);
  * the pipe and waits. Both are no-ops when no pager runs. */
 void pager_open(const OutputFlags *flags);
 void pager_close(void);
+bool pager_have(void);
+/* The pager command pager_open() would run (NULL: none, as with "" or "cat"), from the
+ * environment; and whether $TERM rules a pager out. For tests and pager_open(). */
+const char *pager_command(void);
+bool terminal_is_dumb(void);

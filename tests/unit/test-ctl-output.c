@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stopstartctl's table renderer: human columns, legend, JSON field names and types. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ctl-output.h"
@@ -138,15 +140,199 @@ TEST(vertical) {
         ASSERT_OK(table_add_key(t, "note", NULL));
         ASSERT_OK(table_add_string(t, "two\nlines"));
         out = render(t, f);
+        /* A value cannot split a line: a newline in it is shown escaped. */
         ASSERT_STREQ(out,
                      "      Version: 3\n"
                      "Dirty version: -\n"
-                     "         note: two\n"
-                     "               lines\n");
+                     "         note: two\\nlines\n");
         free(out);
         f.json = JSON_FORMAT_SHORT;
         out = render(t, f);
         ASSERT_STREQ(out, "{\"version\":3,\"dirty_version\":null,\"note\":\"two\\nlines\"}\n");
+}
+
+TEST(utf8) {
+        uint32_t c;
+
+        ASSERT_EQ(utf8_decode("a", &c), 1);
+        ASSERT_EQ(c, 'a');
+        ASSERT_EQ(utf8_decode("é", &c), 2);
+        ASSERT_EQ(c, 0xE9);
+        ASSERT_EQ(utf8_decode("€", &c), 3);
+        ASSERT_EQ(c, 0x20AC);
+        ASSERT_EQ(utf8_decode("😀", &c), 4);
+        ASSERT_EQ(c, 0x1F600);
+        ASSERT_ERR(utf8_decode("\xC3", &c), EILSEQ);            /* cut short */
+        ASSERT_ERR(utf8_decode("\xC0\xAF", &c), EILSEQ);        /* overlong "/" */
+        ASSERT_ERR(utf8_decode("\xED\xA0\x80", &c), EILSEQ);    /* surrogate */
+        ASSERT_ERR(utf8_decode("\xF4\x90\x80\x80", &c), EILSEQ);/* past U+10FFFF */
+        ASSERT_ERR(utf8_decode("\x80", &c), EILSEQ);
+        ASSERT_TRUE(utf8_is_valid("später €"));
+        ASSERT_TRUE(!utf8_is_valid("sp\xE4ter"));               /* Latin-1 */
+}
+
+TEST(escape) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                { "web-1", "web-1" },
+                { "später 😀", "später 😀" },
+                { "\x1b[2J\x1b]0;owned\x07", "\\x1b[2J\\x1b]0;owned\\a" },
+                { "two\nrows", "two\\nrows" },
+                { "a\tb\rc", "a\\tb\\rc" },
+                { "del\x7f", "del\\x7f" },
+                { "csi\xC2\x9B" "31m", "csi\\xc2\\x9b31m" },      /* U+009B, the 8-bit CSI */
+                { "bad\xE4utf8", "bad\\xe4utf8" },
+                { "back\\slash", "back\\slash" },
+                { "", "" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *e = text_escape(cases[i].in);
+                ASSERT_STREQ(e, cases[i].out);
+                ASSERT_EQ(text_needs_escape(cases[i].in), !streq(cases[i].in, cases[i].out));
+                ASSERT_TRUE(utf8_is_valid(e));
+        }
+}
+
+TEST(ellipsize) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *long_name = NULL, *m = NULL, *x = NULL;
+
+        ASSERT_OK(setenv("SYSTEMD_UTF8", "1", 1));
+        ASSERT_EQ(text_width("später"), 6);
+        a = text_ellipsize("web-1", 10);
+        ASSERT_STREQ(a, "web-1");
+        b = text_ellipsize("abcdefghijkl", 8);
+        ASSERT_STREQ(b, "abcdefg…");
+        ASSERT_EQ(text_width(b), 8);
+        /* Cut on a character boundary, never inside one. */
+        c = text_ellipsize("ééééééééééé", 5);
+        ASSERT_STREQ(c, "éééé…");
+        ASSERT_TRUE(utf8_is_valid(c));
+
+        ASSERT_OK(setenv("SYSTEMD_UTF8", "0", 1));
+        d = text_ellipsize("abcdefghijkl", 8);
+        ASSERT_STREQ(d, "abcde...");
+        ASSERT_STREQ(glyph(GLYPH_TREE_RIGHT), "`- ");
+        ASSERT_OK(setenv("SYSTEMD_UTF8", "1", 1));
+        ASSERT_STREQ(glyph(GLYPH_TREE_RIGHT), "└─ ");
+
+        /* A message echoes a long name in at most 80 columns, still valid UTF-8 (the byte cut
+         * "%.76s" made an invalid string of this one). */
+        long_name = malloc(1 + 100 * 2 + 1);
+        ASSERT_NOT_NULL(long_name);
+        strcpy(long_name, "a");
+        for (int i = 0; i < 100; i++)
+                strcat(long_name, "é");
+        m = text_for_message(long_name);
+        ASSERT_TRUE(utf8_is_valid(m));
+        ASSERT_EQ(text_width(m), 80);
+        ASSERT_STREQ(m + strlen(m) - strlen("é…"), "é…");
+        x = text_for_message("evil\x1b[2Jname");
+        ASSERT_STREQ(x, "evil\\x1b[2Jname");
+        ASSERT_OK(unsetenv("SYSTEMD_UTF8"));
+}
+
+static Table *names(const char *long_name) {
+        Table *t = table_new("name", "state", "id", NULL);
+        ASSERT_NOT_NULL(t);
+        ASSERT_OK(table_add_string(t, long_name));
+        ASSERT_OK(table_add_string(t, "RUNNING"));
+        ASSERT_OK(table_add_string(t, "ocid1.instance.oc1..aaaa"));
+        ASSERT_OK(table_add_string(t, "tab\there\nnewline"));
+        ASSERT_OK(table_add_string(t, "STOPPED"));
+        ASSERT_OK(table_add_string(t, "ocid1.instance.oc1..bbbb"));
+        return t;
+}
+
+TEST(escape_and_ellipsize_cells) {
+        char long_name[301];
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *out = NULL, *full = NULL, *json = NULL;
+        _cleanup_json_ json_object *j = NULL;
+        OutputFlags f = OUTPUT_FLAGS_DEFAULT;
+
+        ASSERT_OK(setenv("SYSTEMD_UTF8", "1", 1));
+        memset(long_name, 'x', 300);
+        long_name[300] = 0;
+        long_name[0] = '\x1b';
+        t = names(long_name);
+
+        f.width = 60;
+        out = render(t, f);
+        /* Every line fits 60 columns; the long name is cut with "…"; control characters escaped. */
+        for (char *line = out, *e; *line; line = e + 1) {
+                e = strchrnul(line, '\n');
+                *e = 0;
+                ASSERT_TRUE(text_width(line) <= 60);
+                ASSERT_TRUE(!strchr(line, '\x1b') && !strchr(line, '\t'));
+                if (!*(e + 1))
+                        break;
+                *e = '\n';
+        }
+        ASSERT_TRUE(strstr(out, "\\x1bxxx") != NULL);
+        ASSERT_TRUE(strstr(out, "x…  RUNNING") != NULL);
+        ASSERT_TRUE(strstr(out, "tab\\there\\nnewline") != NULL);
+        ASSERT_TRUE(strstr(out, "ocid1.instance.oc1..aaaa") != NULL);   /* narrow columns stay whole */
+
+        /* --full: whole, however wide. */
+        f.full = true;
+        full = render(t, f);
+        ASSERT_TRUE(strstr(full, long_name + 1) != NULL);
+        ASSERT_TRUE(strstr(full, "…") == NULL);
+
+        /* JSON is exact. */
+        f.json = JSON_FORMAT_SHORT;
+        json = render(t, f);
+        j = json_tokener_parse(json);
+        ASSERT_NOT_NULL(j);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(json_object_array_get_idx(j, 0), "name")), long_name);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(json_object_array_get_idx(j, 1), "name")),
+                     "tab\there\nnewline");
+        ASSERT_OK(unsetenv("SYSTEMD_UTF8"));
+}
+
+TEST(vertical_ellipsized) {
+        _cleanup_(table_freep) Table *t = table_new_vertical();
+        _cleanup_free_ char *out = NULL;
+        OutputFlags f = OUTPUT_FLAGS_DEFAULT;
+        char v[201];
+
+        ASSERT_OK(setenv("SYSTEMD_UTF8", "0", 1));
+        memset(v, 'n', 200);
+        v[200] = 0;
+        ASSERT_OK(table_add_key(t, "name", "Name"));
+        ASSERT_OK(table_add_string(t, v));
+        f.width = 40;
+        out = render(t, f);
+        ASSERT_STREQ(out, "Name: nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...\n");
+        ASSERT_OK(unsetenv("SYSTEMD_UTF8"));
+}
+
+TEST(pager_environment) {
+        /* $STOPSTART_PAGER, then $SYSTEMD_PAGER, then $PAGER, then less; "" and "cat": none. */
+        ASSERT_OK(unsetenv("STOPSTART_PAGER"));
+        ASSERT_OK(unsetenv("SYSTEMD_PAGER"));
+        ASSERT_OK(unsetenv("PAGER"));
+        ASSERT_STREQ(pager_command(), "less");
+        ASSERT_OK(setenv("PAGER", "more", 1));
+        ASSERT_STREQ(pager_command(), "more");
+        ASSERT_OK(setenv("SYSTEMD_PAGER", "most", 1));
+        ASSERT_STREQ(pager_command(), "most");
+        ASSERT_OK(setenv("STOPSTART_PAGER", "cat", 1));
+        ASSERT_NULL(pager_command());
+        ASSERT_OK(setenv("STOPSTART_PAGER", "", 1));
+        ASSERT_NULL(pager_command());
+        ASSERT_OK(unsetenv("STOPSTART_PAGER"));
+        ASSERT_OK(unsetenv("SYSTEMD_PAGER"));
+        ASSERT_OK(unsetenv("PAGER"));
+
+        ASSERT_OK(unsetenv("TERM"));
+        ASSERT_TRUE(terminal_is_dumb());
+        ASSERT_OK(setenv("TERM", "dumb", 1));
+        ASSERT_TRUE(terminal_is_dumb());
+        ASSERT_OK(setenv("TERM", "xterm-256color", 1));
+        ASSERT_TRUE(!terminal_is_dumb());
 }
 
 TEST(json_argument) {
@@ -180,6 +366,12 @@ int main(void) {
         RUN(json);
         RUN(empty);
         RUN(vertical);
+        RUN(utf8);
+        RUN(escape);
+        RUN(ellipsize);
+        RUN(escape_and_ellipsize_cells);
+        RUN(vertical_ellipsized);
+        RUN(pager_environment);
         RUN(json_argument);
         RUN(pager_off_without_terminal);
         return 0;
