@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus-errors.h"
@@ -24,6 +29,10 @@ const BusLocator bus_manager = {
 int bus_exit_status(int r) {
         if (r >= 0)
                 return r;
+        /* A value stopstartctl cannot parse, or one the daemon refuses (InvalidConfig, InvalidArgs):
+         * bad usage, as the schedule verbs count it too. */
+        if (r == -EINVAL)
+                return EXIT_USAGE;
         return r == -ENXIO ? EXIT_NO_SUCH_OBJECT : EXIT_FAILURE;
 }
 
@@ -46,6 +55,79 @@ int ctl_bus_connect(sd_bus **ret) {
                 return log_error_errno(r, "Could not set up the bus connection: %m");
         *ret = TAKE_PTR(bus);
         return 0;
+}
+
+#define POLKIT_AGENT_BINARY_PATH "/usr/bin/pkttyagent"
+static pid_t agent_pid = 0;
+
+void polkit_agent_open_if_enabled(void) {
+        int fds[2];
+        pid_t pid, parent = getpid();
+
+        /* Root is trusted without asking; the agent needs a terminal to ask on (stdin: this is
+         * about input); over -H the remote polkit would need a remote agent. */
+        if (agent_pid > 0 || !arg_ask_password || arg_host || geteuid() == 0 || !isatty(STDIN_FILENO))
+                return;
+        if (access(POLKIT_AGENT_BINARY_PATH, X_OK) < 0)
+                return;
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return;
+
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid < 0) {
+                safe_close(fds[0]);
+                safe_close(fds[1]);
+                return;
+        }
+        if (pid == 0) {
+                char notify_fd[16], process[16];
+
+                (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+                if (getppid() != parent)
+                        _exit(EXIT_FAILURE);
+                /* The agent talks to the terminal even when our output goes elsewhere. */
+                for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
+                        if (!isatty(fd)) {
+                                int t = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+                                if (t >= 0) {
+                                        (void) dup2(t, fd);
+                                        safe_close(t);
+                                }
+                        }
+                /* The write end stays open across exec: pkttyagent closes it once registered. */
+                if (fcntl(fds[1], F_SETFD, 0) < 0)
+                        _exit(EXIT_FAILURE);
+                snprintf(notify_fd, sizeof notify_fd, "%d", fds[1]);
+                snprintf(process, sizeof process, "%d", (int) parent);
+                execl(POLKIT_AGENT_BINARY_PATH, POLKIT_AGENT_BINARY_PATH, "--notify-fd", notify_fd, "--fallback",
+                      "--process", process, (char *) NULL);
+                _exit(EXIT_FAILURE);
+        }
+        safe_close(fds[1]);
+        /* Until the agent closes its end: registered (or gone). */
+        for (;;) {
+                struct pollfd p = { .fd = fds[0], .events = POLLIN };
+                char c;
+                int k = poll(&p, 1, 10 * 1000);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0 || read(fds[0], &c, 1) <= 0)
+                        break;
+        }
+        safe_close(fds[0]);
+        agent_pid = pid;
+}
+
+void polkit_agent_close(void) {
+        if (agent_pid <= 0)
+                return;
+        (void) kill(agent_pid, SIGTERM);
+        (void) kill(agent_pid, SIGCONT);
+        while (waitpid(agent_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        agent_pid = 0;
 }
 
 int bus_new_method_call(sd_bus *bus, const char *path, const char *interface, const char *member,
@@ -116,22 +198,34 @@ const char *bus_error_message(const sd_bus_error *error, int r) {
 }
 
 int log_bus_error(const sd_bus_error *error, int r, const char *what_fmt, ...) {
-        char what[512];
+        _cleanup_free_ char *what = NULL, *what_escaped = NULL, *message = NULL, *shown_what = NULL,
+                            *shown_message = NULL;
         va_list ap;
+        int k;
 
         va_start(ap, what_fmt);
-        vsnprintf(what, sizeof what, what_fmt, ap);
+        k = vasprintf(&what, what_fmt, ap);
         va_end(ap);
+        if (k < 0)
+                return log_oom();
         if (r >= 0)
                 r = -EIO;
-        return log_error_errno(r, "Could not %s: %s", what, bus_error_message(error, r));
+        /* Names and the daemon's message (which echoes them) may carry anything: one safe line. */
+        what_escaped = text_escape(what);
+        message = text_escape(bus_error_message(error, r));
+        shown_what = what_escaped ? text_ellipsize(what_escaped, 200) : NULL;
+        shown_message = message ? text_ellipsize(message, 400) : NULL;
+        if (!shown_what || !shown_message)
+                return log_oom();
+        return log_error_errno(r, "Could not %s: %s", shown_what, shown_message);
 }
 
-/* A name as typed, cut short for messages (the daemon does the same with what it echoes). */
-static const char *shorten(const char *s, char buf[static 84]) {
-        if (strlen(s) <= 80)
-                return s;
-        snprintf(buf, 84, "%.76s...", s);
+#define SHORT_MAX NAME_TEXT_MAX
+#define shorten name_text
+const char *name_text(const char *s, char buf[static NAME_TEXT_MAX]) {
+        _cleanup_free_ char *t = text_for_message(s);
+
+        snprintf(buf, SHORT_MAX, "%s", t ?: "?");
         return buf;
 }
 
@@ -160,14 +254,14 @@ static int find(sd_bus *bus, const char *method, const char *name, sd_bus_error 
 int bus_find_instance(sd_bus *bus, const char *name, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r = find(bus, "GetInstance", name, &error, ret_path);
-        char buf[84];
+        char buf[SHORT_MAX];
         return r < 0 ? log_bus_error(&error, r, "find instance %s", shorten(name, buf)) : 0;
 }
 
 int bus_find_compartment(sd_bus *bus, const char *name, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r = find(bus, "GetCompartment", name, &error, ret_path);
-        char buf[84];
+        char buf[SHORT_MAX];
         return r < 0 ? log_bus_error(&error, r, "find compartment %s", shorten(name, buf)) : 0;
 }
 
@@ -191,12 +285,30 @@ int bus_job_path(const char *s, char **ret_path, uint32_t *ret_id) {
         return 0;
 }
 
-int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char **ret_interface) {
+/* Whether a job object exists at path (finished jobs stay a while). */
+static int job_exists(sd_bus *bus, const char *path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        char buf[84];
+        uint32_t id;
         int r;
 
-        if (bus_job_path(name, ret_path, NULL) >= 0) {
+        r = sd_bus_get_property_trivial(bus, SS_BUS_NAME, path, SS_BUS_IFACE_JOB, "Id", &error, 'u', &id);
+        if (r >= 0)
+                return 1;
+        if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
+                                   SD_BUS_ERROR_UNKNOWN_PROPERTY))
+                return 0;
+        return log_bus_error(&error, r, "look up job %s", path);
+}
+
+int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char **ret_interface) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *job = NULL, *instance = NULL, *compartment = NULL, *instance_id = NULL,
+                            *compartment_id = NULL;
+        char buf[SHORT_MAX];
+        unsigned n;
+        int r;
+
+        if (startswith(name, SS_BUS_PATH_JOB "/") && bus_job_path(name, ret_path, NULL) >= 0) {
                 *ret_interface = SS_BUS_IFACE_JOB;
                 return 0;
         }
@@ -230,24 +342,78 @@ int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char *
                 return bus_find_instance(bus, name, ret_path);
         }
 
-        /* A display name first, then a compartment path ("tenancy/prod/web"). */
-        r = find(bus, "GetInstance", name, &error, ret_path);
-        if (r >= 0) {
-                *ret_interface = SS_BUS_IFACE_INSTANCE;
-                return 0;
+        /* Anything else may name a job (its number), an instance (its display name) and a
+         * compartment (its path) at once: look for all three and refuse to guess. */
+        if (bus_job_path(name, &job, NULL) >= 0) {
+                r = job_exists(bus, job);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        job = mfree(job);
         }
-        if (!sd_bus_error_has_name(&error, SS_ERROR_NO_SUCH_INSTANCE))
+        r = find(bus, "GetInstance", name, &error, &instance);
+        if (r < 0 && !sd_bus_error_has_name(&error, SS_ERROR_NO_SUCH_INSTANCE)) {
+                if (sd_bus_error_has_name(&error, SS_ERROR_AMBIGUOUS_NAME) && job)
+                        log_error("%s is also job %s.", shorten(name, buf), job);
                 return log_bus_error(&error, r, "find %s", shorten(name, buf));
+        }
         sd_bus_error_free(&error);
-        r = find(bus, "GetCompartment", name, &error, ret_path);
-        if (r >= 0) {
-                *ret_interface = SS_BUS_IFACE_COMPARTMENT;
-                return 0;
-        }
-        if (!sd_bus_error_has_name(&error, SS_ERROR_NO_SUCH_COMPARTMENT))
+        r = find(bus, "GetCompartment", name, &error, &compartment);
+        if (r < 0 && !sd_bus_error_has_name(&error, SS_ERROR_NO_SUCH_COMPARTMENT))
                 return log_bus_error(&error, r, "find %s", shorten(name, buf));
-        return log_error_errno(ENXIO, "Could not find %s: no instance, compartment or job of that name is known.",
-                               shorten(name, buf));
+
+        n = !!job + !!instance + !!compartment;
+        if (n == 0)
+                return log_error_errno(ENXIO, "Could not find %s: no instance, compartment or job of that name is known.",
+                                       shorten(name, buf));
+        if (n > 1) {
+                /* Each candidate by the name that is unique to it. */
+                if (instance)
+                        (void) sd_bus_get_property_string(bus, SS_BUS_NAME, instance, SS_BUS_IFACE_INSTANCE, "Id", NULL,
+                                                          &instance_id);
+                if (compartment)
+                        (void) sd_bus_get_property_string(bus, SS_BUS_NAME, compartment, SS_BUS_IFACE_COMPARTMENT, "Id",
+                                                          NULL, &compartment_id);
+                return log_error_errno(ENOTUNIQ, "Could not find %s: the name is ambiguous, it matches %s%s%s%s%s%s%s%s%s; "
+                                       "name one of those instead.", shorten(name, buf),
+                                       job ? "job " : "", strempty(job),
+                                       job && (instance || compartment) ? ", " : "",
+                                       instance ? "instance " : "", instance ? (instance_id ?: instance) : "",
+                                       instance && compartment ? ", " : "",
+                                       compartment ? "compartment " : "",
+                                       compartment ? (compartment_id ?: compartment) : "", "");
+        }
+        if (job) {
+                *ret_interface = SS_BUS_IFACE_JOB;
+                *ret_path = TAKE_PTR(job);
+        } else if (instance) {
+                *ret_interface = SS_BUS_IFACE_INSTANCE;
+                *ret_path = TAKE_PTR(instance);
+        } else {
+                *ret_interface = SS_BUS_IFACE_COMPARTMENT;
+                *ret_path = TAKE_PTR(compartment);
+        }
+        return 0;
+}
+
+int bus_resolve_instance_filter(sd_bus *bus, const char *name, char **ret_id) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        char buf[SHORT_MAX];
+        int r;
+
+        /* OCIDs go as they are: the history of an instance that is gone is still there. */
+        if (startswith(name, "ocid1."))
+                return (*ret_id = strdup(name)) ? 0 : log_oom();
+        r = find(bus, "GetInstance", name, &error, &path);
+        if (r < 0 && sd_bus_error_has_name(&error, SS_ERROR_NO_SUCH_INSTANCE))
+                return (*ret_id = strdup(name)) ? 0 : log_oom();
+        if (r < 0)
+                return log_bus_error(&error, r, "find instance %s", shorten(name, buf));
+        r = sd_bus_get_property_string(bus, SS_BUS_NAME, path, SS_BUS_IFACE_INSTANCE, "Id", &error, ret_id);
+        if (r < 0)
+                return log_bus_error(&error, r, "find instance %s", shorten(name, buf));
+        return 0;
 }
 
 /* ---- generic values ------------------------------------------------------------------------------- */
@@ -421,7 +587,29 @@ static int text_append(char **buf, size_t *len, const char *s) {
         return 0;
 }
 
-static int json_to_text_append(json_object *j, char **buf, size_t *len) {
+/* How show words a value, from its name (as systemctl show does by suffix): points in time,
+ * spans of time, or as it is. */
+typedef enum ValueKind {
+        VALUE_PLAIN,
+        VALUE_TIMESTAMP,
+        VALUE_TIMESPAN,
+} ValueKind;
+
+static ValueKind value_kind(const char *name) {
+        size_t l = name ? strlen(name) : 0;
+
+        if (!name)
+                return VALUE_PLAIN;
+        if (streq(name, "LastRefresh") || streq(name, "override_until") ||
+            (l > 2 && streq(name + l - 2, "At")) || (l > 9 && streq(name + l - 9, "Timestamp")))
+                return VALUE_TIMESTAMP;
+        if (streq(name, "soft_stop_timeout") || (l > 4 && streq(name + l - 4, "USec")))
+                return VALUE_TIMESPAN;
+        return VALUE_PLAIN;
+}
+
+static int json_to_text_append(json_object *j, const char *name, char **buf, size_t *len) {
+        char tbuf[MAX(TIMESTAMP_MAX, TIMESPAN_MAX)];
         bool first = true;
         int r;
 
@@ -432,11 +620,26 @@ static int json_to_text_append(json_object *j, char **buf, size_t *len) {
                 return text_append(buf, len, json_object_get_boolean(j) ? "yes" : "no");
         case json_type_string:
                 return text_append(buf, len, json_object_get_string(j));
+        case json_type_int:
+                switch (value_kind(name)) {
+                case VALUE_TIMESTAMP:
+                        /* 0 is "never": systemctl show prints nothing for it either. */
+                        return json_object_get_uint64(j) == 0 ? 0 :
+                                text_append(buf, len, format_timestamp(tbuf, sizeof tbuf, json_object_get_uint64(j)));
+                case VALUE_TIMESPAN:
+                        return text_append(buf, len, format_timespan(tbuf, sizeof tbuf, json_object_get_uint64(j)));
+                default:
+                        return text_append(buf, len, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+                }
+        case json_type_double:
+                /* 0.6, not 0.59999999999999998 */
+                snprintf(tbuf, sizeof tbuf, "%g", json_object_get_double(j));
+                return text_append(buf, len, tbuf);
         case json_type_array:
                 for (size_t i = 0; i < json_object_array_length(j); i++) {
                         if (!first && (r = text_append(buf, len, " ")) < 0)
                                 return r;
-                        r = json_to_text_append(json_object_array_get_idx(j, i), buf, len);
+                        r = json_to_text_append(json_object_array_get_idx(j, i), name, buf, len);
                         if (r < 0)
                                 return r;
                         first = false;
@@ -445,7 +648,7 @@ static int json_to_text_append(json_object *j, char **buf, size_t *len) {
         case json_type_object:
                 json_object_object_foreach(j, k, v) {
                         if ((!first && (r = text_append(buf, len, " ")) < 0) || (r = text_append(buf, len, k)) < 0 ||
-                            (r = text_append(buf, len, "=")) < 0 || (r = json_to_text_append(v, buf, len)) < 0)
+                            (r = text_append(buf, len, "=")) < 0 || (r = json_to_text_append(v, k, buf, len)) < 0)
                                 return r;
                         first = false;
                 }
@@ -456,10 +659,14 @@ static int json_to_text_append(json_object *j, char **buf, size_t *len) {
 }
 
 char *bus_json_to_text(json_object *j) {
+        return bus_property_to_text(NULL, j);
+}
+
+char *bus_property_to_text(const char *name, json_object *j) {
         char *buf = strdup("");
         size_t len = 0;
 
-        if (buf && json_to_text_append(j, &buf, &len) < 0)
+        if (buf && json_to_text_append(j, name, &buf, &len) < 0)
                 buf = mfree(buf);
         return buf;
 }
@@ -536,7 +743,7 @@ int bus_print_properties(json_object *props, char * const *filter, bool value_on
                 return output_json(props, flags);
 
         json_object_object_foreach(props, k, v) {
-                _cleanup_free_ char *text = bus_json_to_text(v);
+                _cleanup_free_ char *raw = bus_property_to_text(k, v), *text = raw ? text_escape(raw) : NULL;
                 if (!text)
                         return log_oom();
                 if (value_only)
@@ -577,7 +784,8 @@ static int parse_boolean(const char *v) {
         return -EINVAL;
 }
 
-static int append_setting(sd_bus_message *m, const char *key, const char *value) {
+static int append_setting(sd_bus_message *m, const char *key, const char *raw_value) {
+        char value[NAME_TEXT_MAX];   /* for messages; raw_value goes on the bus */
         int r;
 
         r = sd_bus_message_open_container(m, 'e', "sv");
@@ -587,22 +795,23 @@ static int append_setting(sd_bus_message *m, const char *key, const char *value)
         if (r < 0)
                 return r;
 
-        if (streq(value, "inherit"))
-                r = sd_bus_message_append(m, "v", "s", value);
+        name_text(raw_value, value);
+        if (streq(raw_value, "inherit"))
+                r = sd_bus_message_append(m, "v", "s", raw_value);
         else if (streq(key, "managed")) {
-                int b = parse_boolean(value);
+                int b = parse_boolean(raw_value);
                 if (b < 0)
                         return log_error_errno(EINVAL, "Could not parse managed=%s: expected yes or no.", value);
                 r = sd_bus_message_append(m, "v", "b", b);
         } else if (streq(key, "soft_stop_timeout")) {
                 usec_t t;
-                if (parse_timespan(value, &t) < 0)
+                if (parse_timespan(raw_value, &t) < 0)
                         return log_error_errno(EINVAL, "Could not parse soft_stop_timeout=%s: expected a time span "
                                                "such as 90s or 5min.", value);
                 r = sd_bus_message_append(m, "v", "t", (uint64_t) t);
         } else if (streq(key, "override_until")) {
                 usec_t t;
-                if (parse_timestamp(value, now(CLOCK_REALTIME), &t) < 0)
+                if (parse_timestamp(raw_value, now(CLOCK_REALTIME), &t) < 0)
                         return log_error_errno(EINVAL, "Could not parse override_until=%s: expected a time such as "
                                                "\"2026-12-01 18:00\", \"+3d\" or \"@1796000000\".", value);
                 r = sd_bus_message_append(m, "v", "t", (uint64_t) t);
@@ -610,14 +819,14 @@ static int append_setting(sd_bus_message *m, const char *key, const char *value)
                 char *end;
                 long v;
                 errno = 0;
-                v = strtol(value, &end, 10);
-                if (isempty(value) || *end || errno != 0 || v < INT32_MIN || v > INT32_MAX)
+                v = strtol(raw_value, &end, 10);
+                if (isempty(raw_value) || *end || errno != 0 || v < INT32_MIN || v > INT32_MAX)
                         return log_error_errno(EINVAL, "Could not parse priority=%s: expected an integer.", value);
                 r = sd_bus_message_append(m, "v", "i", (int32_t) v);
         } else
                 /* stop_mode, note, override_state; and keys we do not know: the daemon refuses
                  * those with a message that names them. */
-                r = sd_bus_message_append(m, "v", "s", value);
+                r = sd_bus_message_append(m, "v", "s", raw_value);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
@@ -633,8 +842,10 @@ int bus_append_settings(sd_bus_message *m, char * const *assignments) {
                 const char *eq = strchr(*a, '=');
                 _cleanup_free_ char *key = NULL;
 
-                if (!eq || eq == *a)
-                        return log_error_errno(EINVAL, "Could not parse \"%s\": expected KEY=VALUE.", *a);
+                if (!eq || eq == *a) {
+                        char buf[NAME_TEXT_MAX];
+                        return log_error_errno(EINVAL, "Could not parse \"%s\": expected KEY=VALUE.", name_text(*a, buf));
+                }
                 key = strndup(*a, (size_t) (eq - *a));
                 if (!key)
                         return log_oom();
@@ -649,6 +860,8 @@ int bus_append_settings(sd_bus_message *m, char * const *assignments) {
 }
 
 /* ---- jobs ------------------------------------------------------------------------------------------- */
+
+#define JOB_WHAT_MAX (SHORT_MAX + 32)
 
 typedef struct WaitedJob {
         char *path;
@@ -669,7 +882,7 @@ struct JobWaiter {
         bool daemon_left;
         bool progress;          /* a status line on the terminal */
         bool progress_shown;
-        char last_line[320];
+        char last_line[JOB_WHAT_MAX + 64];
 };
 
 static WaitedJob *waiter_find(JobWaiter *w, const char *path) {
@@ -803,11 +1016,13 @@ int job_waiter_add(JobWaiter *w, const char *job_path, const char *kind, const c
         return 0;
 }
 
-static const char *job_what(const WaitedJob *j, char buf[static 256]) {
+static const char *job_what(const WaitedJob *j, char buf[static JOB_WHAT_MAX]) {
+        char name[SHORT_MAX];
+
         if (j->instance)
-                snprintf(buf, 256, "%s %s", j->kind, j->instance);
+                snprintf(buf, JOB_WHAT_MAX, "%s %s", j->kind, shorten(j->instance, name));
         else
-                snprintf(buf, 256, "%s", j->kind);
+                snprintf(buf, JOB_WHAT_MAX, "%s", j->kind);
         return buf;
 }
 
@@ -823,7 +1038,7 @@ static void progress_clear(JobWaiter *w) {
 static void progress_show(JobWaiter *w) {
         size_t done = 0;
         const WaitedJob *cur = NULL;
-        char buf[256];
+        char buf[JOB_WHAT_MAX];
 
         for (size_t i = 0; i < w->n_jobs; i++) {
                 if (w->jobs[i].result)
@@ -880,7 +1095,7 @@ int job_waiter_wait(JobWaiter *w) {
                 if (w->daemon_left) {
                         progress_clear(w);
                         for (size_t i = 0; i < w->n_jobs; i++) {
-                                char buf[256];
+                                char buf[JOB_WHAT_MAX];
                                 if (w->jobs[i].result)
                                         continue;
                                 (void) set_string(&w->jobs[i].result, "unknown");
@@ -911,13 +1126,14 @@ int job_waiter_wait(JobWaiter *w) {
         for (size_t i = 0; i < w->n_jobs; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 WaitedJob *j = &w->jobs[i];
-                _cleanup_free_ char *e = NULL;
-                char buf[256];
+                _cleanup_free_ char *e = NULL, *shown = NULL;
+                char buf[JOB_WHAT_MAX];
 
                 /* The finished job stays on the bus for a while: its Error says why. */
                 if (!streq(j->result, "done") &&
-                    sd_bus_get_property_string(w->bus, SS_BUS_NAME, j->path, SS_BUS_IFACE_JOB, "Error", &error, &e) >= 0)
-                        j->error = TAKE_PTR(e);
+                    sd_bus_get_property_string(w->bus, SS_BUS_NAME, j->path, SS_BUS_IFACE_JOB, "Error", &error, &e) >= 0 &&
+                    !isempty(e))
+                        j->error = TAKE_PTR(e);  /* "no error" stays NULL: null in JSON */
                 (void) set_string(&j->state, "done");
 
                 if (streq(j->result, "done"))
@@ -929,9 +1145,10 @@ int job_waiter_wait(JobWaiter *w) {
                         continue;
                 }
                 r = streq(j->result, "timeout") ? -ETIME : streq(j->result, "canceled") ? -ECANCELED : -EIO;
+                shown = text_escape(strempty(j->error));
                 log_error("Could not %s: job %" PRIu32 " %s%s%s", job_what(j, buf), j->id,
                           streq(j->result, "timeout") ? "timed out" : j->result, isempty(j->error) ? "." : ": ",
-                          strempty(j->error));
+                          strempty(shown));
                 if (ret == 0)
                         ret = r;
         }
@@ -956,7 +1173,7 @@ int job_waiter_print(JobWaiter *w, bool waited) {
         if (waited)
                 return 0;  /* success is quiet, failures were logged */
         for (size_t i = 0; i < w->n_jobs; i++) {
-                char buf[256];
+                char buf[JOB_WHAT_MAX];
                 printf("Queued job %" PRIu32 " (%s): %s\n", w->jobs[i].id, job_what(&w->jobs[i], buf), w->jobs[i].path);
         }
         return fflush(stdout) == 0 ? 0 : -EIO;

@@ -30,6 +30,12 @@ int bus_exit_status(int r);
  * authorization allowed unless --no-ask-password. Logs on failure. */
 int ctl_bus_connect(sd_bus **ret);
 
+/* systemd's polkit_agent_open(): on a terminal (stdin), for a caller other than root, unless
+ * --no-ask-password or -H, starts pkttyagent --notify-fd --fallback --process=OUR_PID and
+ * waits until it has registered, so that polkit can ask for the admin's password. Best effort. */
+void polkit_agent_open_if_enabled(void);
+void polkit_agent_close(void);
+
 /* A method call; the interactive-authorization flag follows --no-ask-password. */
 int bus_new_method_call(sd_bus *bus, const char *path, const char *interface, const char *member,
                         sd_bus_message **ret);
@@ -40,6 +46,11 @@ int bus_call_method(sd_bus *bus, const BusLocator *l, const char *member, sd_bus
 int bus_call_object(sd_bus *bus, const char *path, const char *interface, const char *member, sd_bus_error *error,
                     sd_bus_message **reply, const char *types, ...);
 
+/* A name as typed, for a message: escaped, at most 120 columns, cut on a character boundary.
+ * Returns buf. */
+#define NAME_TEXT_MAX 500
+const char *name_text(const char *s, char buf[static NAME_TEXT_MAX]);
+
 /* The error's message (or strerror(r)). */
 const char *bus_error_message(const sd_bus_error *error, int r);
 /* Logs "Could not <what>: <message>" and returns r (negative errno from the error name). */
@@ -49,9 +60,14 @@ int log_bus_error(const sd_bus_error *error, int r, const char *what_fmt, ...) _
  * their failure ("Could not find instance X: …") and return ENXIO for unknown objects. */
 int bus_find_instance(sd_bus *bus, const char *name, char **ret_path);
 int bus_find_compartment(sd_bus *bus, const char *name, char **ret_path);
-/* Anything show/status accept: an instance, a compartment, a job (number or path) or an object
- * path. ret_interface gets the object's stopstart interface (a static string). */
+/* Anything show accepts: an instance, a compartment, a job (number or path) or an object path.
+ * A name that matches more than one kind (an instance named "1" and job 1, an instance named like
+ * a compartment path) is refused with -ENOTUNIQ, naming each candidate. ret_interface gets the
+ * object's stopstart interface (a static string). */
 int bus_find_object(sd_bus *bus, const char *name, char **ret_path, const char **ret_interface);
+/* A filter's instance (history --instance=) as an OCID: display names are resolved here, so that
+ * an ambiguous one is refused with its candidates; names no instance has go on as given. */
+int bus_resolve_instance_filter(sd_bus *bus, const char *name, char **ret_id);
 /* "/…/job/17" for "17" or a job path; -EINVAL otherwise. */
 int bus_job_path(const char *s, char **ret_path, uint32_t *ret_id);
 
@@ -61,6 +77,10 @@ int bus_message_read_json(sd_bus_message *m, json_object **ret);
 /* How show prints a value: strings as they are, booleans yes/no, arrays space-separated,
  * objects as key=value pairs. */
 char *bus_json_to_text(json_object *j);
+/* The same for property name, worded as systemctl show does: timestamps (LastRefresh, …At,
+ * override_until) as "Sat 2026-12-05 08:35:45 UTC" (nothing for 0), spans (soft_stop_timeout,
+ * …USec) as "5min", doubles as "0.6". Not escaped. */
+char *bus_property_to_text(const char *name, json_object *j);
 /* One property (Get) as JSON. Logs nothing. */
 int bus_get_property_json(sd_bus *bus, const char *path, const char *interface, const char *name, sd_bus_error *error,
                           json_object **ret);

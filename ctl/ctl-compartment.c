@@ -213,8 +213,11 @@ static int tree_add_rows(Tree *t, Table *table, size_t i, const char *prefix, bo
 
         if (depth > 64)
                 return 0;
-        label = depth == 0 ? strdup(n->name) : strprintf("%s%s%s", prefix, last ? "└─ " : "├─ ", n->name);
-        child_prefix = depth == 0 ? strdup("") : strprintf("%s%s", prefix, last ? "   " : "│  ");
+        /* The name is escaped when the table is printed; the glyphs fall back to ASCII when the
+         * locale is not UTF-8, as systemctl's do. */
+        label = depth == 0 ? strdup(n->name) : strprintf("%s%s%s", prefix, glyph(last ? GLYPH_TREE_RIGHT : GLYPH_TREE_BRANCH),
+                                                         n->name);
+        child_prefix = depth == 0 ? strdup("") : strprintf("%s%s", prefix, glyph(last ? GLYPH_TREE_SPACE : GLYPH_TREE_VERTICAL));
         if (!label || !child_prefix)
                 return log_oom();
         count = json_object_object_get_ex(n->json, "instance_count", &v) ? json_object_get_int64(v)
@@ -282,8 +285,10 @@ int verb_tree(int argc, char *argv[], void *userdata) {
 
         if (start_id) {
                 ssize_t i = tree_find(&t, start_id);
+                char buf[NAME_TEXT_MAX];
                 if (i < 0)
-                        return log_error_errno(ENXIO, "Could not show the tree of %s: it is not in the inventory.", argv[1]);
+                        return log_error_errno(ENXIO, "Could not show the tree of %s: it is not in the inventory.",
+                                               name_text(argv[1], buf));
                 r = tree_add_rows(&t, table, (size_t) i, "", true, 0);
                 if (r < 0)
                         return r;

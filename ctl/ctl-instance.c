@@ -111,8 +111,9 @@ static int show_one(sd_bus *bus, const char *name, bool first) {
         }
         r = bus_get_all_properties(bus, path ?: SS_BUS_PATH, iface, arg_properties, &error, &props);
         if (r < 0) {
+                char buf[NAME_TEXT_MAX];
                 if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
-                        return log_error_errno(ENXIO, "Could not show %s: no such object.", name ?: SS_BUS_PATH);
+                        return log_error_errno(ENXIO, "Could not show %s: no such object.", name_text(name ?: SS_BUS_PATH, buf));
                 return log_bus_error(&error, r, "show %s", name ?: "the daemon");
         }
         if (!first && arg_output.json == JSON_FORMAT_OFF && !arg_value)
@@ -136,6 +137,22 @@ int verb_show(int argc, char *argv[], void *userdata) {
 }
 
 /* ---- status -------------------------------------------------------------------------------------- */
+
+static int set_str(char **p, const char *s) {
+        char *d = strdup(s);
+        if (!d)
+                return -ENOMEM;
+        free(*p);
+        *p = d;
+        return 0;
+}
+
+static const char *json_string(json_object *o, const char *name) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
 
 static const char *prop_string(json_object *props, const char *name) {
         json_object *v;
@@ -192,7 +209,10 @@ static int status_daemon(sd_bus *bus) {
                 doc = json_tokener_parse(json);
                 if (!doc)
                         return log_error_errno(EBADMSG, "Could not read the daemon's status: invalid JSON.");
-                return output_json(doc, &arg_output);
+                r = output_json(doc, &arg_output);
+                if (r < 0)
+                        return r;
+                return streq_ptr(json_string(doc, "state"), "running") ? 0 : EXIT_NOT_RUNNING;
         }
 
         r = bus_get_all_properties(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, NULL, &error, &props);
@@ -212,15 +232,22 @@ static int status_daemon(sd_bus *bus) {
             table_add_key(t, "instances", "Instances") < 0 || table_add_int(t, (int64_t) prop_u64(props, "NInstances")) < 0 ||
             table_add_key(t, "jobs", "Jobs") < 0 || table_add_int(t, (int64_t) prop_u64(props, "NJobs")) < 0)
                 return log_oom();
-        return table_print(t, &arg_output);
+        r = table_print(t, &arg_output);
+        if (r < 0)
+                return r;
+        /* As systemctl is-system-running: scripts can tell "degraded" from "running". */
+        return streq_ptr(prop_string(props, "State"), "running") ? 0 : EXIT_NOT_RUNNING;
 }
 
-/* The running job of an instance, from ListJobs. */
+/* The instance's newest job (running, or finished within the last minutes: the daemon keeps
+ * finished jobs for a while), from ListJobs and the job's own properties. */
 static int instance_job(sd_bus *bus, const char *id, char **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *newest_path = NULL, *newest_kind = NULL, *newest_state = NULL, *result = NULL,
+                            *err = NULL;
         const char *kind, *target, *state, *path;
-        uint32_t job;
+        uint32_t job, newest = 0;
         int r;
 
         *ret = NULL;
@@ -231,25 +258,98 @@ static int instance_job(sd_bus *bus, const char *id, char **ret) {
         if (r < 0)
                 return 0;
         while (sd_bus_message_read(reply, "(ussso)", &job, &kind, &target, &state, &path) > 0)
-                if (streq(target, id) && !streq(state, "done")) {
-                        *ret = strprintf("%" PRIu32 " (%s, %s)", job, kind, state);
-                        return *ret ? 0 : -ENOMEM;
+                if (streq(target, id) && job > newest) {
+                        newest = job;
+                        if (set_str(&newest_path, path) < 0 || set_str(&newest_kind, kind) < 0 ||
+                            set_str(&newest_state, state) < 0)
+                                return -ENOMEM;
                 }
+        if (newest == 0)
+                return 0;
+        if (!streq(newest_state, "done")) {
+                *ret = strprintf("%" PRIu32 " (%s, %s)", newest, newest_kind, newest_state);
+                return *ret ? 0 : -ENOMEM;
+        }
+        (void) sd_bus_get_property_string(bus, SS_BUS_NAME, newest_path, SS_BUS_IFACE_JOB, "Result", NULL, &result);
+        (void) sd_bus_get_property_string(bus, SS_BUS_NAME, newest_path, SS_BUS_IFACE_JOB, "Error", NULL, &err);
+        *ret = strprintf("%" PRIu32 " (%s): %s%s%s", newest, newest_kind, isempty(result) ? "done" : result,
+                         isempty(err) ? "" : ": ", strempty(err));
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Explain()'s answer: key → {value, source}. */
+static int explain_json(sd_bus *bus, const char *path, const char *name, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        json_object *doc;
+        const char *json;
+        int r;
+
+        r = bus_call_object(bus, path, SS_BUS_IFACE_INSTANCE, "Explain", &error, &reply, NULL);
+        if (r < 0)
+                return log_bus_error(&error, r, "explain %s", name);
+        r = sd_bus_message_read(reply, "s", &json);
+        if (r < 0)
+                return log_bus_error(NULL, r, "explain %s", name);
+        doc = json_tokener_parse(json);
+        if (!doc || !json_object_is_type(doc, json_type_object)) {
+                json_object_put(doc);
+                return log_error_errno(EBADMSG, "Could not explain %s: Explain() returned invalid JSON.", name);
+        }
+        *ret = doc;
         return 0;
 }
 
-static const char *config_source(json_object *own, const char *key) {
-        return json_object_object_get_ex(own, key, NULL) ? "" : " (inherited)";
+/* "compartment:<OCID>" → "compartment tenancy/prod" (the path, when the daemon knows it). */
+static char *source_text(sd_bus *bus, const char *source) {
+        const char *id = startswith(source, "compartment:");
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *cpath = NULL;
+        const char *p;
+
+        if (!id)
+                return strdup(source);
+        if (bus_call_method(bus, &bus_manager, "GetCompartment", &error, &reply, "s", id) >= 0 &&
+            sd_bus_message_read(reply, "o", &p) >= 0 &&
+            sd_bus_get_property_string(bus, SS_BUS_NAME, p, SS_BUS_IFACE_COMPARTMENT, "Path", NULL, &cpath) >= 0)
+                return strprintf("compartment %s", cpath);
+        return strprintf("compartment %s", id);
+}
+
+/* A setting for status: "value (source)", the source worded as explain words it. */
+static int add_setting(sd_bus *bus, Table *t, json_object *explained, const char *key, const char *label) {
+        _cleanup_free_ char *value = NULL, *source = NULL;
+        json_object *entry, *v = NULL, *s = NULL;
+
+        if (!json_object_object_get_ex(explained, key, &entry))
+                return 0;
+        (void) json_object_object_get_ex(entry, "value", &v);
+        (void) json_object_object_get_ex(entry, "source", &s);
+        value = bus_config_value_text(key, v);
+        source = source_text(bus, s ? json_object_get_string(s) : "default");
+        if (!value || !source)
+                return -ENOMEM;
+        if (table_add_key(t, key, label) < 0 || table_add_stringf(t, "%s (%s)", value, source) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static const char *explained_string(json_object *explained, const char *key) {
+        json_object *entry, *v;
+        if (!json_object_object_get_ex(explained, key, &entry) || !json_object_object_get_ex(entry, "value", &v) ||
+            !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
 }
 
 static int status_instance(sd_bus *bus, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        _cleanup_json_ json_object *props = NULL;
+        _cleanup_json_ json_object *props = NULL, *explained = NULL;
         _cleanup_free_ char *path = NULL, *compartment = NULL, *tags = NULL, *job = NULL;
-        json_object *own = NULL, *eff = NULL, *v;
-        char span[TIMESPAN_MAX];
-        const char *cpath;
+        const char *cpath, *ostate, *note;
+        json_object *v;
         int r;
 
         r = bus_find_instance(bus, name, &path);
@@ -258,8 +358,12 @@ static int status_instance(sd_bus *bus, const char *name) {
         r = bus_get_all_properties(bus, path, SS_BUS_IFACE_INSTANCE, NULL, &error, &props);
         if (r < 0)
                 return log_bus_error(&error, r, "read instance %s", name);
-        if (arg_output.json != JSON_FORMAT_OFF)
-                return output_json(props, &arg_output);
+        if (arg_output.json != JSON_FORMAT_OFF) {
+                r = output_json(props, &arg_output);
+                if (r < 0)
+                        return r;
+                return streq_ptr(prop_string(props, "LifecycleState"), "RUNNING") ? 0 : EXIT_NOT_RUNNING;
+        }
 
         cpath = prop_string(props, "Compartment");
         if (cpath && !streq(cpath, "/"))
@@ -268,9 +372,10 @@ static int status_instance(sd_bus *bus, const char *name) {
         r = instance_job(bus, prop_string(props, "Id") ?: "", &job);
         if (r < 0)
                 return log_oom();
+        r = explain_json(bus, path, name, &explained);
+        if (r < 0)
+                return r;
         tags = json_object_object_get_ex(props, "FreeformTags", &v) ? bus_json_to_text(v) : strdup("");
-        (void) json_object_object_get_ex(props, "Config", &own);
-        (void) json_object_object_get_ex(props, "EffectiveConfig", &eff);
 
         t = table_new_vertical();
         if (!t || !tags)
@@ -289,39 +394,63 @@ static int status_instance(sd_bus *bus, const char *name) {
         if (job && add_text(t, "job", "Job", job) < 0)
                 return log_oom();
 
-        if (eff) {
-                json_object *ov;
-                const char *ostate = json_object_object_get_ex(eff, "override_state", &ov) ? json_object_get_string(ov) : "";
-                uint64_t until = json_object_object_get_ex(eff, "override_until", &ov) ? json_object_get_uint64(ov) : 0;
-                uint64_t timeout = json_object_object_get_ex(eff, "soft_stop_timeout", &ov) ? json_object_get_uint64(ov) : 0;
-                const char *note = json_object_object_get_ex(eff, "note", &ov) ? json_object_get_string(ov) : "";
-                bool managed = json_object_object_get_ex(eff, "managed", &ov) && json_object_get_boolean(ov);
-                int64_t prio = json_object_object_get_ex(eff, "priority", &ov) ? json_object_get_int64(ov) : 0;
-                const char *mode = json_object_object_get_ex(eff, "stop_mode", &ov) ? json_object_get_string(ov) : "";
+        /* Each effective setting with where it comes from, as explain names it. */
+        if (add_setting(bus, t, explained, "managed", "Managed") < 0 ||
+            add_setting(bus, t, explained, "stop_mode", "Stop mode") < 0 ||
+            add_setting(bus, t, explained, "soft_stop_timeout", "Soft stop timeout") < 0 ||
+            add_setting(bus, t, explained, "priority", "Priority") < 0)
+                return log_oom();
+        ostate = explained_string(explained, "override_state");
+        if (!isempty(ostate)) {
+                /* Live: Explain() reports an override only until it ends. */
+                json_object *entry, *until = NULL, *s = NULL;
+                _cleanup_free_ char *source = NULL;
+                char a[TIMESTAMP_MAX], b[TIMESTAMP_MAX];
+                uint64_t u = 0;
 
-                if (table_add_key(t, "managed", "Managed") < 0 ||
-                    table_add_stringf(t, "%s%s", managed ? "yes" : "no", config_source(own, "managed")) < 0 ||
-                    table_add_key(t, "stop_mode", "Stop mode") < 0 ||
-                    table_add_stringf(t, "%s%s", mode, config_source(own, "stop_mode")) < 0 ||
-                    table_add_key(t, "soft_stop_timeout", "Soft stop timeout") < 0 ||
-                    table_add_stringf(t, "%s%s", format_timespan(span, sizeof span, timeout),
-                                      config_source(own, "soft_stop_timeout")) < 0 ||
-                    table_add_key(t, "priority", "Priority") < 0 ||
-                    table_add_stringf(t, "%" PRIi64 "%s", prio, config_source(own, "priority")) < 0)
-                        return log_oom();
-                if (!isempty(ostate)) {
-                        char a[TIMESTAMP_MAX], b[TIMESTAMP_MAX];
-                        if (table_add_key(t, "override", "Override") < 0 ||
-                            table_add_stringf(t, "%s until %s (%s)%s", ostate, format_timestamp(a, sizeof a, until),
-                                              format_timestamp_relative(b, sizeof b, until, now(CLOCK_REALTIME)),
-                                              config_source(own, "override_state")) < 0)
-                                return log_oom();
-                }
-                if (!isempty(note) && (table_add_key(t, "note", "Note") < 0 ||
-                                       table_add_stringf(t, "%s%s", note, config_source(own, "note")) < 0))
+                if (json_object_object_get_ex(explained, "override_until", &entry) &&
+                    json_object_object_get_ex(entry, "value", &until))
+                        u = json_object_get_uint64(until);
+                if (json_object_object_get_ex(explained, "override_state", &entry))
+                        (void) json_object_object_get_ex(entry, "source", &s);
+                source = source_text(bus, s ? json_object_get_string(s) : "default");
+                if (!source || table_add_key(t, "override", "Override") < 0 ||
+                    table_add_stringf(t, "%s until %s, %s (%s)", ostate, format_timestamp(a, sizeof a, u),
+                                      format_timestamp_relative(b, sizeof b, u, now(CLOCK_REALTIME)), source) < 0)
                         return log_oom();
         }
-        return table_print(t, &arg_output);
+        note = explained_string(explained, "note");
+        if (!isempty(note) && add_setting(bus, t, explained, "note", "Note") < 0)
+                return log_oom();
+        r = table_print(t, &arg_output);
+        if (r < 0)
+                return r;
+        /* As systemctl status UNIT: 3 when it is not running. */
+        return streq_ptr(prop_string(props, "LifecycleState"), "RUNNING") ? 0 : EXIT_NOT_RUNNING;
+}
+
+int verb_is_running(int argc, char *argv[], void *userdata) {
+        sd_bus *bus = userdata;
+        int ret = 0;
+
+        for (int i = 1; i < argc; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_free_ char *path = NULL, *state = NULL;
+                int r;
+
+                r = bus_find_instance(bus, argv[i], &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_get_property_string(bus, SS_BUS_NAME, path, SS_BUS_IFACE_INSTANCE, "LifecycleState", &error,
+                                               &state);
+                if (r < 0)
+                        return log_bus_error(&error, r, "read instance %s", argv[i]);
+                if (!arg_quiet)
+                        puts(state);
+                if (!streq(state, "RUNNING"))
+                        ret = EXIT_NOT_RUNNING;
+        }
+        return fflush(stdout) == 0 ? ret : -EIO;
 }
 
 int verb_object_status(int argc, char *argv[], void *userdata) {
@@ -410,45 +539,19 @@ int verb_set_config(int argc, char *argv[], void *userdata) {
 
 /* ---- explain ---------------------------------------------------------------------------------------- */
 
-/* "compartment:<OCID>" → "compartment tenancy/prod" (the path, when the daemon knows it). */
-static char *source_text(sd_bus *bus, const char *source) {
-        const char *id = startswith(source, "compartment:");
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *cpath = NULL;
-        const char *p;
-
-        if (!id)
-                return strdup(source);
-        if (bus_call_method(bus, &bus_manager, "GetCompartment", &error, &reply, "s", id) >= 0 &&
-            sd_bus_message_read(reply, "o", &p) >= 0 &&
-            sd_bus_get_property_string(bus, SS_BUS_NAME, p, SS_BUS_IFACE_COMPARTMENT, "Path", NULL, &cpath) >= 0)
-                return strprintf("compartment %s", cpath);
-        return strprintf("compartment %s", id);
-}
-
 int verb_explain(int argc, char *argv[], void *userdata) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_json_ json_object *doc = NULL, *sources = NULL;
         _cleanup_free_ char *path = NULL;
         sd_bus *bus = userdata;
-        const char *json;
         int r;
 
         r = bus_find_instance(bus, argv[1], &path);
         if (r < 0)
                 return r;
-        r = bus_call_object(bus, path, SS_BUS_IFACE_INSTANCE, "Explain", &error, &reply, NULL);
+        r = explain_json(bus, path, argv[1], &doc);
         if (r < 0)
-                return log_bus_error(&error, r, "explain %s", argv[1]);
-        r = sd_bus_message_read(reply, "s", &json);
-        if (r < 0)
-                return log_bus_error(NULL, r, "explain %s", argv[1]);
-        doc = json_tokener_parse(json);
-        if (!doc || !json_object_is_type(doc, json_type_object))
-                return log_error_errno(EBADMSG, "Could not explain %s: Explain() returned invalid JSON.", argv[1]);
+                return r;
 
         t = table_new("key", "value", "shown", "source", "from", NULL);
         sources = json_object_new_object();  /* source → text, each looked up once */

@@ -48,6 +48,7 @@ int verb_list_jobs(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_json_ json_object *names = NULL;
+        _cleanup_free_ char *result = NULL, *err = NULL;
         sd_bus *bus = userdata;
         const char *kind, *target, *state, *path;
         uint32_t id;
@@ -57,12 +58,12 @@ int verb_list_jobs(int argc, char *argv[], void *userdata) {
         if (r < 0)
                 return log_bus_error(&error, r, "list jobs");
 
-        t = table_new("id", "kind", "target", "target_name", "state", "object", NULL);
+        t = table_new("id", "kind", "target", "target_name", "state", "result", "error", "object", NULL);
         if (!t)
                 return log_oom();
         (void) table_set_header(t, "id", "JOB");
         (void) table_set_header(t, "target_name", "INSTANCE");
-        (void) table_set_display(t, "id", "kind", "target_name", "state", NULL);
+        (void) table_set_display(t, "id", "kind", "target_name", "state", "result", NULL);
         (void) table_hide_from_json(t, "target_name");
 
         r = sd_bus_message_enter_container(reply, 'a', "(ussso)");
@@ -76,9 +77,19 @@ int verb_list_jobs(int argc, char *argv[], void *userdata) {
                         break;
                 if (!names && arg_output.json == JSON_FORMAT_OFF)
                         names = object_names(bus);
+                /* ListJobs has no result: a finished job's own properties say it (null while it runs
+                 * and when there is no error). */
+                result = mfree(result);
+                err = mfree(err);
+                if (streq(state, "done")) {
+                        (void) sd_bus_get_property_string(bus, SS_BUS_NAME, path, SS_BUS_IFACE_JOB, "Result", NULL,
+                                                          &result);
+                        (void) sd_bus_get_property_string(bus, SS_BUS_NAME, path, SS_BUS_IFACE_JOB, "Error", NULL, &err);
+                }
                 if (table_add_int(t, id) < 0 || table_add_string(t, kind) < 0 || table_add_string(t, target) < 0 ||
                     table_add_string(t, isempty(target) ? "-" : object_name(names, target)) < 0 ||
-                    table_add_string(t, state) < 0 || table_add_string(t, path) < 0)
+                    table_add_string(t, state) < 0 || table_add_string(t, isempty(result) ? NULL : result) < 0 ||
+                    table_add_string(t, isempty(err) ? NULL : err) < 0 || table_add_string(t, path) < 0)
                         return log_oom();
         }
         (void) table_set_footer(t, "%zu job%s listed.", table_get_rows(t), table_get_rows(t) == 1 ? "" : "s");
@@ -96,16 +107,17 @@ int verb_cancel(int argc, char *argv[], void *userdata) {
         for (int i = 1; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_free_ char *path = NULL;
+                char buf[NAME_TEXT_MAX];
 
                 r = bus_job_path(argv[i], &path, NULL);
                 if (r == -ENOMEM)
                         return log_oom();
                 if (r < 0)
-                        return log_error_errno(EINVAL, "Could not cancel %s: not a job number.", argv[i]);
+                        return log_error_errno(EINVAL, "Could not cancel %s: not a job number.", name_text(argv[i], buf));
                 r = bus_call_object(bus, path, SS_BUS_IFACE_JOB, "Cancel", &error, NULL, NULL);
                 if (r < 0 && sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
                                                     SD_BUS_ERROR_UNKNOWN_METHOD))
-                        r = log_error_errno(ENXIO, "Could not cancel job %s: no such job.", argv[i]);
+                        r = log_error_errno(ENXIO, "Could not cancel job %s: no such job.", name_text(argv[i], buf));
                 else if (r < 0)
                         r = log_bus_error(&error, r, "cancel job %s", argv[i]);
                 if (r < 0 && ret == 0)
@@ -141,6 +153,19 @@ int verb_refresh(int argc, char *argv[], void *userdata) {
                         return r;
         }
         return job_waiter_print(w, !arg_no_block);
+}
+
+/* ---- reload --------------------------------------------------------------------------------------------- */
+
+int verb_reload(int argc, char *argv[], void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus *bus = userdata;
+        int r;
+
+        r = bus_call_method(bus, &bus_manager, "Reload", &error, NULL, NULL);
+        if (r < 0)
+                return log_bus_error(&error, r, "reload the configuration");
+        return 0;
 }
 
 /* ---- history -------------------------------------------------------------------------------------------- */
@@ -183,7 +208,7 @@ static char *details_text(const char *details) {
                         tb = bus_config_value_text(k, b);
                         if (!ta || !tb)
                                 return NULL;
-                        piece = old ? strprintf("%s%s: %s → %s", len ? ", " : "", k, ta, tb)
+                        piece = old ? strprintf("%s%s: %s %s %s", len ? ", " : "", k, ta, glyph(GLYPH_ARROW), tb)
                                     : strprintf("%s%s=%s", len ? ", " : "", k, tb);
                         if (!piece)
                                 return NULL;
@@ -204,14 +229,20 @@ int verb_audit_history(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_json_ json_object *names = NULL;
+        _cleanup_free_ char *instance = NULL;
         sd_bus *bus = userdata;
         int r;
 
+        if (arg_instance) {
+                r = bus_resolve_instance_filter(bus, arg_instance, &instance);
+                if (r < 0)
+                        return r;
+        }
         r = bus_new_method_call(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "History", &m);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && arg_instance)
-                r = sd_bus_message_append(m, "{sv}", "instance", "s", arg_instance);
+        if (r >= 0 && instance)
+                r = sd_bus_message_append(m, "{sv}", "instance", "s", instance);
         if (r >= 0 && arg_compartment)
                 r = sd_bus_message_append(m, "{sv}", "compartment", "s", arg_compartment);
         if (r >= 0 && arg_since != USEC_INFINITY)
@@ -261,7 +292,7 @@ int verb_audit_history(int argc, char *argv[], void *userdata) {
                     table_add_string(t, actor) < 0 || table_add_int(t, uid) < 0 || table_add_string(t, op) < 0 ||
                     table_add_string(t, kind) < 0 || table_add_string(t, object_id) < 0 ||
                     table_add_string(t, isempty(object_id) ? "-" : object_name(names, object_id)) < 0 ||
-                    table_add_string(t, details) < 0 || table_add_string(t, change) < 0)
+                    table_add_json(t, details) < 0 || table_add_string(t, change) < 0)
                         return log_oom();
         }
         (void) table_set_footer(t, "%zu entr%s.", table_get_rows(t), table_get_rows(t) == 1 ? "y" : "ies");

@@ -46,6 +46,7 @@ typedef enum CellType {
         CELL_STRING,
         CELL_INT,
         CELL_BOOL,
+        CELL_JSON,              /* string holds the JSON text; JSON output embeds the value */
 } CellType;
 
 typedef struct Cell {
@@ -184,6 +185,21 @@ int table_add_stringf(Table *t, const char *fmt, ...) {
         return table_add_cell(t, (Cell) { .type = CELL_STRING, .string = s });
 }
 
+int table_add_json(Table *t, const char *json_text) {
+        _cleanup_json_ json_object *j = NULL;
+        char *d;
+
+        if (!json_text)
+                return table_add_null(t);
+        j = json_tokener_parse(json_text);
+        if (!j)
+                return table_add_string(t, json_text);
+        d = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (!d)
+                return -ENOMEM;
+        return table_add_cell(t, (Cell) { .type = CELL_JSON, .string = d });
+}
+
 int table_add_int(Table *t, int64_t v) {
         return table_add_cell(t, (Cell) { .type = CELL_INT, .integer = v });
 }
@@ -294,6 +310,8 @@ static json_object *cell_to_json(const Cell *c) {
                 return json_object_new_int64(c->integer);
         case CELL_BOOL:
                 return json_object_new_boolean(c->boolean);
+        case CELL_JSON:
+                return json_tokener_parse(c->string);
         default:
                 return NULL;
         }
@@ -497,7 +515,7 @@ char *text_ellipsize(const char *s, size_t width) {
 
 char *text_for_message(const char *s) {
         _cleanup_free_ char *e = text_escape(s);
-        return e ? text_ellipsize(e, 80) : NULL;
+        return e ? text_ellipsize(e, 120) : NULL;
 }
 
 static int env_boolean(const char *name) {
@@ -586,6 +604,7 @@ static size_t output_width(const OutputFlags *flags) {
 static const char *cell_text(const Cell *c, char buf[static 32]) {
         switch (c->type) {
         case CELL_STRING:
+        case CELL_JSON:
                 return c->string;
         case CELL_INT:
                 snprintf(buf, 32, "%" PRIi64, c->integer);
@@ -617,7 +636,7 @@ static char **render_cells(const Table *t) {
                 return NULL;
         for (size_t i = 0; i < t->n_cells; i++) {
                 const Cell *c = &t->cells[i];
-                text[i] = c->type == CELL_STRING ? text_escape(c->string) : strdup(cell_text(c, buf));
+                text[i] = (c->type == CELL_STRING || c->type == CELL_JSON) ? text_escape(c->string) : strdup(cell_text(c, buf));
                 if (!text[i])
                         return strv_free(text);
         }

@@ -75,7 +75,7 @@ size_t text_width(const char *s);
 /* A new string of at most width columns: s itself, or cut on a character boundary and ended with
  * an ellipsis ("…", or "..." when the locale is not UTF-8). */
 char *text_ellipsize(const char *s, size_t width);
-/* A name as given, for a one-line message: escaped, at most 80 columns. */
+/* A name as given, for a one-line message: escaped, at most 120 columns (OCIDs stay whole). */
 char *text_for_message(const char *s);
 
 /* The locale's character set is UTF-8 (systemd's is_locale_utf8(): $SYSTEMD_UTF8 decides if set;
@@ -111,6 +111,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Table*, table_free);
 /* Cells are appended row by row, left to right. */
 int table_add_string(Table *t, const char *s);          /* NULL: null cell */
 int table_add_stringf(Table *t, const char *fmt, ...) _printf_(2, 3);
+/* JSON text: embedded as a value in JSON output (not as a string), compact in human output. Text
+ * that is not JSON is added as a string. */
+int table_add_json(Table *t, const char *json_text);
 int table_add_int(Table *t, int64_t v);
 int table_add_bool(Table *t, bool b);
 int table_add_null(Table *t);

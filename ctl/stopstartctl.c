@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ctl-bus.h"
 #include "ctl-schedule.h"
@@ -34,6 +36,7 @@ const char *arg_stop_mode = "";
 bool arg_no_block = false;
 const char *arg_instance = NULL;
 usec_t arg_since = USEC_INFINITY;
+bool arg_quiet = false;
 
 int exit_status_from_errno(int r) {
         switch (-r) {
@@ -69,6 +72,7 @@ static void help(void) {
                "  show [NAME...]           Show properties of the daemon, instances, compartments\n"
                "                           or jobs (-p PROP, --value)\n"
                "  status [INSTANCE]        Show the daemon's or an instance's status\n"
+               "  is-running INSTANCE...   Check whether instances are RUNNING\n"
                "  explain INSTANCE         Show each effective setting and where it comes from\n"
                "  history                  Show the audit log (--instance=, --compartment=, --since=)\n\n"
                "Operations:\n"
@@ -76,6 +80,7 @@ static void help(void) {
                "  stop INSTANCE...         Stop instances (--soft, --hard)\n"
                "  reboot INSTANCE...       Reboot instances (--soft, --hard)\n"
                "  refresh                  Read the tenancy from OCI again\n"
+               "  reload                   Make stopstartd re-read its configuration file\n"
                "  list-jobs                List jobs\n"
                "  cancel JOB...            Cancel jobs\n\n"
                "Configuration:\n"
@@ -97,6 +102,8 @@ static void help(void) {
                "     --version             Show the version\n"
                "     --no-pager            Do not pipe output into a pager\n"
                "     --no-legend           Do not show headers and footers\n"
+               "  -l --full                Do not ellipsize long names on a terminal\n"
+               "  -q --quiet               is-running: print nothing, only set the exit status\n"
                "     --json[=pretty|short|off]\n"
                "                           Print JSON (bare --json: pretty on a terminal, else short)\n"
                "     --no-ask-password     Do not ask for authentication (polkit)\n"
@@ -106,6 +113,7 @@ static void help(void) {
                "     --compartment=C       list-instances, history: only compartment C (OCID or path)\n"
                "     --recursive           list-instances: with --compartment, its whole subtree\n"
                "     --state=STATE         list-instances: only instances in this lifecycle state\n"
+               "                           (RUNNING, STOPPED, STARTING, STOPPING, ...; see --state=help)\n"
                "     --soft                stop, reboot: ACPI shutdown, then power off after\n"
                "                           soft_stop_timeout (default: the instance's stop_mode)\n"
                "     --hard                stop, reboot: power off at once\n"
@@ -130,9 +138,11 @@ static void help(void) {
                "     --allow-reset         db reset, db downgrade to base: allow it without\n"
                "                           \"allow_reset: true\" in the config\n\n"
                "Exit status: 0 success, 1 failure, 2 bad usage (schedule, calendar: also a value the daemon\n"
-               "refused: calendar spec, target, zone, date), 4 no such object (instance, compartment, job,\n"
-               "schedule, calendar). db verbs: 1 not OK (pending, dirty, problems, differences), 2 bad usage or\n"
-               "configuration, 3 database unreachable, 4 refused (state or safety guard), 5 failed.\n",
+               "refused: calendar spec, target, zone, date), 3 not running (status: the daemon is not\n"
+               "\"running\", e.g. degraded; status INSTANCE, is-running: an instance is not RUNNING),\n"
+               "4 no such object (instance, compartment, job, schedule, calendar). db verbs: 1 not OK\n"
+               "(pending, dirty, problems, differences), 2 bad usage or configuration, 3 database\n"
+               "unreachable, 4 refused (state or safety guard), 5 failed.\n",
                DEFAULT_CONFIG_FILE);
 }
 
@@ -153,6 +163,37 @@ static int parse_version_arg(const char *s, unsigned *ret) {
                 return -EINVAL;
         *ret = (unsigned) v;
         return 0;
+}
+
+/* OCI's instance lifecycle states: --state= takes one of these, in any case. Returns 0 (and
+ * prints them) for "help". */
+static const char * const lifecycle_states[] = {
+        "MOVING", "PROVISIONING", "RUNNING", "STARTING", "STOPPING", "STOPPED", "CREATING_IMAGE",
+        "TERMINATING", "TERMINATED",
+};
+
+static int parse_lifecycle_state(const char *s, const char **ret) {
+        _cleanup_free_ char *valid = NULL, *shown = NULL;
+
+        if (streq(s, "help")) {
+                for (size_t i = 0; i < ELEMENTSOF(lifecycle_states); i++)
+                        puts(lifecycle_states[i]);
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(lifecycle_states); i++)
+                if (strcasecmp(s, lifecycle_states[i]) == 0) {
+                        *ret = lifecycle_states[i];
+                        return 1;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(lifecycle_states); i++) {
+                char *n = strprintf("%s%s%s", strempty(valid), valid ? ", " : "", lifecycle_states[i]);
+                if (!n)
+                        return log_oom();
+                free(valid);
+                valid = n;
+        }
+        shown = text_for_message(s);
+        return log_error_errno(EINVAL, "Invalid --state=\"%s\": expected one of %s.", strna(shown), valid);
 }
 
 /* getopt would take "downgrade -2" for an option: hide the dash of a bare "-N" from it. A
@@ -221,6 +262,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-block",          no_argument,       NULL, ARG_NO_BLOCK          },
                 { "instance",          required_argument, NULL, ARG_INSTANCE          },
                 { "since",             required_argument, NULL, ARG_SINCE             },
+                { "full",              no_argument,       NULL, 'l'                   },
+                { "quiet",             no_argument,       NULL, 'q'                   },
                 {}
         };
         _cleanup_free_ struct option *all_options = NULL;
@@ -248,7 +291,7 @@ static int parse_argv(int argc, char *argv[]) {
                 }
         }
 
-        while ((c = getopt_long(argc, argv, "hH:p:" SCHEDULE_SHORT_OPTIONS, all_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hH:p:lq" SCHEDULE_SHORT_OPTIONS, all_options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -261,6 +304,12 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_NO_LEGEND:
                         arg_output.legend = false;
+                        break;
+                case 'l':
+                        arg_output.full = true;
+                        break;
+                case 'q':
+                        arg_quiet = true;
                         break;
                 case ARG_JSON:
                         if (parse_json_argument(optarg, &arg_output.json) < 0)
@@ -349,7 +398,9 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_recursive = true;
                         break;
                 case ARG_STATE:
-                        arg_state = optarg;
+                        r = parse_lifecycle_state(optarg, &arg_state);
+                        if (r <= 0)
+                                return r;
                         break;
                 case ARG_SOFT:
                 case ARG_HARD: {
@@ -401,12 +452,14 @@ static int check_bus_options(const char *verb) {
                 { "--no-block",    " start stop reboot refresh schedule " },
                 { "--instance",    " history " },
                 { "--since",       " history " },
+                { "--quiet",       " is-running " },
                 { "--host",        " tree list-compartments list-instances show status explain history start stop "
-                                   "reboot refresh list-jobs cancel set-config set-defaults schedule calendar " },
+                                   "reboot refresh reload list-jobs cancel set-config set-defaults is-running schedule "
+                                   "calendar " },
         };
         bool given[] = {
                 arg_properties, arg_value, arg_compartment, arg_recursive, arg_state, !isempty(arg_stop_mode),
-                arg_no_block, arg_instance, arg_since != USEC_INFINITY, arg_host,
+                arg_no_block, arg_instance, arg_since != USEC_INFINITY, arg_quiet, arg_host,
         };
         _cleanup_free_ char *key = strprintf(" %s ", verb);
 
@@ -427,12 +480,14 @@ static int run(int argc, char *argv[]) {
                 { "list-instances",    1, 2,        0, verb_list_instances    },
                 { "show",              1, VERB_ANY, 0, verb_show              },
                 { "status",            1, 2,        0, verb_object_status     },
+                { "is-running",        2, VERB_ANY, 0, verb_is_running        },
                 { "explain",           2, 2,        0, verb_explain           },
                 { "history",           1, 1,        0, verb_audit_history     },
                 { "start",             2, VERB_ANY, 0, verb_action            },
                 { "stop",              2, VERB_ANY, 0, verb_action            },
                 { "reboot",            2, VERB_ANY, 0, verb_action            },
                 { "refresh",           1, 1,        0, verb_refresh           },
+                { "reload",            1, 1,        0, verb_reload            },
                 { "list-jobs",         1, 1,        0, verb_list_jobs         },
                 { "cancel",            2, VERB_ANY, 0, verb_cancel            },
                 { "set-config",        3, VERB_ANY, 0, verb_set_config        },
@@ -448,6 +503,8 @@ static int run(int argc, char *argv[]) {
         bool uses_bus;
         int r;
 
+        /* The character set only (widths, the tree's glyphs); numbers stay in the C locale. */
+        (void) setlocale(LC_CTYPE, "");
         log_set_program_name(program_invocation_short_name);
         log_parse_environment();
 
@@ -460,6 +517,14 @@ static int run(int argc, char *argv[]) {
 
         verb = argv[optind];
         uses_bus = !streq(verb, "db") && !streq(verb, "help");
+        if (uses_bus)
+                /* sd-bus refuses strings that are not UTF-8: say so here, in one line, not later. */
+                for (int i = 1; i < argc; i++)
+                        if (!utf8_is_valid(argv[i])) {
+                                _cleanup_free_ char *shown = text_for_message(argv[i]);
+                                log_error("Invalid argument \"%s\": not valid UTF-8.", strna(shown));
+                                return EXIT_USAGE;
+                        }
         r = check_bus_options(verb);
         if (r >= 0)
                 r = schedule_check_command(argc - optind, argv + optind);
@@ -485,6 +550,12 @@ static int run(int argc, char *argv[]) {
                 r = ctl_bus_connect(&bus);
                 if (r < 0)
                         return EXIT_FAILURE;
+                /* Verbs that change something may need the admin's password (systemctl's
+                 * polkit_agent_open_maybe()). */
+                if (strv_contains((char *[]) { (char *) "start", (char *) "stop", (char *) "reboot", (char *) "refresh",
+                                          (char *) "reload", (char *) "cancel", (char *) "set-config",
+                                          (char *) "set-defaults", NULL }, verb))
+                        polkit_agent_open_if_enabled();
         }
 
         r = dispatch_verb(argc - optind, argv + optind, verbs, "command", bus);
@@ -496,6 +567,7 @@ static int run(int argc, char *argv[]) {
 int main(int argc, char *argv[]) {
         int r = run(argc, argv);
         pager_close();
+        polkit_agent_close();
         strv_free(marked_args);
         strv_free(arg_properties);
         return r;

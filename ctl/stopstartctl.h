@@ -14,6 +14,7 @@
 enum {
         EXIT_NOT_OK = 1,        /* a "not OK" answer: pending, dirty, problems, differences */
         EXIT_USAGE = 2,         /* bad usage, configuration or argument */
+        EXIT_NOT_RUNNING = 3,   /* bus verbs: status (daemon not "running", instance not RUNNING), is-running */
         EXIT_UNREACHABLE = 3,   /* the database server cannot be reached */
         EXIT_REFUSED = 4,       /* refused by the database's state or a safety guard */
         EXIT_FAILED = 5,        /* something ran and failed (migration, pg_dump, ...) */
@@ -44,6 +45,7 @@ extern const char *arg_stop_mode;        /* "" (the instance's stop_mode), "soft
 extern bool arg_no_block;
 extern const char *arg_instance;         /* history */
 extern usec_t arg_since;                 /* history; USEC_INFINITY: not given */
+extern bool arg_quiet;                   /* is-running */
 
 /* The verbs (ctl-compartment.c, ctl-instance.c, ctl-job.c). */
 int verb_tree(int argc, char *argv[], void *userdata);
@@ -52,6 +54,8 @@ int verb_set_defaults(int argc, char *argv[], void *userdata);
 int verb_list_instances(int argc, char *argv[], void *userdata);
 int verb_show(int argc, char *argv[], void *userdata);
 int verb_object_status(int argc, char *argv[], void *userdata);
+int verb_is_running(int argc, char *argv[], void *userdata);
+int verb_reload(int argc, char *argv[], void *userdata);
 int verb_action(int argc, char *argv[], void *userdata);       /* start, stop, reboot */
 int verb_set_config(int argc, char *argv[], void *userdata);
 int verb_explain(int argc, char *argv[], void *userdata);

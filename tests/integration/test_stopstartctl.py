@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -20,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 import sanitizers  # noqa: E402
-from busenv import wait_for  # noqa: E402
+from busenv import as_user, wait_for  # noqa: E402
 from ssstack import (BUS_NAME, COMPARTMENT, DENIED, INSTANCE, JOB, MANAGER, OPERATOR, ROOT_PATH,  # noqa: E402
                      VIEWER, CallError, Stack, V, settings)
 
@@ -336,11 +337,12 @@ class TestVerbs(StackTest):
         self.assertEqual(len(self.ctl("--json=short", "status", check=0).stdout.splitlines()), 1)
 
         inst = self.pick("STOPPED")[0]
-        out = self.ctl("status", inst["displayName"], check=0).stdout
+        r = self.ctl("status", inst["displayName"], check=3)     # 3: not running, as systemctl status
+        out = r.stdout
         self.assertRegex(out, rf"(?m)^\s*Name: {re.escape(inst['displayName'])}$")
         self.assertRegex(out, r"(?m)^\s*State: STOPPED$")
-        self.assertRegex(out, r"(?m)^\s*Managed: no \(inherited\)$")
-        j = self.ctl_json("status", inst["id"])
+        self.assertRegex(out, r"(?m)^\s*Managed: no \(default\)$")
+        j = json.loads(self.ctl("--json=short", "status", inst["id"], check=3).stdout)
         self.assertEqual((j["Id"], j["LifecycleState"]), (inst["id"], "STOPPED"))
         self.assertEqual(self.ctl("status", "ocid1.instance.oc1..nope").returncode, EXIT_NO_SUCH_OBJECT)
 
@@ -382,7 +384,9 @@ class TestVerbs(StackTest):
         self.assertEqual(h[0]["actor"], "root")
         self.assertEqual(h[0]["uid"], 0)
         self.assertEqual([e["id"] for e in h], [e[0] for e in self.history(instance=inst["id"])])
-        self.assertEqual(json.loads(h[1]["details"])["new"].get("priority"), None)
+        # details: an object, not JSON text inside JSON
+        self.assertEqual(h[1]["details"]["new"].get("priority"), None)
+        self.assertEqual(h[0]["details"]["new"]["priority"], -3)
         hc = self.ctl_json("history", f"--compartment={inst['compartmentId']}", "--since=-10min")
         self.assertEqual([e["operation"] for e in hc], ["set-config", "set-defaults", "set-config"])
         self.assertTrue(all(e["time"] >= since for e in hc))
@@ -424,7 +428,7 @@ class TestVerbs(StackTest):
                 (["start", "--hard", "x"], 2, '--soft/--hard does not apply to "start"'),
                 (["start", "no-such-instance"], EXIT_NO_SUCH_OBJECT, "Could not find instance no-such-instance"),
                 (["cancel", "424242"], EXIT_NO_SUCH_OBJECT, "Could not cancel job 424242: no such job."),
-                (["cancel", "x1"], 1, "not a job number"),
+                (["cancel", "x1"], 2, "not a job number"),
                 (["set-config", "nope", "managed=yes"], EXIT_NO_SUCH_OBJECT, "No instance 'nope' known."),
                 (["set-defaults", "nope", "managed=yes"], EXIT_NO_SUCH_OBJECT, "No compartment 'nope' known."),
                 (["explain", "nope"], EXIT_NO_SUCH_OBJECT, "No instance 'nope' known.")):
@@ -453,7 +457,8 @@ class TestVerbs(StackTest):
             self.assertIn(dup["id"], r.stderr)
             self.assertCallError("org.stopstart.StopStart1.Error.AmbiguousName", ROOT_PATH, MANAGER, "GetInstance",
                                  "s", a["displayName"])
-            self.assertEqual(self.ctl_json("status", dup["id"])["Id"], dup["id"])  # the OCID still works
+            # the OCID still works (exit 3: it is STOPPED)
+            self.assertEqual(json.loads(self.ctl("--json=short", "status", dup["id"], check=3).stdout)["Id"], dup["id"])
         finally:
             self.st.oci.remove_instance(dup["id"])
             self.ctl("refresh", check=0)
@@ -476,6 +481,8 @@ class TestActions(StackTest):
         r = self.ctl("stop", "--hard", run1["displayName"], check=0)
         self.assertEqual((r.stdout, r.stderr), ("", ""))
         self.assertEqual(self.actions(run1["id"]), {"STOP": 1})
+        # status names the instance's last job and how it ended
+        self.assertRegex(self.ctl("status", run1["id"], check=3).stdout, r"(?m)^\s*Job: \d+ \(stop\): done$")
         self.assertEqual(self.st.oci.get_instance(run1["id"])["lifecycleState"], "STOPPED")
         self.assertEqual(self.prop(self.instance_path(run1["id"]), INSTANCE, "LifecycleState"), "STOPPED")
 
@@ -548,6 +555,19 @@ class TestActions(StackTest):
         self.ctl("cancel", job.group(1), check=0)
         p = self.job_props(job.group(2))
         self.assertEqual((p["State"], p["Result"], p["Error"]), ("done", "canceled", "Canceled by root."))
+        # list-jobs shows how each job ended: RESULT column, result and error in JSON (null: none)
+        rows = {j["id"]: j for j in self.ctl_json("list-jobs")}
+        self.assertEqual((rows[int(job.group(1))]["result"], rows[int(job.group(1))]["error"]),
+                         ("canceled", "Canceled by root."))
+        self.assertIn("failed", [j["result"] for j in rows.values() if j["target"] == flaky["id"]])
+        self.assertIn(("skipped", "Already RUNNING."), [(j["result"], j["error"]) for j in rows.values()
+                                                        if j["target"] == running["id"]])
+        self.assertTrue(all(j["error"] is None for j in rows.values() if j["result"] == "done"))
+        human = self.ctl("list-jobs", check=0).stdout
+        self.assertRegex(human.splitlines()[0], r"^JOB\s+KIND\s+INSTANCE\s+STATE\s+RESULT$")
+        self.assertRegex(human, rf"(?m)^\s*{job.group(1)}\s+stop\s+\S+\s+done\s+canceled$")
+        self.assertRegex(self.ctl("status", flaky["id"]).stdout,
+                         rf"(?m)^\s*Job: {job.group(1)} \(stop\): canceled: Canceled by root\.$")
         r = self.ctl("cancel", job.group(2))
         self.assertEqual(r.returncode, EXIT_NO_SUCH_OBJECT)
         self.assertIn("has finished already", r.stderr)
@@ -660,7 +680,8 @@ class TestConfig(StackTest):
                           (["colour=blue"], "colour"),
                           (["note=ok", "priority=1.5"], "Could not parse priority=1.5")):
             r = self.ctl("set-config", inst["id"], *args)
-            self.assertEqual(r.returncode, 1, args)
+            # what stopstartctl cannot parse and what the daemon refuses: bad usage (2)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertIn(msg, r.stderr, args)
             self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
         self.assertEqual(self.prop(path, INSTANCE, "Config"), before)
@@ -828,7 +849,9 @@ class TestRestart(StackTest):
             # reads are served from memory
             self.assertEqual(len(self.ctl_json("list-instances")), n_instances)
             self.assertEqual(self.ctl_json("show", inst["id"])["Config"]["note"], "before")
-            self.assertRegex(self.ctl("status", check=0).stdout, r"(?m)^\s*State: degraded$")
+            # degraded: status says so and exits 3, as systemctl is-system-running does
+            self.assertRegex(self.ctl("status", check=3).stdout, r"(?m)^\s*State: degraded$")
+            self.ctl("--json=short", "status", check=3)
             # writes are refused, and say why
             for verb in (["set-config", inst["id"], "note=lost?"], ["stop", inst["id"]]):
                 r = self.ctl(*verb)
@@ -914,6 +937,329 @@ class TestBadCalls(StackTest):
         self.assertEqual(self.prop(path, INSTANCE, "Config"), config)
         self.assertEqual(len(self.history()), n_history)
         self.assertEqual(len(self.ctl_json("list-instances")), len(self.fake["instances"]))
+
+# =====================================================================================================
+def run_on_tty(argv, env, timeout=30, until=None, on_start=None):
+    """argv on a new pseudo-terminal (its controlling terminal, as in an ssh session): (exit status,
+    everything it wrote there). until(output) ends the wait early (the process is then killed);
+    on_start(pid) runs once the process is started."""
+    import pty
+    import select
+    import signal
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    if on_start:
+        on_start(pid)
+    out, end, status = b"", time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:     # EIO: the other side is closed
+                    data = b""
+                out += data
+                if until and until(out):
+                    break
+                if not data:
+                    break
+        else:
+            raise AssertionError(f"{argv} did not finish on the terminal within {timeout}s: {out!r}")
+    finally:
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.killpg(pid, signal.SIGKILL)
+            done, st = os.waitpid(pid, 0)
+        status = os.waitstatus_to_exitcode(st)
+        os.close(fd)
+    text = out.decode("utf-8", "replace").replace("\r\n", "\n")
+    sanitizers.check(" ".join(argv), status, text)
+    return status, text
+
+
+class TestOutput(StackTest):
+    """What reaches a terminal: control characters escaped, long names ellipsized (whole with
+    --full), the pager's environment, bad input in one line with exit 2, exit statuses of status
+    and is-running, names that match several kinds of object, show's units."""
+    STACK_ARGS = {"instances": 8, "compartments": 3}
+
+    EVIL = "evil\x1b]0;owned\x07\x1b[2J\nfake-row\tRUNNING"
+    LONG = "long-" + "é" * 295          # 300 characters, 595 bytes
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        comp = cls.fake["compartments"][0]["id"]
+        cls.evil = cls.st.oci.add_instance(compartmentId=comp, displayName=cls.EVIL, lifecycleState="RUNNING")
+        cls.long = cls.st.oci.add_instance(compartmentId=comp, displayName=cls.LONG, lifecycleState="STOPPED")
+        cls.st.ctl("refresh", check=0)
+
+    def tty_env(self, **kw):
+        e = self.st.env()
+        e.pop("PAGER", None)
+        e.update({"TERM": "xterm-256color", "COLUMNS": "100", "LANG": "C.UTF-8"})
+        e.update(kw)
+        return {k: v for k, v in e.items() if v is not None}
+
+    def test_control_characters_escaped(self):
+        n = len(self.fake["instances"]) + 2
+        out = self.ctl("--no-legend", "list-instances", check=0).stdout
+        # one row per instance, whatever the names hold
+        self.assertEqual(len(out.splitlines()), n, out)
+        self.assertNotIn("\x1b", out)
+        self.assertNotIn("\x07", out)
+        self.assertIn(r"evil\x1b]0;owned\a\x1b[2J\nfake-row\tRUNNING", out)
+        # JSON stays exact
+        names = {r["display_name"] for r in self.ctl_json("list-instances")}
+        self.assertIn(self.EVIL, names)
+        self.assertIn(self.LONG, names)
+        for args in (["status", self.evil["id"]], ["show", self.evil["id"]],
+                     ["show", "-p", "DisplayName", "--value", self.evil["id"]]):
+            out = self.ctl(*args).stdout
+            self.assertNotIn("\x1b", out, args)
+            self.assertIn(r"evil\x1b]0;owned\a", out, args)
+        self.assertEqual(self.ctl_json("show", self.evil["id"])["DisplayName"], self.EVIL)
+        # the daemon's messages echo names: escaped too
+        r = self.ctl("status", "nope\x1b[2J")
+        self.assertEqual(r.returncode, EXIT_NO_SUCH_OBJECT)
+        self.assertNotIn("\x1b", r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        # notes (newline and tab are allowed in them) and the history's details
+        self.ctl("set-config", self.evil["id"], "note=two\nlines\there", check=0)
+        out = self.ctl("status", self.evil["id"]).stdout
+        self.assertRegex(out, r"(?m)^\s+Note: two\\nlines\\there \(instance\)$")
+        hist = self.ctl("--no-legend", "history", f"--instance={self.evil['id']}", check=0).stdout
+        self.assertEqual(len(hist.splitlines()), 1, hist)
+        self.assertIn(r"two\nlines\there", hist)
+
+    def test_long_names_ellipsized_on_a_terminal(self):
+        ctl = self.st.stopstartctl
+        rc, out = run_on_tty([ctl, "--no-pager", "list-instances"], self.tty_env())
+        self.assertEqual(rc, 0, out)
+        lines = out.splitlines()
+        self.assertTrue(all(len(x) <= 100 for x in lines), lines)
+        row = next(x for x in lines if x.startswith("long-"))
+        self.assertRegex(row, r"^long-é+…  STOPPED")
+        # --full (-l): whole, however wide; and not on a terminal: whole
+        for args in (["--full"], ["-l"]):
+            rc, out = run_on_tty([ctl, "--no-pager", *args, "list-instances"], self.tty_env())
+            self.assertIn(self.LONG + "  STOPPED", out, args)
+        self.assertIn(self.LONG + "  STOPPED", self.ctl("list-instances", check=0).stdout)
+        # status too
+        rc, out = run_on_tty([ctl, "--no-pager", "status", self.long["id"]], self.tty_env())
+        self.assertEqual(rc, 3, out)
+        name = next(x for x in out.splitlines() if x.strip().startswith("Name:"))
+        self.assertLessEqual(len(name), 100)
+        self.assertTrue(name.endswith("…"), name)
+
+    def test_pager(self):
+        ctl = self.st.stopstartctl
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o777)
+            seen = os.path.join(d, "pager")
+            record = f"echo \"$0 LESS=$LESS\" > {seen}; cat"
+            # TERM=dumb or unset: no pager, even with less (which would wait for RETURN)
+            for term in ("dumb", None):
+                rc, out = run_on_tty([ctl, "list-compartments"], self.tty_env(TERM=term, PAGER="less"), timeout=15)
+                self.assertEqual(rc, 0, out)
+                self.assertIn("compartments listed.", out)
+            # $STOPSTART_PAGER over $SYSTEMD_PAGER over $PAGER; LESS=FRSXMK as systemd sets it
+            for env, who in (({"PAGER": "sh -c '" + record.replace("$0", "PAGER") + "'"}, "PAGER"),
+                             ({"PAGER": "false", "SYSTEMD_PAGER": "sh -c '" + record.replace("$0", "SYSTEMD") + "'"},
+                              "SYSTEMD"),
+                             ({"PAGER": "false", "SYSTEMD_PAGER": "false",
+                               "STOPSTART_PAGER": "sh -c '" + record.replace("$0", "STOPSTART") + "'"}, "STOPSTART")):
+                if os.path.exists(seen):
+                    os.unlink(seen)
+                rc, out = run_on_tty([ctl, "list-compartments"], self.tty_env(LESS="-N", **env), timeout=15)
+                self.assertEqual(rc, 0, out)
+                self.assertIn("compartments listed.", out)
+                with open(seen) as f:
+                    self.assertEqual(f.read(), f"{who} LESS=FRSXMK\n")
+            rc, out = run_on_tty([ctl, "list-compartments"], self.tty_env(SYSTEMD_PAGER="cat", PAGER="false"))
+            self.assertIn("compartments listed.", out)
+
+    def test_bad_input_is_one_line_exit_2(self):
+        inst = self.fake["instances"][0]["id"]
+        for args, msg in ((["list-instances", "sp\udce4ter"], r'Invalid argument "sp\xe4ter": not valid UTF-8.'),
+                          (["set-config", inst, "note=\udcff"], r'Invalid argument "note=\xff": not valid UTF-8.'),
+                          (["status", "\udcc3"], "not valid UTF-8"),
+                          (["set-config", inst, "managed=maybe"], "Could not parse managed=maybe"),
+                          (["set-config", inst, "priority=1.5"], "Could not parse priority=1.5"),
+                          (["set-config", inst, "soft_stop_timeout=soon"], "Could not parse soft_stop_timeout=soon"),
+                          (["set-config", inst, "override_until=someday"], "Could not parse override_until"),
+                          (["set-config", inst, "novalue"], 'Could not parse "novalue": expected KEY=VALUE.'),
+                          (["cancel", "x1"], "not a job number"),
+                          (["list-instances", "--state="], 'Invalid --state="": expected one of MOVING, '),
+                          (["list-instances", "--state=sideways"], "RUNNING, STARTING, STOPPING, STOPPED"),
+                          (["list-instances", "--state=\x1b[2J"], r'Invalid --state="\x1b[2J"')):
+            r = self.ctl(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(msg, r.stderr, args)
+            self.assertEqual(len(r.stderr.splitlines()), 1, (args, r.stderr))
+            self.assertNotIn("\x1b", r.stderr)
+        # a value the daemon refuses is bad usage too (as for the schedule verbs)
+        r = self.ctl("set-config", inst, "soft_stop_timeout=2w")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(self.ctl_json("list-instances", "--state=running")),
+                         len([i for i in self.ctl_json("list-instances") if i["lifecycle_state"] == "RUNNING"]))
+        self.assertIn("TERMINATED", self.ctl("list-instances", "--state=help", check=0).stdout.split())
+
+    def test_status_exit_codes_and_is_running(self):
+        running = next(i for i in self.fake["instances"] if i["lifecycleState"] == "RUNNING")
+        stopped = next(i for i in self.fake["instances"] if i["lifecycleState"] == "STOPPED")
+        self.ctl("status", check=0)
+        self.ctl("--json=short", "status", check=0)
+        self.ctl("status", running["id"], check=0)
+        self.assertEqual(self.ctl("status", stopped["id"]).returncode, 3)
+        self.assertEqual(self.ctl("--json=short", "status", stopped["id"]).returncode, 3)
+        r = self.ctl("is-running", running["id"], check=0)
+        self.assertEqual(r.stdout, "RUNNING\n")
+        r = self.ctl("is-running", running["id"], stopped["id"])
+        self.assertEqual((r.returncode, r.stdout), (3, "RUNNING\nSTOPPED\n"))
+        r = self.ctl("is-running", "--quiet", stopped["id"])
+        self.assertEqual((r.returncode, r.stdout), (3, ""))
+        self.assertEqual(self.ctl("-q", "is-running", running["id"]).returncode, 0)
+        self.assertEqual(self.ctl("is-running", "no-such").returncode, EXIT_NO_SUCH_OBJECT)
+        self.assertEqual(self.ctl("status", "--quiet").returncode, 2)
+
+    def test_show_formats_times_and_spans(self):
+        inst = self.fake["instances"][1]["id"]
+        self.ctl("set-config", inst, "soft_stop_timeout=90s", check=0)
+        out = self.ctl("show", inst, check=0).stdout
+        self.assertRegex(out, r"(?m)^StateObservedAt=\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$")
+        self.assertRegex(out, r"(?m)^Config=soft_stop_timeout=1min 30s$")
+        self.assertRegex(out, r"(?m)^EffectiveConfig=.*soft_stop_timeout=1min 30s .*override_until=$")
+        out = self.ctl("show", check=0).stdout
+        self.assertRegex(out, r"(?m)^LastRefresh=\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$")
+        job = self.ctl_json("list-jobs")[-1]
+        self.assertEqual(self.ctl("show", "-p", "Progress", "--value", job["object"], check=0).stdout, "1\n")
+        # JSON stays raw: µs and numbers
+        self.assertIsInstance(self.ctl_json("show")["LastRefresh"], int)
+        self.assertEqual(self.ctl_json("show", inst)["Config"]["soft_stop_timeout"], 90 * USEC)
+
+    def test_ambiguous_names(self):
+        # an instance named like the number of a job, and one named like the tenancy (a compartment path)
+        job = self.ctl_json("list-jobs")[0]
+        comp = self.fake["compartments"][0]["id"]
+        by_number = self.st.oci.add_instance(compartmentId=comp, displayName=str(job["id"]), lifecycleState="STOPPED")
+        tenancy = self.fake["tenancy"]["name"]
+        like_tenancy = self.st.oci.add_instance(compartmentId=comp, displayName=tenancy, lifecycleState="STOPPED")
+        twin1 = self.st.oci.add_instance(compartmentId=comp, displayName="twin", lifecycleState="STOPPED")
+        twin2 = self.st.oci.add_instance(compartmentId=comp, displayName="twin", lifecycleState="STOPPED")
+        self.ctl("refresh", check=0)
+        try:
+            r = self.ctl("show", str(job["id"]))
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("ambiguous", r.stderr)
+            self.assertIn(job["object"], r.stderr)
+            self.assertIn(by_number["id"], r.stderr)
+            self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+            r = self.ctl("show", tenancy)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(like_tenancy["id"], r.stderr)
+            self.assertIn(self.fake["tenancy"]["id"], r.stderr)
+            # each by the name unique to it
+            self.assertEqual(self.ctl_json("show", job["object"])["Id"], job["id"])
+            self.assertEqual(self.ctl_json("show", by_number["id"])["Id"], by_number["id"])
+            self.assertEqual(self.ctl_json("show", self.fake["tenancy"]["id"])["Id"], self.fake["tenancy"]["id"])
+            # history --instance= with a name two instances have: refused, naming both
+            r = self.ctl("history", "--instance=twin")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(twin1["id"], r.stderr)
+            self.assertIn(twin2["id"], r.stderr)
+            self.assertEqual(self.ctl_json("history", f"--instance={twin1['id']}"), [])
+        finally:
+            for i in (by_number, like_tenancy, twin1, twin2):
+                self.st.oci.remove_instance(i["id"])
+            self.ctl("refresh", check=0)
+
+    def test_reload_and_status_settings(self):
+        n = len(self.history())
+        r = self.ctl("reload", check=0)
+        self.assertEqual((r.stdout, r.stderr), ("", ""))
+        self.assertEqual([e[4] for e in self.history()[n:]], ["reload"])
+        r = self.ctl("--no-ask-password", "reload", user=VIEWER)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("Could not reload the configuration: Interactive authentication required", r.stderr)
+        self.assertEqual(self.ctl("reload", "now").returncode, 2)
+
+        inst = self.fake["instances"][2]
+        comp_path = self.prop(self.compartment_path(inst["compartmentId"]), COMPARTMENT, "Path")
+        self.ctl("set-defaults", inst["compartmentId"], "priority=4", check=0)
+        self.ctl("set-config", inst["id"], "override_state=stopped", "override_until=+2h", "note=hands off", check=0)
+        out = self.ctl("status", inst["id"]).stdout
+        self.assertRegex(out, rf"(?m)^\s*Priority: 4 \(compartment {re.escape(comp_path)}\)$")
+        self.assertRegex(out, r"(?m)^\s*Override: stopped until \w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+, "
+                              r"in 1h 59min \(instance\)$")
+        self.assertRegex(out, r"(?m)^\s*Note: hands off \(instance\)$")
+        self.assertRegex(out, r"(?m)^\s*Stop mode: soft \(default\)$")
+
+    def test_tree_ascii_without_utf8(self):
+        utf8 = self.ctl("tree", check=0).stdout
+        self.assertIn("└─ ", utf8)
+        env = self.st.env()
+        env.update(LANG="C", LC_ALL="C")
+        r = sanitizers.run("stopstartctl tree", [self.st.stopstartctl, "tree"], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("`- ", r.stdout)
+        self.assertTrue(r.stdout.isascii(), r.stdout)
+        self.assertEqual(len(r.stdout.splitlines()), len(utf8.splitlines()))
+
+    def test_polkit_agent_on_a_terminal(self):
+        import signal
+        inst = self.fake["instances"][0]["id"]
+        polkitd = self.st.polkit.proc.pid
+        ctl = self.st.stopstartctl
+
+        def agents_of(pid):
+            found = []
+            for p in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{p}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    with open(f"/proc/{p}/cmdline", "rb") as f:
+                        cmd = f.read().split(b"\0")[:-1]
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == pid and cmd and cmd[0].endswith(b"pkttyagent"):
+                    found.append([c.decode() for c in cmd])
+            return found
+
+        # polkitd held still: the agent waits to register and the ctl waits for the agent
+        for args, expect_agent in ((["stop", inst], True), (["--no-ask-password", "stop", inst], False)):
+            seen, started = [], []
+
+            def watch(pid):
+                started.append(pid)
+                end = time.monotonic() + 5
+                while time.monotonic() < end and not seen:
+                    seen.extend(agents_of(pid))
+                    time.sleep(0.05)
+                os.kill(polkitd, signal.SIGCONT)
+
+            os.kill(polkitd, signal.SIGSTOP)
+            try:
+                rc, out = run_on_tty(as_user(VIEWER) + [ctl, *args], self.tty_env(), on_start=watch)
+            finally:
+                os.kill(polkitd, signal.SIGCONT)
+            self.assertEqual(rc, 1, out)
+            self.assertIn("authentication required", out)
+            self.assertNotIn("Error registering", out)
+            if expect_agent:
+                self.assertEqual(len(seen), 1, seen)
+                agent = seen[0]
+                self.assertEqual(agent[1], "--notify-fd")
+                self.assertEqual(agent[3:], ["--fallback", "--process", str(started[0])])
+            else:
+                self.assertEqual(seen, [])
+        self.assertEqual(self.actions(inst), {})
+
 
 
 if __name__ == "__main__":

@@ -217,16 +217,16 @@ TEST(ellipsize) {
         ASSERT_OK(setenv("SYSTEMD_UTF8", "1", 1));
         ASSERT_STREQ(glyph(GLYPH_TREE_RIGHT), "└─ ");
 
-        /* A message echoes a long name in at most 80 columns, still valid UTF-8 (the byte cut
-         * "%.76s" made an invalid string of this one). */
-        long_name = malloc(1 + 100 * 2 + 1);
+        /* A message echoes a long name in at most 120 columns, still valid UTF-8 (the byte cut
+         * "%.76s" made an invalid string of such a name). */
+        long_name = malloc(1 + 200 * 2 + 1);
         ASSERT_NOT_NULL(long_name);
         strcpy(long_name, "a");
-        for (int i = 0; i < 100; i++)
+        for (int i = 0; i < 200; i++)
                 strcat(long_name, "é");
         m = text_for_message(long_name);
         ASSERT_TRUE(utf8_is_valid(m));
-        ASSERT_EQ(text_width(m), 80);
+        ASSERT_EQ(text_width(m), 120);
         ASSERT_STREQ(m + strlen(m) - strlen("é…"), "é…");
         x = text_for_message("evil\x1b[2Jname");
         ASSERT_STREQ(x, "evil\\x1b[2Jname");
