@@ -46,6 +46,13 @@ static const struct {
         { "weeks",   USEC_PER_WEEK },
         { "week",    USEC_PER_WEEK },
         { "w",       USEC_PER_WEEK },
+        /* As systemd: a month is 30.44 days, a year 365.25 days; "M" is a month, "m" a minute. */
+        { "months",  USEC_PER_MONTH },
+        { "month",   USEC_PER_MONTH },
+        { "M",       USEC_PER_MONTH },
+        { "years",   USEC_PER_YEAR },
+        { "year",    USEC_PER_YEAR },
+        { "y",       USEC_PER_YEAR },
 };
 
 int parse_timespan(const char *s, usec_t *ret) {

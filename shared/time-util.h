@@ -17,13 +17,16 @@ typedef uint64_t usec_t;
 #define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
 #define USEC_PER_DAY  (24ULL * USEC_PER_HOUR)
 #define USEC_PER_WEEK (7ULL * USEC_PER_DAY)
+#define USEC_PER_MONTH (2629800ULL * USEC_PER_SEC)   /* 30.44 days, as systemd */
+#define USEC_PER_YEAR (31557600ULL * USEC_PER_SEC)   /* 365.25 days, as systemd */
 
 /* Current time of the clock in µs (CLOCK_MONOTONIC, CLOCK_REALTIME, ...). */
 usec_t now(clockid_t clock);
 
 /* Parses a time span: one or more "NUMBER[UNIT]" parts, optionally separated by spaces, e.g.
  * "15min", "30s", "1h 30min", "1.5h", "250ms". Units: us/usec, ms/msec, s/sec/second(s),
- * m/min/minute(s), h/hr/hour(s), d/day(s), w/week(s). A bare number means seconds.
+ * m/min/minute(s), h/hr/hour(s), d/day(s), w/week(s), M/month(s) (30.44 days), y/year(s)
+ * (365.25 days), as systemd accepts them. A bare number means seconds.
  * Returns -EINVAL on syntax errors, -ERANGE on overflow. */
 int parse_timespan(const char *s, usec_t *ret);
 

@@ -1139,6 +1139,12 @@ class TestOutput(StackTest):
         self.assertRegex(out, r"(?m)^LastRefresh=\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$")
         job = self.ctl_json("list-jobs")[-1]
         self.assertEqual(self.ctl("show", "-p", "Progress", "--value", job["object"], check=0).stdout, "1\n")
+        # the spans systemd accepts: months and years
+        for span, seconds in (("+1month", 2629800), ("+9y", 9 * 31557600)):
+            self.ctl("set-config", inst, "override_state=running", f"override_until={span}", check=0)
+            until = self.ctl_json("show", inst)["Config"]["override_until"]
+            self.assertAlmostEqual(until / USEC, time.time() + seconds, delta=120)
+        self.ctl("set-config", inst, "override_until=inherit", check=0)
         # JSON stays raw: µs and numbers
         self.assertIsInstance(self.ctl_json("show")["LastRefresh"], int)
         self.assertEqual(self.ctl_json("show", inst)["Config"]["soft_stop_timeout"], 90 * USEC)

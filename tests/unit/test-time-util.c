@@ -29,6 +29,11 @@ TEST(parse_timespan_good) {
                 { "3 minutes",  3 * USEC_PER_MINUTE },
                 { " 1s ",       USEC_PER_SEC },
                 { "1.0000000001s", USEC_PER_SEC },
+                { "9y",         9 * 31557600ULL * USEC_PER_SEC },
+                { "1month",     2629800ULL * USEC_PER_SEC },
+                { "2M",         2 * 2629800ULL * USEC_PER_SEC },
+                { "1 year 2 months", (31557600ULL + 2 * 2629800ULL) * USEC_PER_SEC },
+                { "1M 1m",      2629800ULL * USEC_PER_SEC + USEC_PER_MINUTE },
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
