@@ -1,6 +1,6 @@
-// The page's only connection: cockpit.dbus() to stopstartd on the system bus. watch() keeps the
-// model current from GetManagedObjects, InterfacesAdded/Removed and PropertiesChanged: no polling.
-import { BUS_NAME, ROOT, IFACE } from "./lib/model.js";
+// The page's only connection: cockpit.dbus() to stopstartd on the system bus. The model is kept
+// current from ObjectManager's InterfacesAdded/Removed and PropertiesChanged signals: no polling.
+import { BUS_NAME, ROOT, IFACE, describeToPayload, signalProps } from "./lib/model.js";
 import { _, format } from "./lib/i18n.js";
 
 const cockpit = window.cockpit;
@@ -14,40 +14,24 @@ export function managerCall(method, args = []) {
     return call(ROOT, IFACE.manager, method, args);
 }
 
-// Calls onChange(payload) for the initial objects and every change; resolves once the initial
-// state is in.
+// Calls onChange(payload) for every change and once for the initial state; resolves once that is
+// in. Signals first (InterfacesAdded/Removed, PropertiesChanged below our root), then one
+// Describe() for the snapshot: replies and signals arrive in order on the same channel, so a
+// change applied before the snapshot is in it, and every later one comes as a signal.
 export function watchAll(onChange) {
-    // GetManagedObjects carries only a few properties of each compartment and instance (its size
-    // at 50,000 instances, dbus/README.md "Answer sizes"): the rest of the objects it lists comes
-    // from GetAll. Objects announced later (InterfacesAdded) arrive whole.
-    let initial = true;
-    const incomplete = new Map(); // path -> interface
-    client.addEventListener("notify", (ev, payload) => {
-        if (initial) {
-            for (const [path, ifaces] of Object.entries(payload)) {
-                for (const [iface, props] of Object.entries(ifaces)) {
-                    if (props && ((iface === IFACE.instance && !("DisplayName" in props)) ||
-                                  (iface === IFACE.compartment && !("Id" in props))))
-                        incomplete.set(path, iface);
-                }
-            }
+    client.subscribe({ path_namespace: ROOT, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged" },
+                     (path, iface, signal, [ifc, changed]) => onChange({ [path]: { [ifc]: signalProps(changed) } }));
+    client.subscribe({ path: ROOT, interface: "org.freedesktop.DBus.ObjectManager" }, (path, iface, signal, args) => {
+        if (signal === "InterfacesAdded") {
+            const ifaces = {};
+            for (const [ifc, props] of Object.entries(args[1]))
+                ifaces[ifc] = signalProps(props);
+            onChange({ [args[0]]: ifaces });
+        } else if (signal === "InterfacesRemoved") {
+            onChange({ [args[0]]: Object.fromEntries(args[1].map(ifc => [ifc, null])) });
         }
-        onChange(payload);
     });
-    // GetManagedObjects lists the objects below the root, not the root's own Manager
-    return Promise.all([client.watch({ path: ROOT, interface: IFACE.manager }), client.watch({ path_namespace: ROOT })])
-            .then(() => {
-                initial = false;
-                return Promise.all([...incomplete].map(([path, iface]) =>
-                    call(path, "org.freedesktop.DBus.Properties", "GetAll", [iface])
-                            .then(([props]) => {
-                                const plain = {};
-                                for (const [name, variant] of Object.entries(props))
-                                    plain[name] = variant.v;
-                                onChange({ [path]: { [iface]: plain } });
-                            })
-                            .catch(() => {}))); // gone meanwhile: InterfacesRemoved follows
-            });
+    return managerCall("Describe").then(([json]) => onChange(describeToPayload(JSON.parse(json))));
 }
 
 // What the user may do, asked up front so that controls are disabled with the reason instead of

@@ -93,3 +93,23 @@ test("20,000 instances in 2,000 compartments build in well under a second (linea
     assert.equal(t.roots[0].total, 20000);
     assert.ok(ms < 1000, `buildTree took ${ms} ms`);
 });
+
+test("Describe() JSON gives the same objects as the bus, at the daemon's paths", async () => {
+    const { describeToPayload, pathEncode } = await import("../src/lib/model.js");
+    assert.equal(pathEncode("/p", "ocid1.instance.oc1.x-y"), "/p/ocid1_2einstance_2eoc1_2ex_2dy");
+    assert.equal(pathEncode("/p", "1a"), "/p/_31a");
+    const m = new Model();
+    m.apply(describeToPayload({
+        version: "0.1.0", state: "running", compartments: [
+            { id: "ocid1.tenancy.t", name: "t", path: "t", parent_id: null, children: ["ocid1.compartment.a"], defaults: { managed: true } },
+            { id: "ocid1.compartment.a", name: "a", path: "t/a", parent_id: "ocid1.tenancy.t", children: [], defaults: {} }],
+        instances: [{ id: "ocid1.instance.i", display_name: "i", compartment_id: "ocid1.compartment.a", lifecycle_state: "RUNNING", config: { priority: 3 } }],
+        jobs: [{ id: 4, kind: "start", target: "ocid1.instance.i", state: "done", progress: 1, result: "done", error: "" }],
+    }));
+    const t = buildTree(m.compartments, m.instances);
+    assert.equal(t.roots.length, 1);
+    assert.equal(t.roots[0].total, 1);
+    assert.deepEqual([...m.instances.values()][0].config, { priority: 3 });
+    assert.equal(m.manager.State, "running");
+    assert.equal(m.jobForTarget("ocid1.instance.i").id, 4);
+});
