@@ -563,6 +563,10 @@ class TestActions(StackTest):
         self.assertIn(("skipped", "Already RUNNING."), [(j["result"], j["error"]) for j in rows.values()
                                                         if j["target"] == running["id"]])
         self.assertTrue(all(j["error"] is None for j in rows.values() if j["result"] == "done"))
+        # status --json (the daemon's Describe()) says "no error" the same way: null
+        described = {j["id"]: j for j in self.ctl_json("status")["jobs"]}
+        self.assertTrue(all(j["error"] is None for j in described.values() if j["result"] == "done"), described)
+        self.assertEqual(described[int(job.group(1))]["error"], "Canceled by root.")
         human = self.ctl("list-jobs", check=0).stdout
         self.assertRegex(human.splitlines()[0], r"^JOB\s+KIND\s+INSTANCE\s+STATE\s+RESULT$")
         self.assertRegex(human, rf"(?m)^\s*{job.group(1)}\s+stop\s+\S+\s+done\s+canceled$")
