@@ -46,7 +46,9 @@ test("history filters and rows", () => {
         [2, 20, "stopstartd", 4294967295, "override-expired", "instance", "ocid1.instance.a", "not json"],
     ], "ALI");
     assert.equal(rows.length, 1);
-    assert.equal(summarizeDetails(rows[0].details), "stop_mode: \"soft\" → \"hard\"".replace(/"/g, ""));
+    assert.equal(summarizeDetails(rows[0].details), "stop_mode: soft → hard");
+    assert.equal(summarizeDetails({ new: { override_state: "stopped", override_until: 1796494691829000 } }),
+                 "override_state = stopped, override_until = 2026-12-05T18:18:11Z");
 });
 
 test("named D-Bus errors become one clear line", () => {

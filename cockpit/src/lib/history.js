@@ -47,7 +47,10 @@ export function summarizeDetails(d) {
     if (!d || typeof d !== "object")
         return "";
     const parts = [];
-    const show = v => (typeof v === "object" ? JSON.stringify(v) : String(v));
+    // times (µs since the epoch) as ISO dates, the rest as they are
+    const show = (k, v) => (typeof v === "number" && /_until$|_at$|^since$|^until$/.test(k) && v > 0
+        ? new Date(v / 1000).toISOString().replace(/\.\d+Z$/, "Z")
+        : typeof v === "object" ? JSON.stringify(v) : String(v));
     const oldv = d.old || {};
     const newv = d.new || {};
     const keys = new Set([...Object.keys(oldv), ...Object.keys(newv)]);
@@ -55,11 +58,11 @@ export function summarizeDetails(d) {
         if (newv[k] === "" && !(k in oldv))
             continue;
         if (k in oldv && k in newv)
-            parts.push(`${k}: ${show(oldv[k])} → ${show(newv[k])}`);
+            parts.push(`${k}: ${show(k, oldv[k])} → ${show(k, newv[k])}`);
         else if (k in newv)
-            parts.push(`${k} = ${show(newv[k])}`);
+            parts.push(`${k} = ${show(k, newv[k])}`);
         else
-            parts.push(`${k}: ${show(oldv[k])} → ${_("inherit")}`);
+            parts.push(`${k}: ${show(k, oldv[k])} → ${_("inherit")}`);
     }
     return parts.join(", ");
 }
