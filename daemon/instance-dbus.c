@@ -6,6 +6,8 @@
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "instance-dbus.h"
+#include "json-util.h"
+#include "schedule-dbus.h"
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
@@ -70,6 +72,15 @@ static int method_explain(sd_bus_message *message, void *userdata, sd_bus_error 
         r = instance_explain(i, manager_now(), &json);
         if (r < 0)
                 return r;
+        {
+                /* Which schedules apply, and why (issue 10). */
+                _cleanup_json_ json_object *doc = json_tokener_parse(json), *sched = schedule_explain_instance(m, i);
+                if (doc && sched && json_object_is_type(doc, json_type_object)) {
+                        json_object_object_add(doc, "schedules", TAKE_PTR(sched));
+                        return sd_bus_reply_method_return(message, "s",
+                                                          json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+                }
+        }
         return sd_bus_reply_method_return(message, "s", json);
 }
 
@@ -226,6 +237,7 @@ static const sd_bus_vtable instance_vtable[] = {
                                 SD_BUS_NO_RESULT,
                                 method_set_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        INSTANCE_SCHEDULE_PROPERTIES,
         SD_BUS_METHOD_WITH_ARGS("Explain",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", json),

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "scheduler.h"
 #include "migrate.h"
 #include "migration.h"
 #include "pq-util.h"
@@ -429,6 +430,14 @@ static int run(int argc, char *argv[]) {
         r = manager_resume_jobs(m);
         if (r < 0)
                 log_warning_errno(r, "Could not look for unfinished jobs: %m");
+
+        /* Schedules: loaded, their timers declared on the systemd manager, unfinished occurrences
+         * resumed. Answers come on the loop; schedule calls wait for it (DatabaseUnavailable). */
+        r = scheduler_new(m, &m->scheduler);
+        if (r >= 0)
+                r = scheduler_load(m->scheduler, NULL, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Could not load the schedules: %m");
 
         r = sd_bus_request_name_async(bus, NULL, SS_BUS_NAME, 0, on_request_name, m);
         if (r < 0)

@@ -12,6 +12,7 @@
 #include "job-dbus.h"
 #include "log.h"
 #include "manager-dbus.h"
+#include "schedule-dbus.h"
 #include "strv.h"
 
 #define HISTORY_LIMIT_DEFAULT 1000U
@@ -630,6 +631,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("NInstances", "u", property_get_counts, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NJobs", "u", property_get_counts, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
+        MANAGER_SCHEDULE_METHODS,
         SD_BUS_METHOD_WITH_ARGS("ListCompartments",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssssuo)", compartments),
@@ -695,6 +697,7 @@ const BusObjectImplementation manager_object = {
                 &compartment_object,
                 &instance_object,
                 &job_object,
+                &schedule_object,
                 NULL
         },
 };
@@ -768,6 +771,9 @@ static int on_root_message(sd_bus_message *message, void *userdata, sd_bus_error
                 if (r < 0)
                         return r;
         }
+        r = schedule_bus_append_managed_objects(bus, reply, m, error);
+        if (r < 0)
+                return r;
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;

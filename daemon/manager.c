@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "scheduler.h"
 #include "oci-config.h"
 #include "strv.h"
 
@@ -104,8 +105,12 @@ Manager *manager_free(Manager *m) {
                 m->jobs = NULL;
         }
 
+        /* Its statements are answered (-ECANCELED) with the database below, while it still exists. */
+        Scheduler *scheduler = TAKE_PTR(m->scheduler);
+
         /* Statements still queued are answered (-ECANCELED) while the entities are alive. */
         m->db = db_free(m->db);
+        scheduler_free(scheduler);
         if (m->instances) {
                 lh_foreach_safe(m->instances, e, tmp)
                         instance_free(lh_entry_v(e));
@@ -184,7 +189,14 @@ int manager_reload_config(Manager *m, uid_t uid, char **ret_error) {
                                         "jsonb_build_object('file', $1::text))",
                                         3, p);
         }
-        return manager_set_config(m, TAKE_PTR(c));
+        r = manager_set_config(m, TAKE_PTR(c));
+        if (r >= 0 && m->scheduler) {
+                /* Reload() re-reads the schedules and heals the timers (a hand-removed unit). */
+                if (scheduler_load(m->scheduler, NULL, NULL) < 0)
+                        log_warning("Could not reload the schedules.");
+                (void) scheduler_reconcile(m->scheduler);
+        }
+        return r;
 }
 
 /* ---- status ---------------------------------------------------------------------------- */

@@ -56,6 +56,7 @@ typedef enum ManagerProp {
 #define EXIT_CONFIG       78    /* EX_CONFIG: configuration file missing or invalid */
 
 typedef struct LoadContext LoadContext;
+typedef struct Scheduler Scheduler;
 typedef void (*manager_load_handler_t)(Manager *m, int error, void *userdata);
 
 struct Manager {
@@ -101,6 +102,8 @@ struct Manager {
         void *load_userdata;
         manager_load_handler_t next_load_handler;
         void *next_load_userdata;
+
+        Scheduler *scheduler;           /* schedules, timers, occurrences (issue 10) */
 
         sd_event_source *refresh_timer;
         sd_event_source *expiry_timer;

@@ -1,0 +1,1605 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-names.h"
+#include "calendar.h"
+#include "compartment.h"
+#include "instance.h"
+#include "log.h"
+#include "manager.h"
+#include "occurrence.h"
+#include "schedule-dbus.h"
+#include "scheduler.h"
+#include "strv.h"
+
+/* ---- the inventory as the model sees it ------------------------------------------------------------ */
+
+static int inv_find_instance(void *userdata, const char *id_or_name, const char **ret_id) {
+        Manager *m = userdata;
+        Instance *found = NULL;
+        struct lh_entry *e;
+
+        found = manager_get_instance(m, id_or_name);
+        if (found) {
+                *ret_id = found->id;
+                return 0;
+        }
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                if (!streq(i->display_name, id_or_name))
+                        continue;
+                if (found)
+                        return -ENOTUNIQ;
+                found = i;
+        }
+        if (!found)
+                return -ENXIO;
+        *ret_id = found->id;
+        return 0;
+}
+
+static int inv_find_compartment(void *userdata, const char *id_or_path, const char **ret_id) {
+        Compartment *c = manager_find_compartment(userdata, id_or_path);
+        if (!c)
+                return -ENXIO;
+        *ret_id = c->id;
+        return 0;
+}
+
+static void candidate_of(Instance *i, uint64_t now, ScheduleCandidate *c) {
+        InstanceConfig eff;
+
+        instance_effective_config(i, now, &eff);
+        *c = (ScheduleCandidate) {
+                .id = i->id,
+                .display_name = i->display_name,
+                .compartment_id = i->compartment_id,
+                .region = i->region,
+                .lifecycle_state = i->lifecycle_state,
+                .freeform_tags = i->freeform_tags,
+                .defined_tags = NULL,   /* not kept in memory: defined-tag targets match nothing yet */
+                .managed = eff.managed,
+                .override_state = eff.override_state,
+                .priority = eff.priority,
+                .stop_mode = eff.stop_mode,
+                .soft_stop_timeout = eff.soft_stop_timeout,
+        };
+}
+
+static void inv_foreach_instance(void *userdata, int (*f)(const ScheduleCandidate *c, void *fdata), void *fdata) {
+        Manager *m = userdata;
+        uint64_t now = manager_now();
+        struct lh_entry *e;
+
+        lh_foreach(m->instances, e) {
+                ScheduleCandidate c;
+                candidate_of(lh_entry_v(e), now, &c);
+                if (f(&c, fdata) != 0)
+                        return;
+        }
+}
+
+static bool inv_in_subtree(void *userdata, const char *compartment_id, const char *ancestor_id) {
+        Compartment *c = manager_get_compartment(userdata, compartment_id);
+
+        for (; c; c = c->parent)
+                if (streq(c->id, ancestor_id))
+                        return true;
+        return false;
+}
+
+static const char *inv_compartment_path(void *userdata, const char *compartment_id) {
+        Compartment *c = manager_get_compartment(userdata, compartment_id);
+        return c ? c->path : NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------------- */
+
+static void on_pid1_fire(Pid1 *p, const Pid1Firing *firing, void *userdata);
+static void on_pid1_timer_changed(Pid1 *p, const char *id, const Pid1TimerInfo *info, void *userdata);
+static void on_pid1_state_changed(Pid1 *p, Pid1State state, int error, const char *message, void *userdata);
+
+int scheduler_new(Manager *m, Scheduler **ret) {
+        _cleanup_(scheduler_freep) Scheduler *s = NULL;
+        int r;
+
+        s = new0(Scheduler, 1);
+        if (!s)
+                return -ENOMEM;
+        s->manager = m;
+        s->inventory = (ScheduleInventory) {
+                .userdata = m,
+                .find_instance = inv_find_instance,
+                .find_compartment = inv_find_compartment,
+                .foreach_instance = inv_foreach_instance,
+                .in_subtree = inv_in_subtree,
+                .compartment_path = inv_compartment_path,
+        };
+        r = calendar_host_zone(&s->default_zone);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static ScheduleEntry *entry_free(ScheduleEntry *e) {
+        if (!e)
+                return NULL;
+        schedule_free(e->schedule);
+        free(e->bus_path);
+        free(e->timer_id);
+        return mfree(e);
+}
+
+Scheduler *scheduler_free(Scheduler *s) {
+        if (!s)
+                return NULL;
+        pid1_free(s->pid1);
+        for (size_t i = 0; i < s->n_entries; i++)
+                entry_free(s->entries[i]);
+        free(s->entries);
+        for (size_t i = 0; i < s->n_calendars; i++)
+                exception_calendar_free(s->calendars[i]);
+        free(s->calendars);
+        for (size_t i = 0; i < s->n_delay_timers; i++)
+                sd_event_source_disable_unref(s->delay_timers[i]);
+        free(s->delay_timers);
+        free(s->default_zone);
+        return mfree(s);
+}
+
+const char *scheduler_default_zone(Scheduler *s) {
+        return s->default_zone;
+}
+
+StoreActor scheduler_actor(uid_t uid, char **buf) {
+        *buf = uid == (uid_t) -1 ? NULL : manager_actor_name(uid);
+        return (StoreActor) { .uid = uid, .name = uid == (uid_t) -1 ? "stopstartd" : (*buf ?: "unknown") };
+}
+
+static void fail(Scheduler *s, scheduler_done_t handler, void *userdata, int error, SchedulerErrorKind kind,
+                 const char *message) {
+        SchedulerError e = { .error = error, .kind = kind, .message = message };
+        if (handler)
+                handler(s, &e, userdata);
+}
+
+/* A store error as the bus should see it. */
+static SchedulerErrorKind store_error_kind(int error) {
+        switch (error) {
+        case -ENOTCONN:
+        case -ECONNRESET:
+                return SCHEDULER_ERROR_DATABASE;
+        case -ENOENT:
+                return SCHEDULER_ERROR_NO_SUCH_SCHEDULE;
+        case -EEXIST:
+        case -EINVAL:
+                return SCHEDULER_ERROR_INVALID_CONFIG;
+        case -ENXIO:
+                return SCHEDULER_ERROR_INVALID_TARGET;
+        case -EBUSY:
+                return SCHEDULER_ERROR_BUSY;
+        default:
+                return SCHEDULER_ERROR_OTHER;
+        }
+}
+
+/* ---- the entries ------------------------------------------------------------------------------------ */
+
+ScheduleEntry *scheduler_get(Scheduler *s, uint64_t id) {
+        for (size_t i = 0; i < s->n_entries; i++)
+                if (s->entries[i]->schedule->id == id)
+                        return s->entries[i];
+        return NULL;
+}
+
+ScheduleEntry *scheduler_find(Scheduler *s, const char *name_or_id) {
+        char *end;
+        unsigned long long id;
+
+        for (size_t i = 0; i < s->n_entries; i++)
+                if (streq(s->entries[i]->schedule->name, name_or_id))
+                        return s->entries[i];
+        if (*name_or_id < '1' || *name_or_id > '9')
+                return NULL;
+        errno = 0;
+        id = strtoull(name_or_id, &end, 10);
+        if (errno != 0 || *end)
+                return NULL;
+        return scheduler_get(s, id);
+}
+
+ExceptionCalendar *scheduler_get_calendar(Scheduler *s, const char *name) {
+        for (size_t i = 0; i < s->n_calendars; i++)
+                if (streq(s->calendars[i]->name, name))
+                        return s->calendars[i];
+        return NULL;
+}
+
+size_t scheduler_window_members(Scheduler *s, ScheduleEntry *e, ScheduleEntry *ret[static 2]) {
+        size_t n = 0;
+
+        if (!e->schedule->window_name) {
+                ret[0] = e;
+                return 1;
+        }
+        for (size_t i = 0; i < s->n_entries && n < 2; i++)
+                if (streq_ptr(s->entries[i]->schedule->window_name, e->schedule->window_name))
+                        ret[n++] = s->entries[i];
+        /* up first */
+        if (n == 2 && ret[0]->schedule->action != SCHEDULE_ACTION_START) {
+                ScheduleEntry *t = ret[0];
+                ret[0] = ret[1];
+                ret[1] = t;
+        }
+        return n;
+}
+
+static int entry_new(Scheduler *s, Schedule *schedule, ScheduleEntry **ret) {
+        ScheduleEntry *e = new0(ScheduleEntry, 1);
+
+        if (!e)
+                return -ENOMEM;
+        e->scheduler = s;
+        e->bus_path = strprintf("%s/%" PRIu64, SS_BUS_PATH_SCHEDULE, schedule->id);
+        e->timer_id = strprintf("%" PRIu64, schedule->id);
+        if (!e->bus_path || !e->timer_id) {
+                free(e->bus_path);
+                free(e->timer_id);
+                free(e);
+                return -ENOMEM;
+        }
+        e->schedule = schedule;
+        *ret = e;
+        return 0;
+}
+
+static int compare_entries(const void *a, const void *b) {
+        const ScheduleEntry *x = *(ScheduleEntry * const *) a, *y = *(ScheduleEntry * const *) b;
+        return x->schedule->id < y->schedule->id ? -1 : x->schedule->id > y->schedule->id;
+}
+
+static int entries_add(Scheduler *s, ScheduleEntry *e) {
+        ScheduleEntry **n = realloc(s->entries, (s->n_entries + 1) * sizeof(ScheduleEntry *));
+        if (!n)
+                return -ENOMEM;
+        s->entries = n;
+        s->entries[s->n_entries++] = e;
+        qsort(s->entries, s->n_entries, sizeof(ScheduleEntry *), compare_entries);
+        return 0;
+}
+
+static void entries_remove(Scheduler *s, ScheduleEntry *e) {
+        for (size_t i = 0; i < s->n_entries; i++)
+                if (s->entries[i] == e) {
+                        memmove(s->entries + i, s->entries + i + 1, (s->n_entries - i - 1) * sizeof(ScheduleEntry *));
+                        s->n_entries--;
+                        return;
+                }
+}
+
+/* The timer follows the schedule: declared while enabled, removed otherwise. */
+static void on_timer_done(Pid1 *p, const char *id, int error, const char *message, void *userdata) {
+        if (error < 0 && error != -ECANCELED && error != -ENOTCONN)
+                log_warning("Timer of schedule %s: %s", strna(id), message ?: strerror(-error));
+}
+
+static void entry_sync_timer(Scheduler *s, ScheduleEntry *e) {
+        int r;
+
+        if (!s->pid1)
+                return;
+        if (e->schedule->enabled)
+                r = pid1_timer_set(s->pid1, e->timer_id, e->schedule->calendars, e->schedule->time_zone,
+                                   e->schedule->name, on_timer_done, s);
+        else {
+                r = pid1_timer_remove(s->pid1, e->timer_id, on_timer_done, s);
+                e->timer = (Pid1TimerInfo) { .last_trigger = e->timer.last_trigger };
+                schedule_bus_emit_changed(e, SCHEDULE_PROP_TIMER);
+        }
+        if (r < 0 && r != -ENOTCONN)
+                log_warning_errno(r, "Could not declare the timer of schedule %s: %m", e->schedule->name);
+}
+
+/* ---- loading --------------------------------------------------------------------------------------- */
+
+typedef struct LoadCtx {
+        Scheduler *s;
+        scheduler_done_t handler;
+        void *userdata;
+        Schedule **schedules;
+        size_t n_schedules;
+} LoadCtx;
+
+static void load_ctx_free(LoadCtx *c) {
+        for (size_t i = 0; i < c->n_schedules; i++)
+                schedule_free(c->schedules[i]);
+        free(c->schedules);
+        free(c);
+}
+
+static int start_pid1(Scheduler *s) {
+        static const Pid1Handlers handlers = {
+                .fire = on_pid1_fire,
+                .timer_changed = on_pid1_timer_changed,
+                .state_changed = on_pid1_state_changed,
+        };
+        Manager *m = s->manager;
+        int r;
+
+        if (s->pid1)
+                return 0;
+        r = pid1_new(m->event, m->config->systemd.bus, &handlers, s, &s->pid1);
+        if (r < 0)
+                return r;
+        return pid1_start(s->pid1);
+}
+
+static void resume_occurrences(Scheduler *s);
+
+static void on_calendars_loaded(int error, ExceptionCalendar **calendars, size_t n, const char *message,
+                                void *userdata) {
+        LoadCtx *c = userdata;
+        Scheduler *s = c->s;
+        bool first = !s->loaded;
+        int r;
+
+        if (error < 0) {
+                log_warning("Could not load the exception calendars: %s", message ?: strerror(-error));
+                fail(s, c->handler, c->userdata, error, SCHEDULER_ERROR_DATABASE, message);
+                load_ctx_free(c);
+                return;
+        }
+        for (size_t i = 0; i < s->n_calendars; i++)
+                exception_calendar_free(s->calendars[i]);
+        free(s->calendars);
+        s->calendars = calendars;
+        s->n_calendars = n;
+
+        /* Merge: same id → replace the model in place (the object stays), new → add, gone → remove. */
+        for (size_t i = 0; i < s->n_entries;) {
+                ScheduleEntry *e = s->entries[i];
+                bool keep = false;
+                for (size_t k = 0; k < c->n_schedules; k++)
+                        if (c->schedules[k] && c->schedules[k]->id == e->schedule->id)
+                                keep = true;
+                if (keep) {
+                        i++;
+                        continue;
+                }
+                if (s->pid1)
+                        (void) pid1_timer_remove(s->pid1, e->timer_id, on_timer_done, s);
+                schedule_bus_emit_removed(e);
+                entries_remove(s, e);
+                entry_free(e);
+        }
+        for (size_t k = 0; k < c->n_schedules; k++) {
+                Schedule *sch = TAKE_PTR(c->schedules[k]);
+                ScheduleEntry *e = scheduler_get(s, sch->id);
+                if (e) {
+                        schedule_free(e->schedule);
+                        e->schedule = sch;
+                        schedule_bus_emit_changed(e, SCHEDULE_PROP_ALL);
+                } else {
+                        r = entry_new(s, sch, &e);
+                        if (r >= 0)
+                                r = entries_add(s, e);
+                        if (r < 0) {
+                                log_oom();
+                                continue;
+                        }
+                        if (!first)
+                                schedule_bus_emit_added(e);
+                }
+        }
+        s->loaded = true;
+
+        r = start_pid1(s);
+        if (r < 0)
+                log_warning_errno(r, "Could not set up the systemd manager client (%s): %m", s->manager->config->systemd.bus);
+        for (size_t i = 0; i < s->n_entries; i++)
+                entry_sync_timer(s, s->entries[i]);
+        if (first)
+                resume_occurrences(s);
+
+        log_info("Loaded %zu schedule%s and %zu exception calendar%s.", s->n_entries, s->n_entries == 1 ? "" : "s",
+                 s->n_calendars, s->n_calendars == 1 ? "" : "s");
+        if (c->handler)
+                c->handler(s, NULL, c->userdata);
+        load_ctx_free(c);
+}
+
+static void on_schedules_loaded(int error, Schedule **schedules, size_t n, const char *message, void *userdata) {
+        LoadCtx *c = userdata;
+        int r;
+
+        if (error < 0) {
+                log_warning("Could not load the schedules: %s", message ?: strerror(-error));
+                fail(c->s, c->handler, c->userdata, error, SCHEDULER_ERROR_DATABASE, message);
+                load_ctx_free(c);
+                return;
+        }
+        c->schedules = schedules;
+        c->n_schedules = n;
+        r = calendar_store_load(c->s->manager->db, on_calendars_loaded, c);
+        if (r < 0) {
+                fail(c->s, c->handler, c->userdata, r, SCHEDULER_ERROR_DATABASE, NULL);
+                load_ctx_free(c);
+        }
+}
+
+int scheduler_load(Scheduler *s, scheduler_done_t handler, void *userdata) {
+        LoadCtx *c;
+        int r;
+
+        c = new0(LoadCtx, 1);
+        if (!c)
+                return -ENOMEM;
+        *c = (LoadCtx) { .s = s, .handler = handler, .userdata = userdata };
+        r = schedule_store_load(s->manager->db, on_schedules_loaded, c);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
+static void on_reconciled(Pid1 *p, const char *id, int error, const char *message, void *userdata) {
+        if (error < 0 && error != -ENOTCONN && error != -ECANCELED)
+                log_warning("Reconciling the schedules' timers failed: %s", message ?: strerror(-error));
+}
+
+int scheduler_reconcile(Scheduler *s) {
+        if (!s->pid1)
+                return 0;
+        return pid1_reconcile(s->pid1, on_reconciled, s);
+}
+
+/* ---- timers ------------------------------------------------------------------------------------------ */
+
+static ScheduleEntry *entry_by_timer_id(Scheduler *s, const char *id) {
+        for (size_t i = 0; i < s->n_entries; i++)
+                if (streq(s->entries[i]->timer_id, id))
+                        return s->entries[i];
+        return NULL;
+}
+
+static void on_pid1_timer_changed(Pid1 *p, const char *id, const Pid1TimerInfo *info, void *userdata) {
+        Scheduler *s = userdata;
+        ScheduleEntry *e = entry_by_timer_id(s, id);
+
+        if (!e)
+                return;
+        if (e->timer.next_elapse == info->next_elapse && e->timer.last_trigger == info->last_trigger &&
+            e->timer.active == info->active)
+                return;
+        e->timer = *info;
+        schedule_bus_emit_changed(e, SCHEDULE_PROP_TIMER);
+}
+
+static void on_pid1_state_changed(Pid1 *p, Pid1State state, int error, const char *message, void *userdata) {
+        if (state == PID1_DISCONNECTED && error < 0)
+                log_warning("Lost the systemd manager (%s): %s; retrying.", pid1_get_description(p),
+                            message ?: strerror(-error));
+        else
+                log_debug("systemd manager %s: %s", pid1_get_description(p), pid1_state_to_string(state));
+}
+
+/* ---- firings: decision, occurrence row, executor ------------------------------------------------------- */
+
+typedef struct FireCtx {
+        Scheduler *s;
+        uint64_t schedule_id;
+        uint64_t instant;
+        bool manual;
+        uid_t uid;
+        scheduler_fired_t handler;
+        void *userdata;
+} FireCtx;
+
+static int start_occurrence(Scheduler *s, ScheduleEntry *e, OccurrenceRow *row, uid_t uid, uint32_t *ret_job_id) {
+        return occurrence_execute(s->manager, e->schedule, row, s->calendars, s->n_calendars, uid, ret_job_id);
+}
+
+static void on_occurrence_fired(int error, OccurrenceRow *rows, size_t n, const char *message, void *userdata) {
+        FireCtx *c = userdata;
+        Scheduler *s = c->s;
+        ScheduleEntry *e = scheduler_get(s, c->schedule_id);
+        SchedulerError err = {};
+        uint32_t job_id = 0;
+        int r;
+
+        if (error < 0 || n != 1) {
+                log_warning("Could not record the firing of schedule %" PRIu64 " at %" PRIu64 ": %s", c->schedule_id,
+                            c->instant, message ?: strerror(-(error < 0 ? error : EBADMSG)));
+                err = (SchedulerError) { .error = error < 0 ? error : -EBADMSG, .kind = store_error_kind(error),
+                                         .message = message };
+                goto finish;
+        }
+        if (!rows[0].created && !c->manual) {
+                log_info("Schedule %s: the firing at %" PRIu64 " was handled already (%s); nothing to do.",
+                         e ? e->schedule->name : "?", c->instant, occurrence_state_to_string(rows[0].state));
+                goto finish;
+        }
+        if (rows[0].state != OCCURRENCE_RUNNING && rows[0].state != OCCURRENCE_PENDING) {
+                log_info("Schedule %s: occurrence at %" PRIu64 " recorded %s: %s", e ? e->schedule->name : "?",
+                         c->instant, occurrence_state_to_string(rows[0].state), strempty(rows[0].reason));
+                if (c->manual)
+                        err = (SchedulerError) { .error = -EBUSY, .kind = SCHEDULER_ERROR_BUSY,
+                                                 .message = "That occurrence was handled already." };
+                goto finish;
+        }
+        if (!e) {
+                err = (SchedulerError) { .error = -ENOENT, .kind = SCHEDULER_ERROR_NO_SUCH_SCHEDULE };
+                goto finish;
+        }
+        r = start_occurrence(s, e, &rows[0], c->uid, &job_id);
+        if (r < 0) {
+                log_warning_errno(r, "Schedule %s: could not start the occurrence: %m", e->schedule->name);
+                err = (SchedulerError) { .error = r, .kind = SCHEDULER_ERROR_OTHER };
+        }
+finish:
+        if (c->handler)
+                c->handler(s, err.error < 0 ? &err : NULL, job_id, c->userdata);
+        occurrence_rows_free(rows, n);
+        free(c);
+}
+
+static int record_firing(Scheduler *s, ScheduleEntry *e, uint64_t instant, bool manual, uid_t uid,
+                         scheduler_fired_t handler, void *userdata) {
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor = scheduler_actor(uid, &actor_buf);
+        const char *reason = NULL;
+        OccurrenceState state = OCCURRENCE_RUNNING;
+        FireCtx *c;
+        int r;
+
+        if (!manual) {
+                switch (schedule_decide_firing(e->schedule, instant, manager_now(), &reason)) {
+                case FIRING_RUN:
+                        break;
+                case FIRING_MISSED:
+                        state = OCCURRENCE_MISSED;
+                        break;
+                default:
+                        state = OCCURRENCE_SKIPPED;
+                }
+        }
+        c = new0(FireCtx, 1);
+        if (!c)
+                return -ENOMEM;
+        *c = (FireCtx) { .s = s, .schedule_id = e->schedule->id, .instant = instant, .manual = manual, .uid = uid,
+                         .handler = handler, .userdata = userdata };
+        r = occurrence_store_fire(s->manager->db, e->schedule->id, instant, state, reason,
+                                  manual ? actor.name : "timer", &actor, on_occurrence_fired, c);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
+static void on_pid1_fire(Pid1 *p, const Pid1Firing *firing, void *userdata) {
+        Scheduler *s = userdata;
+        ScheduleEntry *e = entry_by_timer_id(s, firing->id);
+        int r;
+
+        if (!e) {
+                log_info("A timer of an unknown schedule (%s) fired; ignored.", firing->id);
+                return;
+        }
+        log_info("Schedule %s fired for %" PRIu64 "%s.", e->schedule->name, firing->scheduled,
+                 firing->catch_up ? " (catch-up)" : "");
+        r = record_firing(s, e, firing->scheduled, false, (uid_t) -1, NULL, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Schedule %s: could not record the firing (database away?): %m", e->schedule->name);
+}
+
+int scheduler_fire(Scheduler *s, ScheduleEntry *e, uid_t uid, scheduler_fired_t handler, void *userdata) {
+        /* A manual firing is keyed by its own instant (now, to the microsecond). */
+        return record_firing(s, e, manager_now(), true, uid, handler, userdata);
+}
+
+/* Delayed occurrences run at their new time from a timer of ours. */
+typedef struct DelayedRun {
+        Scheduler *s;
+        uint64_t occurrence_id, schedule_id;
+} DelayedRun;
+
+static void on_claimed(int error, OccurrenceRow *rows, size_t n, const char *message, void *userdata) {
+        DelayedRun *d = userdata;
+        ScheduleEntry *e = scheduler_get(d->s, d->schedule_id);
+        uint32_t job_id;
+
+        if (error >= 0 && n == 1 && e && start_occurrence(d->s, e, &rows[0], (uid_t) -1, &job_id) < 0)
+                log_warning("Could not run the delayed occurrence %" PRIu64 ".", d->occurrence_id);
+        else if (error < 0 && error != -EBUSY)
+                log_warning("Could not claim the delayed occurrence %" PRIu64 ": %s", d->occurrence_id,
+                            message ?: strerror(-error));
+        occurrence_rows_free(rows, n);
+        free(d);
+}
+
+static int on_delay_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        DelayedRun *d = userdata;
+        Scheduler *s = d->s;
+
+        for (size_t i = 0; i < s->n_delay_timers; i++)
+                if (s->delay_timers[i] == source) {
+                        s->delay_timers[i] = s->delay_timers[--s->n_delay_timers];
+                        break;
+                }
+        sd_event_source_set_userdata(source, NULL);
+        sd_event_source_disable_unref(source);
+        if (occurrence_store_claim(s->manager->db, d->occurrence_id, on_claimed, d) < 0) {
+                log_warning("Could not claim the delayed occurrence %" PRIu64 ".", d->occurrence_id);
+                free(d);
+        }
+        return 0;
+}
+
+static int arm_delayed(Scheduler *s, uint64_t occurrence_id, uint64_t schedule_id, uint64_t until) {
+        sd_event_source *src = NULL, **n;
+        DelayedRun *d;
+        int r;
+
+        d = new0(DelayedRun, 1);
+        if (!d)
+                return -ENOMEM;
+        *d = (DelayedRun) { .s = s, .occurrence_id = occurrence_id, .schedule_id = schedule_id };
+        n = realloc(s->delay_timers, (s->n_delay_timers + 1) * sizeof(sd_event_source *));
+        if (!n) {
+                free(d);
+                return -ENOMEM;
+        }
+        s->delay_timers = n;
+        r = sd_event_add_time(s->manager->event, &src, CLOCK_REALTIME, until, 1000, on_delay_timer, d);
+        if (r < 0) {
+                free(d);
+                return r;
+        }
+        (void) sd_event_source_set_destroy_callback(src, free);
+        s->delay_timers[s->n_delay_timers++] = src;
+        return 0;
+}
+
+static void on_unfinished(int error, OccurrenceRow *rows, size_t n, const char *message, void *userdata) {
+        Scheduler *s = userdata;
+
+        if (error < 0) {
+                log_warning("Could not look for unfinished occurrences: %s", message ?: strerror(-error));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                ScheduleEntry *e = scheduler_get(s, rows[i].schedule_id);
+                uint32_t job_id;
+
+                if (rows[i].state == OCCURRENCE_PENDING) {
+                        uint64_t at = rows[i].delayed_until ?: rows[i].scheduled_at;
+                        if (arm_delayed(s, rows[i].id, rows[i].schedule_id, at) < 0)
+                                log_warning("Could not arm the delayed occurrence %" PRIu64 ".", rows[i].id);
+                        continue;
+                }
+                if (!e) {
+                        log_warning("Occurrence %" PRIu64 " belongs to a removed schedule; left as it is.", rows[i].id);
+                        continue;
+                }
+                log_info("Resuming occurrence %" PRIu64 " of schedule %s.", rows[i].id, e->schedule->name);
+                if (start_occurrence(s, e, &rows[i], (uid_t) -1, &job_id) < 0)
+                        log_warning("Could not resume occurrence %" PRIu64 ".", rows[i].id);
+        }
+        occurrence_rows_free(rows, n);
+}
+
+static void resume_occurrences(Scheduler *s) {
+        if (occurrence_store_unfinished(s->manager->db, on_unfinished, s) < 0)
+                log_warning("Could not look for unfinished occurrences.");
+}
+
+/* ---- create, update, enable, delete -------------------------------------------------------------- */
+
+typedef struct ChangeCtx {
+        Scheduler *s;
+        Schedule **schedules;
+        size_t n, validated;
+        uid_t uid;
+        bool create;
+        scheduler_created_t created;
+        scheduler_done_t done;
+        void *userdata;
+        CalendarQuery *query;
+} ChangeCtx;
+
+static void change_ctx_free(ChangeCtx *c) {
+        for (size_t i = 0; i < c->n; i++)
+                schedule_free(c->schedules[i]);
+        free(c->schedules);
+        calendar_query_free(c->query);
+        free(c);
+}
+
+static void change_fail(ChangeCtx *c, int error, SchedulerErrorKind kind, const char *message) {
+        SchedulerError e = { .error = error, .kind = kind, .message = message };
+        if (c->create && c->created)
+                c->created(c->s, &e, NULL, 0, c->userdata);
+        else if (!c->create && c->done)
+                c->done(c->s, &e, c->userdata);
+        change_ctx_free(c);
+}
+
+static void writes_end(ChangeCtx *c) {
+        for (size_t i = 0; i < c->n; i++) {
+                ScheduleEntry *e = c->schedules[i] ? scheduler_get(c->s, c->schedules[i]->id) : NULL;
+                if (e && e->n_writes > 0)
+                        e->n_writes--;
+        }
+}
+
+static void on_stored(int error, const uint64_t *ids, size_t n, const char *message, void *userdata) {
+        ChangeCtx *c = userdata;
+        Scheduler *s = c->s;
+        int r;
+
+        if (!c->create)
+                writes_end(c);
+        if (error < 0 || n != c->n) {
+                if (error == -EEXIST)
+                        return change_fail(c, error, SCHEDULER_ERROR_INVALID_CONFIG,
+                                           message ?: "A schedule of that name exists already.");
+                return change_fail(c, error < 0 ? error : -EBADMSG, store_error_kind(error), message);
+        }
+        for (size_t i = 0; i < n; i++) {
+                Schedule *sch = TAKE_PTR(c->schedules[i]);
+                ScheduleEntry *e;
+
+                sch->id = ids[i];
+                e = scheduler_get(s, ids[i]);
+                if (e) {
+                        schedule_free(e->schedule);
+                        e->schedule = sch;
+                        schedule_bus_emit_changed(e, SCHEDULE_PROP_ALL);
+                } else {
+                        r = entry_new(s, sch, &e);
+                        if (r >= 0)
+                                r = entries_add(s, e);
+                        if (r < 0) {
+                                log_oom();
+                                continue;
+                        }
+                        schedule_bus_emit_added(e);
+                }
+                entry_sync_timer(s, e);
+        }
+        if (c->create && c->created)
+                c->created(s, NULL, ids, n, c->userdata);
+        else if (!c->create && c->done)
+                c->done(s, NULL, c->userdata);
+        change_ctx_free(c);
+}
+
+static void store_change(ChangeCtx *c) {
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor = scheduler_actor(c->uid, &actor_buf);
+        int r;
+
+        if (c->create)
+                r = schedule_store_insert(c->s->manager->db, c->schedules, c->n, &actor, on_stored, c);
+        else
+                r = schedule_store_update(c->s->manager->db, c->schedules, c->n, &actor, on_stored, c);
+        if (r < 0) {
+                if (!c->create)
+                        writes_end(c);
+                change_fail(c, r, SCHEDULER_ERROR_DATABASE, NULL);
+        }
+}
+
+static void validate_next(ChangeCtx *c);
+
+static void on_validated(CalendarQuery *q, CalendarResult *result, void *userdata) {
+        ChangeCtx *c = userdata;
+        _cleanup_(calendar_result_freep) CalendarResult *res = result;
+
+        c->query = calendar_query_free(c->query);
+        if (res->error < 0) {
+                if (!c->create)
+                        writes_end(c);
+                return change_fail(c, res->error,
+                                   res->error == -EINVAL ? SCHEDULER_ERROR_INVALID_CALENDAR : SCHEDULER_ERROR_OTHER,
+                                   res->message);
+        }
+        c->validated++;
+        validate_next(c);
+}
+
+/* Every schedule's specs through systemd's calendar engine, one after the other, then the store. */
+static void validate_next(ChangeCtx *c) {
+        int r;
+
+        if (c->validated >= c->n)
+                return store_change(c);
+        r = calendar_validate(c->s->manager->event, c->schedules[c->validated]->calendars,
+                              c->schedules[c->validated]->time_zone, on_validated, c, &c->query);
+        if (r < 0) {
+                if (!c->create)
+                        writes_end(c);
+                change_fail(c, r, r == -EINVAL ? SCHEDULER_ERROR_INVALID_CALENDAR : SCHEDULER_ERROR_OTHER, NULL);
+        }
+}
+
+static int check_calendars_exist(Scheduler *s, Schedule *sch, char **ret_message) {
+        STRV_FOREACH(n, sch->exception_calendars)
+                if (!scheduler_get_calendar(s, *n)) {
+                        *ret_message = strprintf("No exception calendar \"%s\" (create it with stopstartctl calendar add).",
+                                                 *n);
+                        return -ENOENT;
+                }
+        return 0;
+}
+
+static int change_begin(Scheduler *s, Schedule **schedules, size_t n, uid_t uid, bool create,
+                        scheduler_created_t created, scheduler_done_t done, void *userdata) {
+        _cleanup_free_ char *msg = NULL;
+        ChangeCtx *c;
+        int r;
+
+        c = new0(ChangeCtx, 1);
+        if (!c) {
+                for (size_t i = 0; i < n; i++)
+                        schedule_free(schedules[i]);
+                return -ENOMEM;
+        }
+        *c = (ChangeCtx) { .s = s, .n = n, .uid = uid, .create = create, .created = created, .done = done,
+                           .userdata = userdata };
+        c->schedules = new0(Schedule *, n);
+        if (!c->schedules) {
+                for (size_t i = 0; i < n; i++)
+                        schedule_free(schedules[i]);
+                free(c);
+                return -ENOMEM;
+        }
+        memcpy(c->schedules, schedules, n * sizeof(Schedule *));
+
+        for (size_t i = 0; i < n; i++) {
+                Schedule *sch = c->schedules[i];
+                ScheduleEntry *other = scheduler_find(s, sch->name);
+
+                if (!sch->time_zone && !(sch->time_zone = strdup(s->default_zone))) {
+                        change_ctx_free(c);
+                        return -ENOMEM;
+                }
+                r = schedule_verify(sch, &msg);
+                if (r < 0) {
+                        change_fail(c, r, SCHEDULER_ERROR_INVALID_CONFIG, msg);
+                        return 0;
+                }
+                if (other && (create || other->schedule->id != sch->id)) {
+                        msg = strprintf("A schedule named \"%s\" exists already.", sch->name);
+                        change_fail(c, -EEXIST, SCHEDULER_ERROR_INVALID_CONFIG, msg);
+                        return 0;
+                }
+                r = check_calendars_exist(s, sch, &msg);
+                if (r < 0) {
+                        change_fail(c, r, SCHEDULER_ERROR_NO_SUCH_CALENDAR, msg);
+                        return 0;
+                }
+        }
+        if (!create)
+                for (size_t i = 0; i < n; i++) {
+                        ScheduleEntry *e = scheduler_get(s, c->schedules[i]->id);
+                        if (e)
+                                e->n_writes++;
+                }
+        validate_next(c);
+        return 0;
+}
+
+int scheduler_create(Scheduler *s, Schedule **schedules, size_t n, uid_t uid, scheduler_created_t handler,
+                     void *userdata) {
+        return change_begin(s, schedules, n, uid, true, handler, NULL, userdata);
+}
+
+int scheduler_update(Scheduler *s, Schedule **updated, size_t n, uid_t uid, scheduler_done_t handler,
+                     void *userdata) {
+        return change_begin(s, updated, n, uid, false, NULL, handler, userdata);
+}
+
+typedef struct SimpleCtx {
+        Scheduler *s;
+        uint64_t ids[2];
+        size_t n;
+        bool enabled;
+        scheduler_done_t handler;
+        void *userdata;
+} SimpleCtx;
+
+static void simple_writes_end(SimpleCtx *c) {
+        for (size_t i = 0; i < c->n; i++) {
+                ScheduleEntry *e = scheduler_get(c->s, c->ids[i]);
+                if (e && e->n_writes > 0)
+                        e->n_writes--;
+        }
+}
+
+static void on_enabled_stored(int error, Schedule **schedules, size_t n, const char *message, void *userdata) {
+        SimpleCtx *c = userdata;
+        Scheduler *s = c->s;
+
+        simple_writes_end(c);
+        if (error < 0) {
+                fail(s, c->handler, c->userdata, error, store_error_kind(error), message);
+                free(c);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                ScheduleEntry *e = scheduler_get(s, schedules[i]->id);
+                if (!e) {
+                        schedule_free(schedules[i]);
+                        continue;
+                }
+                schedule_free(e->schedule);
+                e->schedule = schedules[i];
+                schedule_bus_emit_changed(e, SCHEDULE_PROP_ALL);
+                entry_sync_timer(s, e);
+        }
+        free(schedules);
+        if (c->handler)
+                c->handler(s, NULL, c->userdata);
+        free(c);
+}
+
+static SimpleCtx *simple_begin(Scheduler *s, ScheduleEntry *e, scheduler_done_t handler, void *userdata) {
+        ScheduleEntry *members[2];
+        SimpleCtx *c = new0(SimpleCtx, 1);
+
+        if (!c)
+                return NULL;
+        *c = (SimpleCtx) { .s = s, .handler = handler, .userdata = userdata };
+        c->n = scheduler_window_members(s, e, members);
+        for (size_t i = 0; i < c->n; i++) {
+                c->ids[i] = members[i]->schedule->id;
+                members[i]->n_writes++;
+        }
+        return c;
+}
+
+int scheduler_set_enabled(Scheduler *s, ScheduleEntry *e, bool enabled, uid_t uid, scheduler_done_t handler,
+                          void *userdata) {
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor = scheduler_actor(uid, &actor_buf);
+        SimpleCtx *c = simple_begin(s, e, handler, userdata);
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->enabled = enabled;
+        r = schedule_store_set_enabled(s->manager->db, c->ids, c->n, enabled, &actor, on_enabled_stored, c);
+        if (r < 0) {
+                simple_writes_end(c);
+                free(c);
+        }
+        return r;
+}
+
+static void on_deleted(int error, const uint64_t *ids, size_t n, const char *message, void *userdata) {
+        SimpleCtx *c = userdata;
+        Scheduler *s = c->s;
+
+        simple_writes_end(c);
+        if (error < 0) {
+                fail(s, c->handler, c->userdata, error, store_error_kind(error), message);
+                free(c);
+                return;
+        }
+        for (size_t i = 0; i < c->n; i++) {
+                ScheduleEntry *e = scheduler_get(s, c->ids[i]);
+                if (!e)
+                        continue;
+                if (s->pid1)
+                        (void) pid1_timer_remove(s->pid1, e->timer_id, on_timer_done, s);
+                schedule_bus_emit_removed(e);
+                entries_remove(s, e);
+                entry_free(e);
+        }
+        if (c->handler)
+                c->handler(s, NULL, c->userdata);
+        free(c);
+}
+
+int scheduler_delete(Scheduler *s, ScheduleEntry *e, uid_t uid, scheduler_done_t handler, void *userdata) {
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor = scheduler_actor(uid, &actor_buf);
+        SimpleCtx *c = simple_begin(s, e, handler, userdata);
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        r = schedule_store_delete(s->manager->db, c->ids, c->n, &actor, on_deleted, c);
+        if (r < 0) {
+                simple_writes_end(c);
+                free(c);
+        }
+        return r;
+}
+
+/* ---- exception calendars ---------------------------------------------------------------------------- */
+
+typedef struct CalCtx {
+        Scheduler *s;
+        char *name;
+        bool remove_all;
+        scheduler_done_t handler;
+        void *userdata;
+} CalCtx;
+
+static void on_calendar_stored(int error, ExceptionCalendar **calendars, size_t n, const char *message,
+                               void *userdata) {
+        CalCtx *c = userdata;
+        Scheduler *s = c->s;
+
+        if (error < 0) {
+                SchedulerErrorKind kind = error == -ENOENT ? SCHEDULER_ERROR_NO_SUCH_CALENDAR :
+                                          error == -EBUSY ? SCHEDULER_ERROR_INVALID_CONFIG : store_error_kind(error);
+                _cleanup_free_ char *msg = NULL;
+
+                if (error == -EBUSY) {
+                        /* Name the schedules that still use it. */
+                        _cleanup_strv_free_ char **users = NULL;
+                        _cleanup_free_ char *joined = NULL;
+                        for (size_t i = 0; i < s->n_entries; i++)
+                                if (strv_contains(s->entries[i]->schedule->exception_calendars, c->name))
+                                        (void) strv_extend(&users, s->entries[i]->schedule->name);
+                        joined = strv_join(users, ", ");
+                        msg = strprintf("Exception calendar %s is used by %s: remove it from them first.", c->name,
+                                        isempty(joined) ? "a schedule" : joined);
+                } else if (error == -ENOENT)
+                        msg = strprintf("No exception calendar \"%s\".", c->name);
+                fail(s, c->handler, c->userdata, error, kind, msg ?: message);
+                goto finish;
+        }
+        for (size_t i = 0; i < s->n_calendars; i++)
+                if (streq(s->calendars[i]->name, c->name)) {
+                        exception_calendar_free(s->calendars[i]);
+                        s->calendars[i] = s->calendars[--s->n_calendars];
+                        break;
+                }
+        for (size_t i = 0; i < n; i++) {
+                ExceptionCalendar **k = realloc(s->calendars, (s->n_calendars + 1) * sizeof(ExceptionCalendar *));
+                if (!k) {
+                        exception_calendar_free(calendars[i]);
+                        continue;
+                }
+                s->calendars = k;
+                s->calendars[s->n_calendars++] = calendars[i];
+        }
+        free(calendars);
+        calendars = NULL;
+        n = 0;
+        if (c->handler)
+                c->handler(s, NULL, c->userdata);
+finish:
+        for (size_t i = 0; i < n; i++)
+                exception_calendar_free(calendars[i]);
+        free(calendars);
+        free(c->name);
+        free(c);
+}
+
+int scheduler_calendar_change(Scheduler *s, const char *name, char * const *entries, bool add, uid_t uid,
+                              scheduler_done_t handler, void *userdata) {
+        _cleanup_free_ char *actor_buf = NULL;
+        _cleanup_free_ ExceptionRange *ranges = NULL;
+        StoreActor actor = scheduler_actor(uid, &actor_buf);
+        size_t n = strv_length((char **) entries);
+        CalCtx *c;
+        int r;
+
+        if (!exception_calendar_name_is_valid(name))
+                return -EINVAL;
+        if (n == 0 || n > EXCEPTION_CALENDAR_RANGES_MAX)
+                return -E2BIG;
+        ranges = new0(ExceptionRange, n);
+        if (!ranges)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = exception_range_parse(entries[i], &ranges[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (!add && !scheduler_get_calendar(s, name))
+                return -ENOENT;
+        c = new0(CalCtx, 1);
+        if (!c)
+                return -ENOMEM;
+        *c = (CalCtx) { .s = s, .name = strdup(name), .handler = handler, .userdata = userdata };
+        if (!c->name) {
+                free(c);
+                return -ENOMEM;
+        }
+        r = add ? calendar_store_add(s->manager->db, name, ranges, n, &actor, on_calendar_stored, c)
+                : calendar_store_remove_entries(s->manager->db, name, ranges, n, &actor, on_calendar_stored, c);
+        if (r < 0) {
+                free(c->name);
+                free(c);
+        }
+        return r;
+}
+
+int scheduler_calendar_remove(Scheduler *s, const char *name, uid_t uid, scheduler_done_t handler, void *userdata) {
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor = scheduler_actor(uid, &actor_buf);
+        CalCtx *c;
+        int r;
+
+        if (!scheduler_get_calendar(s, name))
+                return -ENOENT;
+        c = new0(CalCtx, 1);
+        if (!c)
+                return -ENOMEM;
+        *c = (CalCtx) { .s = s, .name = strdup(name), .remove_all = true, .handler = handler, .userdata = userdata };
+        if (!c->name) {
+                free(c);
+                return -ENOMEM;
+        }
+        r = calendar_store_remove(s->manager->db, name, &actor, on_calendar_stored, c);
+        if (r < 0) {
+                free(c->name);
+                free(c);
+        }
+        return r;
+}
+
+/* ---- plans, previews, simulations -------------------------------------------------------------------- */
+
+void plan_items_free(PlanItem *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(p[i].reason);
+        free(p);
+}
+
+void preview_slots_free(PreviewSlot *p, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(p[i].reason);
+                plan_items_free(p[i].items, p[i].n_items);
+        }
+        free(p);
+}
+
+int scheduler_plan(Scheduler *s, ScheduleEntry *e, uint64_t instant, PlanItem **ret, size_t *ret_n) {
+        _cleanup_free_ ScheduleCandidate *cands = NULL;
+        const char *closed_by = NULL;
+        PlanItem *items;
+        size_t n = 0;
+        int r;
+
+        r = schedule_resolve(e->schedule, &s->inventory, &cands, &n);
+        if (r < 0)
+                return r;
+        r = schedule_closed_by(e->schedule, s->calendars, s->n_calendars, instant, &closed_by);
+        if (r < 0)
+                return r;
+        items = new0(PlanItem, n);
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                OciInstanceState st = oci_instance_state_from_string(cands[i].lifecycle_state);
+                SkipReason why = schedule_decide_instance(e->schedule, &cands[i], st, closed_by, NULL);
+
+                items[i].instance_id = cands[i].id;
+                items[i].act = why == SKIP_NONE;
+                items[i].reason = schedule_skip_reason_text(why, &cands[i], st, closed_by);
+                if (!items[i].reason) {
+                        plan_items_free(items, i);
+                        return -ENOMEM;
+                }
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
+typedef struct PreviewCtx {
+        Scheduler *s;
+        uint64_t schedule_id;
+        scheduler_preview_t handler;
+        void *userdata;
+        CalendarResult *instants;
+        CalendarQuery *query;
+} PreviewCtx;
+
+static void on_preview_occurrences(int error, OccurrenceRow *rows, size_t n_rows, const char *message, void *userdata) {
+        PreviewCtx *c = userdata;
+        Scheduler *s = c->s;
+        ScheduleEntry *e = scheduler_get(s, c->schedule_id);
+        PreviewSlot *slots = NULL;
+        size_t n = 0;
+        SchedulerError err = {};
+
+        if (!e) {
+                err = (SchedulerError) { .error = -ENOENT, .kind = SCHEDULER_ERROR_NO_SUCH_SCHEDULE };
+                goto finish;
+        }
+        /* Without the database, skips and delays are unknown: the preview still shows the rest. */
+        if (error < 0)
+                n_rows = 0;
+        slots = new0(PreviewSlot, c->instants->n_instants);
+        if (!slots) {
+                err = (SchedulerError) { .error = -ENOMEM, .kind = SCHEDULER_ERROR_OTHER };
+                goto finish;
+        }
+        for (size_t i = 0; i < c->instants->n_instants; i++) {
+                uint64_t at = c->instants->instants[i];
+                const char *reason = NULL;
+                PreviewSlot *slot = &slots[n++];
+                FiringDecision d = schedule_decide_firing(e->schedule, at, at, &reason);
+
+                slot->at = at;
+                slot->run = d == FIRING_RUN;
+                for (size_t k = 0; k < n_rows; k++)
+                        if (rows[k].scheduled_at == at && rows[k].state == OCCURRENCE_SKIPPED) {
+                                slot->run = false;
+                                reason = rows[k].reason ?: "Skipped by an operator.";
+                        } else if (rows[k].scheduled_at == at && rows[k].delayed_until > 0) {
+                                slot->at = rows[k].delayed_until;
+                        }
+                slot->reason = strdup(slot->run ? "" : strempty(reason));
+                if (!slot->reason || scheduler_plan(s, e, slot->at, &slot->items, &slot->n_items) < 0) {
+                        err = (SchedulerError) { .error = -ENOMEM, .kind = SCHEDULER_ERROR_OTHER };
+                        goto finish;
+                }
+                if (!slot->run)
+                        for (size_t k = 0; k < slot->n_items; k++)
+                                if (slot->items[k].act) {
+                                        slot->items[k].act = false;
+                                        free(slot->items[k].reason);
+                                        slot->items[k].reason = strdup("the occurrence does not run");
+                                }
+        }
+finish:
+        c->handler(s, err.error < 0 ? &err : NULL, err.error < 0 ? NULL : slots, err.error < 0 ? 0 : n, c->userdata);
+        if (err.error < 0)
+                preview_slots_free(slots, n);
+        occurrence_rows_free(rows, n_rows);
+        calendar_result_free(c->instants);
+        free(c);
+}
+
+static void on_preview_instants(CalendarQuery *q, CalendarResult *result, void *userdata) {
+        PreviewCtx *c = userdata;
+        OccurrenceFilter f;
+        int r;
+
+        c->query = calendar_query_free(c->query);
+        if (result->error < 0) {
+                SchedulerError e = { .error = result->error, .kind = SCHEDULER_ERROR_OTHER, .message = result->message };
+                c->handler(c->s, &e, NULL, 0, c->userdata);
+                calendar_result_free(result);
+                free(c);
+                return;
+        }
+        c->instants = result;
+        f = (OccurrenceFilter) { .schedule_id = c->schedule_id, .since = manager_now(),
+                                 .state = _OCCURRENCE_STATE_INVALID, .limit = 1000 };
+        r = occurrence_store_list(c->s->manager->db, &f, on_preview_occurrences, c);
+        if (r < 0)
+                on_preview_occurrences(r, NULL, 0, NULL, c);
+}
+
+int scheduler_preview(Scheduler *s, ScheduleEntry *e, unsigned n, scheduler_preview_t handler, void *userdata) {
+        PreviewCtx *c = new0(PreviewCtx, 1);
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        *c = (PreviewCtx) { .s = s, .schedule_id = e->schedule->id, .handler = handler, .userdata = userdata };
+        r = calendar_next(s->manager->event, e->schedule->calendars, e->schedule->time_zone, manager_now(), n,
+                          on_preview_instants, c, NULL);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
+/* Simulate: the firings of the schedule (and of its window partner) in [from, to) and each
+ * targeted instance's desired state from firing to firing, against always-on. */
+typedef struct SimCtx {
+        Scheduler *s;
+        uint64_t ids[2];
+        size_t n_members, done;
+        uint64_t from, to;
+        CalendarResult *results[2];
+        scheduler_simulate_t handler;
+        void *userdata;
+} SimCtx;
+
+static void sim_ctx_free(SimCtx *c) {
+        for (size_t i = 0; i < 2; i++)
+                calendar_result_free(c->results[i]);
+        free(c);
+}
+
+typedef struct SimEvent {
+        uint64_t at;
+        ScheduleEntry *e;
+} SimEvent;
+
+static int compare_sim_events(const void *a, const void *b) {
+        const SimEvent *x = a, *y = b;
+        return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static void sim_finish(SimCtx *c) {
+        Scheduler *s = c->s;
+        _cleanup_free_ SimEvent *events = NULL;
+        _cleanup_free_ ScheduleCandidate *cands = NULL;
+        SimulatedFiring *firings = NULL;
+        SimulatedHours *hours = NULL;
+        bool *running = NULL;
+        uint64_t *since = NULL;
+        size_t n_events = 0, n_cands = 0, n_firings = 0;
+        SchedulerError err = {};
+        ScheduleEntry *members[2] = {};
+
+        for (size_t m = 0; m < c->n_members; m++) {
+                members[m] = scheduler_get(s, c->ids[m]);
+                if (!members[m]) {
+                        err = (SchedulerError) { .error = -ENOENT, .kind = SCHEDULER_ERROR_NO_SUCH_SCHEDULE };
+                        goto finish;
+                }
+                n_events += c->results[m]->n_instants;
+        }
+        events = new0(SimEvent, n_events);
+        if (!events)
+                goto oom;
+        n_events = 0;
+        for (size_t m = 0; m < c->n_members; m++)
+                for (size_t i = 0; i < c->results[m]->n_instants; i++)
+                        events[n_events++] = (SimEvent) { .at = c->results[m]->instants[i], .e = members[m] };
+        qsort(events, n_events, sizeof(SimEvent), compare_sim_events);
+
+        if (schedule_resolve(members[0]->schedule, &s->inventory, &cands, &n_cands) < 0)
+                goto oom;
+        firings = new0(SimulatedFiring, n_events);
+        hours = new0(SimulatedHours, n_cands);
+        running = new0(bool, n_cands);
+        since = new0(uint64_t, n_cands);
+        if (!firings || !hours || !running || !since)
+                goto oom;
+        /* Each instance starts the range in the state it is in now. */
+        for (size_t i = 0; i < n_cands; i++) {
+                running[i] = streq_ptr(cands[i].lifecycle_state, "RUNNING") ||
+                             streq_ptr(cands[i].lifecycle_state, "STARTING");
+                since[i] = c->from;
+                hours[i] = (SimulatedHours) { .instance_id = cands[i].id,
+                                              .always_on = (double) (c->to - c->from) / USEC_PER_HOUR };
+        }
+        for (size_t k = 0; k < n_events; k++) {
+                Schedule *sch = events[k].e->schedule;
+                const char *closed_by = NULL;
+                bool up = schedule_action_target_state(sch->action) == OCI_INSTANCE_RUNNING;
+                SimulatedFiring *f = &firings[n_firings];
+
+                if (schedule_decide_firing(sch, events[k].at, events[k].at, NULL) != FIRING_RUN)
+                        continue;
+                (void) schedule_closed_by(sch, s->calendars, s->n_calendars, events[k].at, &closed_by);
+                f->at = events[k].at;
+                f->action = schedule_action_to_string(sch->action);
+                f->instance_ids = new0(const char *, n_cands);
+                f->desired = new0(const char *, n_cands);
+                if (!f->instance_ids || !f->desired)
+                        goto oom;
+                n_firings++;
+                for (size_t i = 0; i < n_cands; i++) {
+                        bool now_up;
+                        if (!cands[i].managed || cands[i].override_state != OVERRIDE_NONE ||
+                            (closed_by && schedule_action_is_closed_by_calendar(sch->action)))
+                                now_up = running[i];
+                        else if (sch->action == SCHEDULE_ACTION_REBOOT || sch->action == SCHEDULE_ACTION_SOFTREBOOT)
+                                now_up = running[i];
+                        else
+                                now_up = up;
+                        if (running[i] && !now_up)
+                                hours[i].running += (double) (events[k].at - since[i]) / USEC_PER_HOUR;
+                        if (!running[i] && now_up)
+                                since[i] = events[k].at;
+                        running[i] = now_up;
+                        f->instance_ids[f->n] = cands[i].id;
+                        f->desired[f->n] = now_up ? "RUNNING" : "STOPPED";
+                        f->n++;
+                }
+        }
+        for (size_t i = 0; i < n_cands; i++)
+                if (running[i])
+                        hours[i].running += (double) (c->to - since[i]) / USEC_PER_HOUR;
+        goto finish;
+oom:
+        err = (SchedulerError) { .error = -ENOMEM, .kind = SCHEDULER_ERROR_OTHER };
+finish:
+        c->handler(s, err.error < 0 ? &err : NULL, firings, n_firings, hours, err.error < 0 ? 0 : n_cands, c->userdata);
+        for (size_t k = 0; firings && k < n_events; k++) {
+                free(firings[k].instance_ids);
+                free(firings[k].desired);
+        }
+        free(firings);
+        free(hours);
+        free(running);
+        free(since);
+        sim_ctx_free(c);
+}
+
+static void sim_next(SimCtx *c);
+
+static void on_sim_range(CalendarQuery *q, CalendarResult *result, void *userdata) {
+        SimCtx *c = userdata;
+
+        if (result->error < 0) {
+                SchedulerError e = { .error = result->error,
+                                     .kind = result->error == -E2BIG ? SCHEDULER_ERROR_INVALID_CONFIG : SCHEDULER_ERROR_OTHER,
+                                     .message = result->message };
+                c->handler(c->s, &e, NULL, 0, NULL, 0, c->userdata);
+                calendar_result_free(result);
+                sim_ctx_free(c);
+                return;
+        }
+        c->results[c->done++] = result;
+        sim_next(c);
+}
+
+/* The members' ranges one after the other (a window has two), then the simulation. */
+static void sim_next(SimCtx *c) {
+        ScheduleEntry *e;
+        int r;
+
+        if (c->done == c->n_members)
+                return sim_finish(c);
+        e = scheduler_get(c->s, c->ids[c->done]);
+        r = e ? calendar_range(c->s->manager->event, e->schedule->calendars, e->schedule->time_zone, c->from, c->to,
+                               on_sim_range, c, NULL)
+              : -ENOENT;
+        if (r < 0) {
+                SchedulerError err = { .error = r, .kind = e ? SCHEDULER_ERROR_OTHER : SCHEDULER_ERROR_NO_SUCH_SCHEDULE };
+                c->handler(c->s, &err, NULL, 0, NULL, 0, c->userdata);
+                sim_ctx_free(c);
+        }
+}
+
+int scheduler_simulate(Scheduler *s, ScheduleEntry *e, uint64_t from, uint64_t to, scheduler_simulate_t handler,
+                       void *userdata) {
+        ScheduleEntry *members[2];
+        SimCtx *c = new0(SimCtx, 1);
+
+        if (!c)
+                return -ENOMEM;
+        *c = (SimCtx) { .s = s, .from = from, .to = to, .handler = handler, .userdata = userdata };
+        c->n_members = scheduler_window_members(s, e, members);
+        for (size_t i = 0; i < c->n_members; i++)
+                c->ids[i] = members[i]->schedule->id;
+        sim_next(c);
+        return 0;
+}
+
+/* ---- skip, delay ------------------------------------------------------------------------------------ */
+
+typedef struct SkipCtx {
+        Scheduler *s;
+        uint64_t schedule_id, at, by;
+        bool delay;
+        uid_t uid;
+        scheduler_done_t handler;
+        void *userdata;
+} SkipCtx;
+
+static void on_skip_stored(int error, OccurrenceRow *rows, size_t n, const char *message, void *userdata) {
+        SkipCtx *c = userdata;
+
+        if (error < 0) {
+                _cleanup_free_ char *msg = NULL;
+                if (error == -EBUSY)
+                        msg = strdup("That occurrence has run or is running already.");
+                fail(c->s, c->handler, c->userdata, error, store_error_kind(error), msg ?: message);
+        } else {
+                if (c->delay && n == 1 && arm_delayed(c->s, rows[0].id, c->schedule_id, c->at + c->by) < 0)
+                        log_warning("Could not arm the delayed occurrence.");
+                if (c->handler)
+                        c->handler(c->s, NULL, c->userdata);
+        }
+        occurrence_rows_free(rows, n);
+        free(c);
+}
+
+static void skip_store(SkipCtx *c) {
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor = scheduler_actor(c->uid, &actor_buf);
+        int r;
+
+        if (c->delay)
+                r = occurrence_store_delay(c->s->manager->db, c->schedule_id, c->at, c->at + c->by, &actor,
+                                           on_skip_stored, c);
+        else
+                r = occurrence_store_skip(c->s->manager->db, c->schedule_id, c->at, "Skipped by an operator.", &actor,
+                                          on_skip_stored, c);
+        if (r < 0) {
+                fail(c->s, c->handler, c->userdata, r, SCHEDULER_ERROR_DATABASE, NULL);
+                free(c);
+        }
+}
+
+static void on_skip_next(CalendarQuery *q, CalendarResult *result, void *userdata) {
+        SkipCtx *c = userdata;
+        _cleanup_(calendar_result_freep) CalendarResult *res = result;
+
+        if (res->error < 0 || res->n_instants == 0) {
+                fail(c->s, c->handler, c->userdata, res->error < 0 ? res->error : -ENOENT, SCHEDULER_ERROR_INVALID_CONFIG,
+                     res->error < 0 ? res->message : "The schedule has no coming occurrence.");
+                free(c);
+                return;
+        }
+        c->at = res->instants[0];
+        skip_store(c);
+}
+
+static int skip_or_delay(Scheduler *s, ScheduleEntry *e, uint64_t at, uint64_t by, bool delay, uid_t uid,
+                         scheduler_done_t handler, void *userdata) {
+        SkipCtx *c = new0(SkipCtx, 1);
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        *c = (SkipCtx) { .s = s, .schedule_id = e->schedule->id, .at = at, .by = by, .delay = delay, .uid = uid,
+                         .handler = handler, .userdata = userdata };
+        if (at > 0) {
+                skip_store(c);
+                return 0;
+        }
+        r = calendar_next(s->manager->event, e->schedule->calendars, e->schedule->time_zone, manager_now(), 1,
+                          on_skip_next, c, NULL);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
+int scheduler_skip(Scheduler *s, ScheduleEntry *e, uint64_t at, uid_t uid, scheduler_done_t handler, void *userdata) {
+        return skip_or_delay(s, e, at, 0, false, uid, handler, userdata);
+}
+
+int scheduler_delay(Scheduler *s, ScheduleEntry *e, uint64_t at, uint64_t by, uid_t uid, scheduler_done_t handler,
+                    void *userdata) {
+        return skip_or_delay(s, e, at, by, true, uid, handler, userdata);
+}
+
+/* ---- the instances' view ---------------------------------------------------------------------------- */
+
+int scheduler_schedules_of(Scheduler *s, Instance *i, ScheduleEntry ***ret, size_t *ret_n) {
+        ScheduleCandidate c;
+        ScheduleEntry **l;
+        size_t n = 0;
+
+        candidate_of(i, manager_now(), &c);
+        l = new0(ScheduleEntry *, s->n_entries + 1);
+        if (!l)
+                return -ENOMEM;
+        for (size_t k = 0; k < s->n_entries; k++) {
+                Schedule *sch = s->entries[k]->schedule;
+                for (size_t t = 0; t < sch->n_targets; t++)
+                        if (schedule_target_matches(&sch->targets[t], &c, &s->inventory)) {
+                                l[n++] = s->entries[k];
+                                break;
+                        }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+size_t scheduler_target_count(Scheduler *s, ScheduleEntry *e) {
+        _cleanup_free_ ScheduleCandidate *c = NULL;
+        size_t n = 0;
+
+        if (schedule_resolve(e->schedule, &s->inventory, &c, &n) < 0)
+                return 0;
+        return n;
+}
+
+char **scheduler_targets_text(Scheduler *s, ScheduleEntry *e) {
+        char **l = NULL;
+        if (schedule_targets_to_strv(e->schedule, &l) < 0)
+                return NULL;
+        return l;
+}
