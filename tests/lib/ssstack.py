@@ -14,13 +14,16 @@
         st.call(path, iface, "SetConfig", "a{sv}", 1, "managed", "b", True)
         st.restart_daemon(); st.pg.stop_server(); st.pg.start_server()
 
+    Stack(systemd_manager=True): also the daemon user's systemd --user (tests/lib/usermgr.py) for
+    the schedules' transient timers: st.usermgr.systemctl("list-timers"), st.restart_usermgr().
+
 Users: OPERATOR ("sstest-op", in group sstest-operators, which the test rules allow to operate
 and configure) and VIEWER ("sstest-viewer", nothing beyond polkit's defaults: view only). The
 daemon runs as "stopstart" (the production account; our .policy names it as action owner).
 
 Command line (make demo):
     ssstack.py start DIR [--build DIR] [--database CONNINFO] [--compartments N --instances N]
-                         [--allow-user USER]
+                         [--allow-user USER] [--usermgr]
         starts everything in DIR (PostgreSQL too unless --database), leaves it running, prints
         shell exports
     ssstack.py stop DIR
@@ -293,6 +296,16 @@ class Stack:
         rc = self.daemon.returncode if self.daemon is not None else None
         sanitizers.check("stopstartd", rc, self.log_tail(1000000))
 
+    def kill_daemon(self):
+        """SIGKILL, as a crash: nothing is cleaned up."""
+        self.daemon.kill()
+        self.daemon.wait()
+        wait_for(lambda: not self.bus.has_name(BUS_NAME), 10, 0.05, "the name released")
+
+    def restart_usermgr(self, kill=False):
+        """Stops the systemd user manager (its transient timers go with it) and starts it again."""
+        self.usermgr.restart(kill=kill)
+
     def log_tail(self, n=40):
         try:
             with open(self.daemon_log, errors="replace") as f:
@@ -380,7 +393,8 @@ class Stack:
         return {"stopstartd": self.daemon.pid if self.daemon else None,
                 "polkitd": self.polkit.proc.pid if self.polkit else None,
                 "dbus-daemon": self.bus.proc.pid if self.bus else None,
-                "fake-oci": self.oci.info["pid"] if self.oci else None}
+                "fake-oci": self.oci.info["pid"] if self.oci else None,
+                "usermgr": self.usermgr.pid if self.usermgr else None}
 
 
 class CallError(Exception):
@@ -443,15 +457,19 @@ def _cli_start(a):
     if a.build:
         BUILD = os.path.abspath(a.build)
     st = Stack(compartments=a.compartments, instances=a.instances, depth=a.depth, seed=a.seed,
-               allow_users=a.allow_user, workdir=d, database=a.database, oci_args=["--start-delay", "2", "--stop-delay", "2",
+               allow_users=a.allow_user, workdir=d, database=a.database, systemd_manager=a.usermgr, oci_args=["--start-delay", "2", "--stop-delay", "2",
                                                               "--softstop-delay", "3", "--reset-delay", "2"])
     st.start()
     state = {"pids": st.pids(), "pg_dir": st.pg.dir if st.pg else None,
-             "polkit_dir": getattr(st.polkit, "dir", None), "bus_address": st.bus.address}
+             "polkit_dir": getattr(st.polkit, "dir", None), "bus_address": st.bus.address,
+             "usermgr": {"base": st.usermgr.base, "user": st.usermgr.user, "cgroups": st.usermgr.cgroups}
+             if st.usermgr else None}
     with open(os.path.join(d, "stack.json"), "w") as f:
         json.dump(state, f)
     # Leave the processes running: forget them, so nothing stops them when we exit.
     st.oci.proc = None
+    if st.usermgr is not None:
+        st.usermgr.proc = None
     print(f"export DBUS_SYSTEM_BUS_ADDRESS='{st.bus.address}'")
     for k, v in (st.pg.env().items() if st.pg else ()):
         print(f"export {k}='{v}'")
@@ -468,7 +486,19 @@ def _cli_stop(a):
             state = json.load(f)
     except OSError:
         return 0
-    for name in ("stopstartd", "polkitd", "dbus-daemon", "fake-oci"):
+    for name in ("stopstartd",):
+        pid = state["pids"].get(name)
+        if pid:
+            stop_pid(pid)
+    if state.get("usermgr"):
+        from usermgr import UserManager
+        um = UserManager(basedir=state["usermgr"]["base"], user=state["usermgr"]["user"])
+        um.pid = state["pids"].get("usermgr")
+        um.cgroups = state["usermgr"]["cgroups"]
+        if um.pid:
+            um._stop_pid(um.pid)
+        um.cleanup()
+    for name in ("polkitd", "dbus-daemon", "fake-oci"):
         pid = state["pids"].get(name)
         if pid:
             stop_pid(pid)
@@ -493,6 +523,7 @@ def main(argv):
     s.add_argument("--instances", type=int, default=30)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--allow-user", action="append", default=[])
+    s.add_argument("--usermgr", action="store_true", help="a systemd user manager for the schedules' timers")
     s.add_argument("--database", help="conninfo of a database at the schema head (default: a throwaway cluster)")
     t = sub.add_parser("stop")
     t.add_argument("dir")

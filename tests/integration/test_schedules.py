@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Schedules end to end (issue 10; meson suite "integration"): the whole stack of
+tests/lib/ssstack.py plus a real systemd user manager (tests/lib/usermgr.py) that holds the
+schedules' transient timers, reached by the daemon as in production (its private socket).
+Firings are real timer firings; what the daemon did is counted at the fake OCI server.
+
+One meson test per class (each with its own stack):
+    test_schedules.py TestVerbs
+"""
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from busenv import as_user, wait_for  # noqa: E402
+from ssstack import (INSTANCE, MANAGER, OPERATOR, ROOT_PATH, VIEWER, CallError, Stack, V)  # noqa: E402
+
+SCHEDULE = "org.stopstart.StopStart1.Schedule"
+USEC = 1000000
+EXIT_USAGE = 2
+EXIT_NO_SUCH_OBJECT = 4
+ISO_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$"
+
+
+def utc_spec(t):
+    """A calendar spec for the second t (epoch seconds), in UTC."""
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def analyze_next(spec, n, base=None):
+    """systemd-analyze calendar's next n instants of spec (µs), the reference for Preview."""
+    cmd = ["systemd-analyze", "calendar", f"--iterations={n}", spec]
+    if base is not None:
+        cmd.insert(3, "--base-time=@%d" % base)
+    out = subprocess.run(cmd, env=dict(os.environ, TZ="UTC", LANG="C"), capture_output=True, text=True,
+                         check=True).stdout
+    res = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("Next elapse:") or line.startswith("Iter. #"):
+            ts = line.split(":", 1)[1].strip()
+            res.append(int(datetime.datetime.strptime(ts, "%a %Y-%m-%d %H:%M:%S UTC").replace(
+                tzinfo=datetime.timezone.utc).timestamp()) * USEC)
+    return res
+
+
+class ScheduleTest(unittest.TestCase):
+    STACK_ARGS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        args = dict(seed=5, compartments=4, depth=2, instances=16, systemd_manager=True,
+                    oci_args=["--start-delay", "0.2", "--stop-delay", "0.2", "--softstop-delay", "0.2",
+                              "--reset-delay", "0.2"])
+        args.update(cls.STACK_ARGS)
+        cls.st = Stack(**args).start()
+        cls.fake = cls.st.oci.dump()
+        cls.tenancy = cls.st.oci.tenancy_id
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.st.stop_daemon()
+            log = cls.st.log_tail(100000)
+        finally:
+            cls.st.stop()
+        reports = [x for x in log.splitlines() if "Sanitizer" in x or "runtime error:" in x]
+        if rc != 0 or reports:
+            raise AssertionError(f"stopstartd exited with {rc} on SIGTERM; sanitizer reports: {reports[:5]}")
+
+    def run(self, result=None):
+        r = super().run(result)
+        if result is not None and (result.failures or result.errors) and not getattr(self, "_log_shown", False):
+            print("--- stopstartd log (tail) ---\n" + self.st.log_tail(80), file=sys.stderr)
+            type(self)._log_shown = True
+        return r
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def ctl(self, *args, **kw):
+        return self.st.ctl(*args, **kw)
+
+    def ctl_json(self, *args, **kw):
+        return self.st.ctl_json(*args, **kw)
+
+    def call(self, path, iface, method, sig="", *args, user=None):
+        return self.st.call(path, iface, method, sig, *args, user=user)
+
+    def instances(self, state=None):
+        out = [i for i in self.st.oci.dump()["instances"] if i["lifecycleState"] != "TERMINATED"]
+        return [i for i in out if state is None or i["lifecycleState"] == state]
+
+    def manage_all(self):
+        self.ctl("set-defaults", self.tenancy, "managed=yes", check=0)
+
+    def actions(self):
+        """{instance id: {ACTION: n}} as the fake server counted them."""
+        return self.st.oci.counters()["actions"]
+
+    def occurrences(self, name):
+        return self.ctl_json("schedule", "occurrences", name)
+
+    def wait_occurrence(self, name, states=("done", "failed", "skipped", "missed"), n=1, timeout=60):
+        def done():
+            occ = self.occurrences(name)
+            return occ if len(occ) >= n and all(o["state"] in states for o in occ) else None
+        return wait_for(done, timeout, 0.2, f"{n} finished occurrence(s) of {name}")
+
+    def timer_of(self, name):
+        sid = self.ctl_json("schedule", "show", name)["id"]
+        return f"stopstart-schedule-{sid}.timer"
+
+    def add(self, name, *args, check=0):
+        """schedule add NAME ARGS, removed again when the test ends."""
+        r = self.ctl("schedule", "add", name, *args)
+        if check is not None:
+            self.assertEqual(r.returncode, check, r.stderr)
+        self.addCleanup(self.ctl, "schedule", "remove", name)
+        return r
+
+    def timer_units(self):
+        out = self.st.usermgr.systemctl("list-units", "--all", "--plain", "--no-legend", "stopstart-schedule-*.timer",
+                                   check=False).stdout
+        return sorted(line.split()[0] for line in out.splitlines() if line.strip())
+
+
+class TestVerbs(ScheduleTest):
+    """The stable contract of stopstartctl schedule/calendar, the D-Bus objects, polkit, and
+    Preview/Simulate against systemd's calendar engine (DST included); nothing fires here."""
+
+    def test_add_list_show_remove(self):
+        inst = self.instances()[0]
+        r = self.ctl("schedule", "add", "evening", "--action=stop", "--on=Mon..Fri 19:00", "--on=Sat 13:00",
+                     "--tz=Europe/Berlin", "--grace=10min", inst["displayName"], f"compartment:{self.tenancy}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lst = self.ctl_json("schedule", "list")
+        row = [s for s in lst if s["name"] == "evening"][0]
+        self.assertEqual(row["action"], "stop")
+        self.assertIs(row["enabled"], True)
+        wait_for(lambda: self.ctl_json("schedule", "list")[0]["next_elapse"], 10, 0.1, "NextElapse")
+        row = [s for s in self.ctl_json("schedule", "list") if s["name"] == "evening"][0]
+        self.assertRegex(row["next_elapse"], ISO_RE)
+        self.assertIsNone(row["last_trigger"])
+
+        show = self.ctl_json("schedule", "show", "evening")
+        self.assertEqual(show["calendars"], ["Mon..Fri 19:00", "Sat 13:00"])
+        self.assertEqual(show["time_zone"], "Europe/Berlin")
+        self.assertEqual(show["misfire_grace_usec"], 600 * USEC)
+        self.assertIn(inst["id"], show["targets"])
+        self.assertIn(f"compartment:{self.tenancy}", show["targets"])
+        self.assertEqual(show["target_count"], len(self.st.oci.dump()["instances"]))
+        human = self.ctl("schedule", "show", "evening", check=0).stdout
+        self.assertIn("Mon..Fri 19:00", human)
+        unit = self.timer_of("evening")
+        self.assertIn(unit, self.timer_units())
+
+        # The bus object: properties, ObjectManager, the Manager's list.
+        path = self.call(ROOT_PATH, MANAGER, "GetSchedule", "s", "evening")[0]
+        self.assertEqual(self.st.prop(path, SCHEDULE, "Action"), "stop")
+        self.assertEqual(self.st.prop(path, SCHEDULE, "TimeZone"), "Europe/Berlin")
+        objs = json.loads(self.st.busctl("--json=short", "call", "org.stopstart.StopStart1", ROOT_PATH,
+                                         "org.freedesktop.DBus.ObjectManager", "GetManagedObjects").stdout)
+        self.assertIn(path, objs["data"][0])
+
+        r = self.ctl("schedule", "remove", "evening")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("schedule", "show", "evening")
+        self.assertEqual(r.returncode, EXIT_NO_SUCH_OBJECT)
+        wait_for(lambda: unit not in self.timer_units(), 10, 0.1, "the timer gone")
+
+    def test_invalid_specs_refused_nothing_stored(self):
+        inst = self.instances()[0]
+        for spec in ("Mon..Fri 25:00", "every tuesday", "*-*-* 19:00 Europe/Berlin"):
+            r = self.ctl("schedule", "add", "broken", "--action=stop", f"--on={spec}", inst["id"])
+            self.assertNotEqual(r.returncode, 0)
+            self.assertEqual(r.returncode, EXIT_USAGE, r.stderr)
+            self.assertIn(spec.split(" Europe")[0], r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertNotIn("broken", [s["name"] for s in self.ctl_json("schedule", "list")])
+        # On the bus: the named error, naming the spec.
+        with self.assertRaises(CallError) as cm:
+            self.call(ROOT_PATH, MANAGER, "CreateSchedule", "ssassasa{sv}", "broken", "stop", ["Mon 25:00"], "UTC",
+                      [inst["id"]], {})
+        self.assertEqual(cm.exception.name, "org.stopstart.StopStart1.Error.InvalidCalendar")
+        self.assertIn("Mon 25:00", cm.exception.message)
+        # A valid spec whose edit is invalid keeps the old one.
+        self.add("keep", "--action=stop", "--on=daily", inst["id"])
+        r = self.ctl("schedule", "edit", "keep", "--on=Mon 25:00")
+        self.assertEqual(r.returncode, EXIT_USAGE)
+        self.assertEqual(self.ctl_json("schedule", "show", "keep")["calendars"], ["daily"])
+        # Targets: unknown instances and compartments, malformed tags.
+        for t, code in (("no-such-instance", EXIT_USAGE), ("compartment:tenancy/nope", EXIT_USAGE),
+                        ("tag:novalue", EXIT_USAGE)):
+            r = self.ctl("schedule", "add", "t", "--action=stop", "--on=daily", t)
+            self.assertEqual(r.returncode, code, (t, r.stderr))
+            self.assertIn(t.split(":")[-1], r.stderr)
+
+    def test_window_calendars_preview(self):
+        inst = [i for i in self.instances()][:3]
+        self.ctl("calendar", "add", "holidays", "2030-12-24..2030-12-26", "2030-01-01", check=0)
+        self.ctl("calendar", "add", "holidays", "2030-05-01", check=0)
+        cal = self.ctl_json("calendar", "show", "holidays")
+        self.assertEqual(cal["entries"], ["2030-01-01", "2030-05-01", "2030-12-24..2030-12-26"])
+        self.assertIn("holidays", [c["name"] for c in self.ctl_json("calendar", "list")])
+        r = self.ctl("calendar", "add", "holidays", "2030-02-30")
+        self.assertEqual(r.returncode, EXIT_USAGE)
+
+        r = self.ctl("schedule", "add-window", "office", "--up=Mon..Fri 08:00", "--down=Mon..Fri 19:00",
+                     "--tz=Europe/Berlin", *[i["id"] for i in inst])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = [s["name"] for s in self.ctl_json("schedule", "list")]
+        self.assertIn("office-up", names)
+        self.assertIn("office-down", names)
+        both = self.ctl_json("schedule", "show", "office")
+        self.assertEqual([s["action"] for s in both], ["start", "stop"])
+        self.assertEqual({s["window"] for s in both}, {"office"})
+        r = self.ctl("schedule", "edit", "office", "--exceptions=holidays", "--down=Mon..Fri 18:30")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        both = self.ctl_json("schedule", "show", "office")
+        self.assertEqual([s["exception_calendars"] for s in both], [["holidays"], ["holidays"]])
+        self.assertEqual(both[1]["calendars"], ["Mon..Fri 18:30"])
+        self.assertEqual(both[0]["calendars"], ["Mon..Fri 08:00"])
+        r = self.ctl("calendar", "remove", "holidays")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("office", r.stderr)
+
+        # Disabled together, enabled together; timers follow.
+        self.ctl("schedule", "disable", "office", check=0)
+        self.assertEqual({s["enabled"] for s in self.ctl_json("schedule", "show", "office")}, {False})
+        units = {self.timer_of("office-up"), self.timer_of("office-down")}
+        wait_for(lambda: not units & set(self.timer_units()), 10, 0.1, "the window's timers gone")
+        self.ctl("schedule", "enable", "office", check=0)
+        wait_for(lambda: units <= set(self.timer_units()), 10, 0.1, "the window's timers back")
+
+        # Preview of a window interleaves up and down, each with an ISO time.
+        prev = self.ctl_json("schedule", "preview", "office", "-n", "6")
+        self.assertEqual(len(prev), 6)
+        for p in prev:
+            self.assertRegex(p["at"], ISO_RE)
+        self.assertEqual({p["schedule"] for p in prev}, {"office-up", "office-down"})
+        self.ctl("schedule", "remove", "office", check=0)
+        self.assertNotIn("office-up", [s["name"] for s in self.ctl_json("schedule", "list")])
+        self.ctl("calendar", "remove", "holidays", check=0)
+        r = self.ctl("calendar", "show", "holidays")
+        self.assertEqual(r.returncode, EXIT_NO_SUCH_OBJECT)
+
+    def test_preview_simulate_dst_match_systemd(self):
+        """Europe/Berlin's spring-forward (2027-03-28, 02:00 → 03:00) and fall-back (2027-10-31):
+        the instants are systemd's, never our own arithmetic."""
+        inst = self.instances()[0]
+        spec = "*-03,10-27..29 01,02:30"
+        self.add("dst", "--action=stop", f"--on={spec}", "--tz=Europe/Berlin", inst["id"])
+        prev = self.ctl_json("schedule", "preview", "dst", "-n", "8")
+        path = self.call(ROOT_PATH, MANAGER, "GetSchedule", "s", "dst")[0]
+        raw = self.call(path, SCHEDULE, "Preview", "u", 8)[0]
+        expect = analyze_next(spec + " Europe/Berlin", 8)
+        self.assertEqual([p[0] for p in raw], expect)
+        self.assertEqual(len(prev), 8)
+
+        frm = int(datetime.datetime(2027, 3, 26, tzinfo=datetime.timezone.utc).timestamp())
+        to = int(datetime.datetime(2027, 11, 1, tzinfo=datetime.timezone.utc).timestamp())
+        sim = self.call(path, SCHEDULE, "Simulate", "tt", frm * USEC, to * USEC)
+        got = [f[0] for f in sim[0]]
+        ref = [t for t in analyze_next(spec + " Europe/Berlin", 40, base=frm) if t < to * USEC]
+        self.assertEqual(got, ref)
+        # The skipped hour: 02:30 does not exist on 2027-03-28 in Berlin; systemd says what happens.
+        j = self.ctl_json("schedule", "simulate", "dst", "--from=@%d" % frm, "--to=@%d" % to)
+        self.assertEqual(len(j["occurrences"]), len(ref))
+        for o in j["occurrences"]:
+            self.assertRegex(o["at"], ISO_RE)
+            self.assertEqual(o["instances"][0]["instance_id"], inst["id"])
+        self.assertEqual(j["instances"][0]["instance_id"], inst["id"])
+
+    def test_skip_delay_dry_run_instance_view(self):
+        self.manage_all()
+        inst = self.instances("RUNNING")[0]
+        self.add("later", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
+        prev = self.ctl_json("schedule", "preview", "later", "-n", "2")
+        self.assertEqual(prev[0]["status"], "run")
+        self.assertEqual(prev[0]["instances"][0]["decision"], "act")
+        self.assertIsNone(prev[0]["instances"][0]["reason"])
+        r = self.ctl("schedule", "skip", "later")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        prev = self.ctl_json("schedule", "preview", "later", "-n", "2")
+        self.assertEqual(prev[0]["status"], "skip")
+        self.assertEqual(prev[1]["status"], "run")
+        r = self.ctl("schedule", "delay", "later", "--by=30min", "--at=@%d" % (
+            datetime.datetime.fromisoformat(prev[1]["at"]).timestamp()))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        dry = self.ctl_json("schedule", "fire", "later", "--dry-run")
+        self.assertIsNone(dry["job"])
+        self.assertEqual(dry["plan"], [{"instance_id": inst["id"], "decision": "act", "reason": None}])
+        self.assertEqual(self.actions(), {})   # acted on nothing
+
+        # The instance's view: Schedules, NextAction, Explain.
+        ipath = self.call(ROOT_PATH, MANAGER, "GetInstance", "s", inst["id"])[0]
+        spath = self.call(ROOT_PATH, MANAGER, "GetSchedule", "s", "later")[0]
+        self.assertEqual(self.st.prop(ipath, INSTANCE, "Schedules"), [spath])
+        na = self.st.prop(ipath, INSTANCE, "NextAction")
+        self.assertEqual(na[0], "stop")
+        self.assertEqual(na[2], spath)
+        explain = json.loads(self.call(ipath, INSTANCE, "Explain")[0])
+        self.assertEqual(explain["schedules"][0]["schedule"], "later")
+        self.assertEqual(explain["schedules"][0]["selected_by"], inst["id"])
+
+    def test_polkit(self):
+        inst = self.instances()[0]
+        r = self.ctl("schedule", "add", "viewer-try", "--action=stop", "--on=daily", inst["id"], user=VIEWER,
+                     check=None)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("viewer-try", [s["name"] for s in self.ctl_json("schedule", "list")])
+        r = self.ctl("--no-ask-password", "schedule", "add", "op-made", "--action=stop", "--on=daily", inst["id"],
+                     user=OPERATOR)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Reads need nothing.
+        self.assertEqual(self.ctl("schedule", "list", user=VIEWER).returncode, 0)
+        self.assertEqual(self.ctl("schedule", "preview", "op-made", user=VIEWER).returncode, 0)
+        r = self.ctl("--no-ask-password", "schedule", "fire", "op-made", user=VIEWER)
+        self.assertNotEqual(r.returncode, 0)
+        self.ctl("schedule", "remove", "op-made", check=0)
+
+
+class TestTimers(ScheduleTest):
+    """The timers follow the database: re-created after the manager restarts and after the daemon
+    restarts; stray ones of ours are stopped."""
+
+    def test_manager_and_daemon_restart(self):
+        inst = self.instances()[0]
+        self.ctl("schedule", "add", "a", "--action=stop", "--on=daily", inst["id"], check=0)
+        self.ctl("schedule", "add", "b", "--action=start", "--on=hourly", inst["id"], check=0)
+        self.ctl("schedule", "add", "c", "--action=start", "--on=hourly", "--disabled", inst["id"], check=0)
+        wait_for(lambda: len(self.timer_units()) == 2, 10, 0.1, "two timers")
+
+        self.st.restart_usermgr()
+        wait_for(lambda: len(self.timer_units()) == 2, 20, 0.1, "the timers re-created after the manager restart")
+        wait_for(lambda: all(s["next_elapse"] for s in self.ctl_json("schedule", "list") if s["enabled"]), 10, 0.1,
+                 "NextElapse again")
+
+        # A stray timer of ours (a schedule removed while the daemon was down) is stopped; a
+        # hand-stopped one is re-created.
+        self.st.stop_daemon()
+        self.st.usermgr.systemctl("stop", self.timer_units()[0])
+        subprocess.run(as_user(self.st.daemon_user) + ["env", f"XDG_RUNTIME_DIR={self.st.usermgr.rt}", "systemd-run", "--user",
+                                                       "--unit=stopstart-schedule-999", "--on-calendar=daily",
+                                                       "/bin/true"], check=True, capture_output=True)
+        self.assertIn("stopstart-schedule-999.timer", self.timer_units())
+        self.st.start_daemon()
+        wait_for(lambda: len(self.timer_units()) == 2 and "stopstart-schedule-999.timer" not in self.timer_units(),
+                 20, 0.2, "exactly our two timers after the daemon restart")
+
+        self.st.restart_usermgr(kill=True)
+        wait_for(lambda: len(self.timer_units()) == 2, 20, 0.1, "the timers re-created after a manager crash")
+        for n in ("a", "b", "c"):
+            self.ctl("schedule", "remove", n, check=0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
