@@ -24,6 +24,7 @@ static const char * const job_kind_table[_JOB_KIND_MAX] = {
         [JOB_STOP] = "stop",
         [JOB_REBOOT] = "reboot",
         [JOB_REFRESH] = "refresh",
+        [JOB_OCCURRENCE] = "occurrence",
 };
 DEFINE_STRING_TABLE_LOOKUP(job_kind, JobKind);
 
@@ -859,7 +860,16 @@ int job_start(Job *j) {
                 return -ESTALE;
         if (j->kind == JOB_REFRESH)
                 return job_start_refresh(j);
+        if (j->kind == JOB_OCCURRENCE) {
+                job_set_state(j, JOB_RUNNING);
+                return 0;
+        }
         return job_start_action(j);
+}
+
+void job_update_progress(Job *j, double progress) {
+        if (j->state != JOB_DONE)
+                job_set_progress(j, progress);
 }
 
 int job_cancel(Job *j, uid_t uid) {
@@ -971,9 +981,10 @@ int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_
         const char *mode_s = kind == JOB_STOP || kind == JOB_REBOOT ? stop_mode_to_string(mode) : "";
         const char *params[] = {
                 job_kind_to_string(kind), c->target, mode_s, actor, uid_s,
-                kind == JOB_REFRESH ? "manager" : "instance",
-                /* Periodic refreshes are not operator actions: they are not audited. */
-                uid == (uid_t) -1 && kind == JOB_REFRESH ? "false" : "true",
+                kind == JOB_REFRESH ? "manager" : kind == JOB_OCCURRENCE ? "schedule" : "instance",
+                /* Periodic refreshes are not operator actions: they are not audited; an occurrence
+                 * is audited by the schedule store. */
+                (uid == (uid_t) -1 && kind == JOB_REFRESH) || kind == JOB_OCCURRENCE ? "false" : "true",
         };
         r = db_query(m->db,
                      "WITH j AS (INSERT INTO stopstart.jobs (kind, target, mode, requested_by) "
@@ -1019,6 +1030,12 @@ static void on_unfinished_jobs(Db *db, PGresult *r, int error, void *userdata) {
                         job_finish(j, JOB_RESULT_CANCELED, "Interrupted: stopstartd was restarted.");
                         continue;
                 }
+                if (kind == JOB_OCCURRENCE) {
+                        /* The occurrence itself resumes from its rows, in a job of its own. */
+                        job_finish(j, JOB_RESULT_CANCELED, "Interrupted: stopstartd was restarted; the occurrence "
+                                   "resumes in a new job.");
+                        continue;
+                }
                 /* Its action rows, if any, carry their retry tokens: resuming cannot act twice. */
                 log_info("Resuming job %" PRIu32 " (%s %s).", j->id, job_kind_to_string(kind), j->target);
                 manager_send_job_new(m, j);
@@ -1030,6 +1047,6 @@ static void on_unfinished_jobs(Db *db, PGresult *r, int error, void *userdata) {
 int manager_resume_jobs(Manager *m) {
         return db_query(m->db,
                         "SELECT id, kind, target, mode FROM stopstart.jobs WHERE state <> 'done' "
-                        "AND kind IN ('start', 'stop', 'reboot', 'refresh') ORDER BY id",
+                        "AND kind IN ('start', 'stop', 'reboot', 'refresh', 'occurrence') ORDER BY id",
                         0, NULL, 0, on_unfinished_jobs, m);
 }

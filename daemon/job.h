@@ -28,6 +28,7 @@ typedef enum JobKind {
         JOB_STOP,
         JOB_REBOOT,
         JOB_REFRESH,
+        JOB_OCCURRENCE,         /* a schedule's occurrence, driven by the scheduler (exec/occurrence.h) */
         _JOB_KIND_MAX,
         _JOB_KIND_INVALID = -EINVAL,
 } JobKind;
@@ -100,8 +101,10 @@ typedef void (*job_created_handler_t)(Manager *m, Job *j, int error, void *userd
 int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_t uid,
                job_created_handler_t handler, void *userdata);
 
-/* Begins executing. */
+/* Begins executing. An occurrence job only goes to "running": the scheduler drives it, with
+ * job_update_progress() and job_finish(). */
 int job_start(Job *j);
+void job_update_progress(Job *j, double progress);
 /* Stops tracking the job: it ends with result "canceled". An action already sent to OCI
  * cannot be taken back. */
 int job_cancel(Job *j, uid_t uid);

@@ -10,6 +10,7 @@
 #include "instance.h"
 #include "log.h"
 #include "manager.h"
+#include "job.h"
 #include "occurrence.h"
 #include "schedule-dbus.h"
 #include "scheduler.h"
@@ -96,6 +97,10 @@ static const char *inv_compartment_path(void *userdata, const char *compartment_
         return c ? c->path : NULL;
 }
 
+typedef void (*start_handler_t)(Scheduler *s, int error, uint32_t job_id, void *userdata);
+typedef struct Execution Execution;
+static void execution_free(Execution *x);
+
 /* ---- lifecycle ------------------------------------------------------------------------------------- */
 
 static void on_pid1_fire(Pid1 *p, const Pid1Firing *firing, void *userdata);
@@ -138,6 +143,9 @@ Scheduler *scheduler_free(Scheduler *s) {
         if (!s)
                 return NULL;
         pid1_free(s->pid1);
+        for (size_t i = 0; i < s->n_executions; i++)
+                execution_free(s->executions[i]);
+        free(s->executions);
         for (size_t i = 0; i < s->n_entries; i++)
                 entry_free(s->entries[i]);
         free(s->entries);
@@ -498,8 +506,164 @@ typedef struct FireCtx {
         void *userdata;
 } FireCtx;
 
-static int start_occurrence(Scheduler *s, ScheduleEntry *e, OccurrenceRow *row, uid_t uid, uint32_t *ret_job_id) {
-        return occurrence_execute(s->manager, e->schedule, row, s->calendars, s->n_calendars, uid, ret_job_id);
+/* An occurrence being executed: its job (the bus object with progress) and the executor's run. */
+typedef struct Execution {
+        Scheduler *s;
+        Schedule *schedule;             /* a copy: the entry may change or go meanwhile */
+        OccurrenceRow row;              /* id, schedule, instant (no actions: the run reads them) */
+        ActionRow *actions;             /* a resumed row's actions, handed to the run */
+        size_t n_actions;
+        uint32_t job_id;
+        OccurrenceRun *run;
+        start_handler_t started;
+        void *userdata;
+} Execution;
+
+static void execution_free(Execution *x) {
+        if (!x)
+                return;
+        occurrence_run_free(x->run);
+        schedule_free(x->schedule);
+        x->row.actions = x->actions;
+        x->row.n_actions = x->n_actions;
+        occurrence_row_done(&x->row);
+        free(x);
+}
+
+static void executions_remove(Scheduler *s, Execution *x) {
+        for (size_t i = 0; i < s->n_executions; i++)
+                if (s->executions[i] == x) {
+                        s->executions[i] = s->executions[--s->n_executions];
+                        return;
+                }
+}
+
+static void on_run_progress(OccurrenceRun *run, const OccurrenceProgress *p, void *userdata) {
+        Execution *x = userdata;
+        Job *j = manager_get_job(x->s->manager, x->job_id);
+
+        if (j && p->total > 0)
+                job_update_progress(j, (double) p->finished / (double) p->total);
+}
+
+static void on_run_done(OccurrenceRun *run, OccurrenceState state, const char *reason, void *userdata) {
+        Execution *x = userdata;
+        Scheduler *s = x->s;
+        Job *j = manager_get_job(s->manager, x->job_id);
+
+        log_info("Occurrence %" PRIu64 " of schedule %s %s%s%s", x->row.id, x->schedule->name,
+                 occurrence_state_to_string(state), isempty(reason) ? "." : ": ", strempty(reason));
+        if (j)
+                job_finish(j, state == OCCURRENCE_DONE ? JOB_RESULT_DONE : JOB_RESULT_FAILED, reason);
+        executions_remove(s, x);
+        execution_free(x);
+}
+
+static void execution_fail(Execution *x, int error, const char *why) {
+        Scheduler *s = x->s;
+        Job *j = manager_get_job(s->manager, x->job_id);
+
+        log_warning("Occurrence %" PRIu64 " of schedule %s could not run: %s", x->row.id, x->schedule->name, why);
+        /* Recorded failed (one statement; if the database is away, it stays running and resumes). */
+        (void) occurrence_store_set_state(s->manager->db, x->row.id, OCCURRENCE_FAILED, why, -1, NULL, NULL);
+        if (j)
+                job_finish(j, JOB_RESULT_FAILED, why);
+        if (x->started) {
+                x->started(s, error, x->job_id, x->userdata);
+                x->started = NULL;
+        }
+        executions_remove(s, x);
+        execution_free(x);
+}
+
+static void on_occurrence_job(Manager *m, Job *j, int error, void *userdata) {
+        Execution *x = userdata;
+        Scheduler *s = x->s;
+        _cleanup_free_ ScheduleCandidate *cands = NULL;
+        _cleanup_free_ char *why = NULL;
+        const char *closed_by = NULL;
+        size_t n = 0;
+        int r;
+
+        if (error < 0) {
+                /* No job (database away): the occurrence stays running and resumes at the next start. */
+                log_warning_errno(error, "Could not create the job of occurrence %" PRIu64 ": %m", x->row.id);
+                if (x->started)
+                        x->started(s, error, 0, x->userdata);
+                executions_remove(s, x);
+                execution_free(x);
+                return;
+        }
+        x->job_id = j->id;
+        if (!m->oci)
+                return execution_fail(x, -ENOTCONN, m->oci_error ?: "OCI is not configured.");
+
+        r = schedule_resolve(x->schedule, &s->inventory, &cands, &n);
+        if (r < 0)
+                return execution_fail(x, r, "Could not resolve the targets.");
+        if (schedule_too_many_targets(x->schedule, n)) {
+                why = strprintf("The targets resolve to %zu instances, more than max_targets (%" PRIu32 "): acting "
+                                "on none.", n, x->schedule->max_targets);
+                return execution_fail(x, -E2BIG, why ?: "Too many targets.");
+        }
+        (void) schedule_closed_by(x->schedule, s->calendars, s->n_calendars, x->row.scheduled_at, &closed_by);
+
+        x->row.actions = x->actions;
+        x->row.n_actions = x->n_actions;
+        r = occurrence_run_start(m->event, m->db, m->oci, x->schedule, &x->row, cands, n, closed_by, NULL,
+                                 on_run_progress, on_run_done, x, &x->run);
+        x->row.actions = NULL;
+        x->row.n_actions = 0;
+        if (r < 0)
+                return execution_fail(x, r, "Could not start the executor.");
+        if (x->started) {
+                x->started(s, 0, x->job_id, x->userdata);
+                x->started = NULL;
+        }
+}
+
+/* Executes (or resumes) occurrence row of entry e as a job; started gets the job's id. Takes the
+ * row's content (the caller's row is left empty). */
+static int start_occurrence(Scheduler *s, ScheduleEntry *e, OccurrenceRow *row, uid_t uid, start_handler_t started,
+                            void *userdata) {
+        Execution *x, **l;
+        int r;
+
+        for (size_t i = 0; i < s->n_executions; i++)
+                if (s->executions[i]->row.id == row->id)
+                        return -EALREADY;   /* already running here */
+        x = new0(Execution, 1);
+        if (!x)
+                return -ENOMEM;
+        *x = (Execution) { .s = s, .row = *row, .actions = row->actions, .n_actions = row->n_actions,
+                           .started = started, .userdata = userdata };
+        x->row.actions = NULL;
+        x->row.n_actions = 0;
+        *row = (OccurrenceRow) {};
+        r = schedule_copy(e->schedule, &x->schedule);
+        l = r >= 0 ? realloc(s->executions, (s->n_executions + 1) * sizeof(Execution *)) : NULL;
+        if (!l) {
+                execution_free(x);
+                return r < 0 ? r : -ENOMEM;
+        }
+        s->executions = l;
+        s->executions[s->n_executions++] = x;
+        r = job_create(s->manager, JOB_OCCURRENCE, e->schedule->name, STOP_MODE_SOFT, uid, on_occurrence_job, x);
+        if (r < 0) {
+                executions_remove(s, x);
+                x->started = NULL;
+                execution_free(x);
+        }
+        return r;
+}
+
+static void on_fire_started(Scheduler *s, int error, uint32_t job_id, void *userdata) {
+        FireCtx *c = userdata;
+        SchedulerError err = { .error = error, .kind = SCHEDULER_ERROR_OTHER };
+
+        if (c->handler)
+                c->handler(s, error < 0 ? &err : NULL, job_id, c->userdata);
+        free(c);
 }
 
 static void on_occurrence_fired(int error, OccurrenceRow *rows, size_t n, const char *message, void *userdata) {
@@ -534,11 +698,13 @@ static void on_occurrence_fired(int error, OccurrenceRow *rows, size_t n, const 
                 err = (SchedulerError) { .error = -ENOENT, .kind = SCHEDULER_ERROR_NO_SUCH_SCHEDULE };
                 goto finish;
         }
-        r = start_occurrence(s, e, &rows[0], c->uid, &job_id);
-        if (r < 0) {
-                log_warning_errno(r, "Schedule %s: could not start the occurrence: %m", e->schedule->name);
-                err = (SchedulerError) { .error = r, .kind = SCHEDULER_ERROR_OTHER };
+        r = start_occurrence(s, e, &rows[0], c->uid, on_fire_started, c);
+        if (r >= 0) {
+                occurrence_rows_free(rows, n);
+                return;   /* on_fire_started answers */
         }
+        log_warning_errno(r, "Schedule %s: could not start the occurrence: %m", e->schedule->name);
+        err = (SchedulerError) { .error = r, .kind = SCHEDULER_ERROR_OTHER };
 finish:
         if (c->handler)
                 c->handler(s, err.error < 0 ? &err : NULL, job_id, c->userdata);
@@ -608,9 +774,8 @@ typedef struct DelayedRun {
 static void on_claimed(int error, OccurrenceRow *rows, size_t n, const char *message, void *userdata) {
         DelayedRun *d = userdata;
         ScheduleEntry *e = scheduler_get(d->s, d->schedule_id);
-        uint32_t job_id;
 
-        if (error >= 0 && n == 1 && e && start_occurrence(d->s, e, &rows[0], (uid_t) -1, &job_id) < 0)
+        if (error >= 0 && n == 1 && e && start_occurrence(d->s, e, &rows[0], (uid_t) -1, NULL, NULL) < 0)
                 log_warning("Could not run the delayed occurrence %" PRIu64 ".", d->occurrence_id);
         else if (error < 0 && error != -EBUSY)
                 log_warning("Could not claim the delayed occurrence %" PRIu64 ": %s", d->occurrence_id,
@@ -671,7 +836,6 @@ static void on_unfinished(int error, OccurrenceRow *rows, size_t n, const char *
         }
         for (size_t i = 0; i < n; i++) {
                 ScheduleEntry *e = scheduler_get(s, rows[i].schedule_id);
-                uint32_t job_id;
 
                 if (rows[i].state == OCCURRENCE_PENDING) {
                         uint64_t at = rows[i].delayed_until ?: rows[i].scheduled_at;
@@ -684,7 +848,7 @@ static void on_unfinished(int error, OccurrenceRow *rows, size_t n, const char *
                         continue;
                 }
                 log_info("Resuming occurrence %" PRIu64 " of schedule %s.", rows[i].id, e->schedule->name);
-                if (start_occurrence(s, e, &rows[i], (uid_t) -1, &job_id) < 0)
+                if (start_occurrence(s, e, &rows[i], (uid_t) -1, NULL, NULL) < 0)
                         log_warning("Could not resume occurrence %" PRIu64 ".", rows[i].id);
         }
         occurrence_rows_free(rows, n);

@@ -45,6 +45,8 @@ struct Scheduler {
         unsigned n_loads;
         sd_event_source **delay_timers; /* one per delayed occurrence */
         size_t n_delay_timers;
+        struct Execution **executions;  /* occurrences being executed */
+        size_t n_executions;
 };
 
 /* Why an operation failed: a negative errno and a one-line message (may be NULL). The bus

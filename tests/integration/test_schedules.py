@@ -107,10 +107,15 @@ class ScheduleTest(unittest.TestCase):
         return self.ctl_json("schedule", "occurrences", name)
 
     def wait_occurrence(self, name, states=("done", "failed", "skipped", "missed"), n=1, timeout=60):
-        def done():
+        """The schedule's occurrences (newest first) once n of them have finished."""
+        end = time.monotonic() + timeout
+        while True:
             occ = self.occurrences(name)
-            return occ if len(occ) >= n and all(o["state"] in states for o in occ) else None
-        return wait_for(done, timeout, 0.2, f"{n} finished occurrence(s) of {name}")
+            if len(occ) >= n and all(o["state"] in states for o in occ):
+                return occ
+            if time.monotonic() > end:
+                raise TimeoutError(f"timeout waiting for {n} finished occurrence(s) of {name}: {occ}")
+            time.sleep(0.2)
 
     def timer_of(self, name):
         sid = self.ctl_json("schedule", "show", name)["id"]
@@ -359,6 +364,174 @@ class TestTimers(ScheduleTest):
         wait_for(lambda: len(self.timer_units()) == 2, 20, 0.1, "the timers re-created after a manager crash")
         for n in ("a", "b", "c"):
             self.ctl("schedule", "remove", n, check=0)
+
+
+def ahead(seconds):
+    """An instant `seconds` from now, on a whole second (epoch seconds)."""
+    return int(time.time()) + seconds
+
+
+class TestFiring(ScheduleTest):
+    """Real timer firings: exactly the targeted running instances are acted on, once; disabled
+    slots, misfires, exception calendars and overrides are recorded and act on nothing."""
+    STACK_ARGS = {"instances": 20}
+
+    def setUp(self):
+        self.manage_all()
+        self.st.oci.reset_counters()
+
+    def wait_slot(self, t, extra=0.5):
+        time.sleep(max(0.0, t - time.time() + extra))
+
+    def test_fires_and_stops_exactly_the_targets(self):
+        running = self.instances("RUNNING")
+        targets, bystanders = running[:3], running[3:]
+        t = ahead(5)
+        self.add("stop-three", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", *[i["id"] for i in targets])
+        occ = self.wait_occurrence("stop-three", timeout=60)[0]
+        self.assertEqual(occ["state"], "done", occ)
+        self.assertRegex(occ["scheduled_at"], ISO_RE)
+        self.assertEqual(int(datetime.datetime.fromisoformat(occ["scheduled_at"]).timestamp()), t)
+        self.assertEqual(sorted(a["instance_id"] for a in occ["actions"]), sorted(i["id"] for i in targets))
+        for a in occ["actions"]:
+            self.assertEqual(a["state"], "confirmed", a)
+            self.assertIn(a["action"], ("SOFTSTOP", "STOP"))
+        acted = self.actions()
+        self.assertEqual(sorted(acted), sorted(i["id"] for i in targets))
+        for i in targets:
+            self.assertEqual(sum(acted[i["id"]].values()), 1, acted[i["id"]])
+        wait_for(lambda: all(self.st.oci.get_instance(i["id"])["lifecycleState"] == "STOPPED" for i in targets), 20,
+                 0.2, "the targets stopped")
+        for i in bystanders:
+            self.assertEqual(self.st.oci.get_instance(i["id"])["lifecycleState"], "RUNNING")
+        last = [s for s in self.ctl_json("schedule", "list") if s["name"] == "stop-three"][0]["last_trigger"]
+        self.assertRegex(last, ISO_RE)
+        human = self.ctl("schedule", "occurrences", "stop-three", check=0).stdout
+        self.assertIn("confirmed", human)
+
+    def test_disabled_slot_then_enable_does_not_act(self):
+        inst = self.instances("RUNNING")[0]
+        t1, t2 = ahead(5), ahead(13)
+        self.add("twice", "--action=stop", f"--on={utc_spec(t1)}", f"--on={utc_spec(t2)}", "--tz=UTC", inst["id"])
+        self.wait_occurrence("twice", timeout=60)
+        self.ctl("schedule", "disable", "twice", check=0)
+        self.st.oci.update_instance(inst["id"], lifecycleState="RUNNING")
+        self.wait_slot(t2, 2)
+        self.ctl("schedule", "enable", "twice", check=0)
+        # Persistent= makes the timer fire at once for the slot it missed: recorded skipped.
+        occ = self.wait_occurrence("twice", n=2, timeout=30)
+        by_at = {int(datetime.datetime.fromisoformat(o["scheduled_at"]).timestamp()): o for o in occ}
+        self.assertEqual(by_at[t1]["state"], "done")
+        self.assertEqual(by_at[t2]["state"], "skipped", by_at[t2])
+        self.assertEqual(by_at[t2]["actions"], [])
+        self.assertEqual(sum(self.actions()[inst["id"]].values()), 1)
+        self.assertEqual(self.st.oci.get_instance(inst["id"])["lifecycleState"], "RUNNING")
+
+    def test_beyond_grace_is_missed(self):
+        inst = self.instances("RUNNING")[0]
+        t = ahead(5)
+        self.add("late", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", "--grace=1s", inst["id"])
+        # The daemon is frozen over the instant: it sees the firing 4 s late.
+        self.wait_slot(t, -1)
+        self.st.daemon.send_signal(signal.SIGSTOP)
+        try:
+            self.wait_slot(t, 3)
+        finally:
+            self.st.daemon.send_signal(signal.SIGCONT)
+        occ = self.wait_occurrence("late", timeout=30)[0]
+        self.assertEqual(occ["state"], "missed", occ)
+        self.assertIsNotNone(occ["reason"])
+        self.assertEqual(occ["actions"], [])
+        self.assertNotIn(inst["id"], self.actions())
+
+    def test_exception_calendar_skips_start_not_stop(self):
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        self.ctl("calendar", "add", "closed", today, tomorrow, check=0)   # also past midnight UTC
+        self.addCleanup(self.ctl, "calendar", "remove", "closed")
+        stopped = self.instances("STOPPED")[0]
+        running = self.instances("RUNNING")[0]
+        t = ahead(5)
+        self.add("up", "--action=start", f"--on={utc_spec(t)}", "--tz=UTC", "--exceptions=closed", stopped["id"])
+        self.add("down", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", "--exceptions=closed", running["id"])
+        prev = self.ctl_json("schedule", "fire", "up", "--dry-run")["plan"]
+        self.assertEqual(prev[0]["decision"], "skip")
+        self.assertIn("closed", prev[0]["reason"])
+        up = self.wait_occurrence("up", timeout=60)[0]
+        down = self.wait_occurrence("down", timeout=60)[0]
+        self.assertNotIn(stopped["id"], self.actions())
+        self.assertEqual([a["state"] for a in up["actions"]] or [up["state"]], ["skipped"])
+        reasons = [a["reason"] for a in up["actions"]] + [up["reason"]]
+        self.assertTrue(any(r and "closed" in r for r in reasons), up)
+        self.assertEqual(down["state"], "done", down)
+        self.assertEqual(sum(self.actions()[running["id"]].values()), 1)
+
+    def test_override_wins(self):
+        inst = self.instances("RUNNING")[0]
+        self.ctl("set-config", inst["id"], "override_state=running", "override_until=+1h", check=0)
+        self.addCleanup(self.ctl, "set-config", inst["id"], "override_state=inherit")
+        t = ahead(5)
+        self.add("overridden", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", inst["id"])
+        occ = self.wait_occurrence("overridden", timeout=60)[0]
+        self.assertNotIn(inst["id"], self.actions())
+        self.assertEqual(occ["actions"][0]["state"], "skipped", occ)
+        self.assertIn("override", occ["actions"][0]["reason"])
+        self.assertEqual(self.st.oci.get_instance(inst["id"])["lifecycleState"], "RUNNING")
+
+
+class TestExactlyOnce(ScheduleTest):
+    """SIGKILL in the middle of a 200-instance occurrence: after the restart the occurrence
+    finishes, no instance is acted on twice and none is forgotten (counted at the fake server)."""
+    STACK_ARGS = {"instances": 200, "compartments": 6,
+                  "oci_args": ["--start-delay", "2", "--stop-delay", "2", "--softstop-delay", "2", "--latency", "20"]}
+
+    def test_sigkill_mid_occurrence(self):
+        self.manage_all()
+        self.st.oci.reset_counters()
+        running = {i["id"] for i in self.instances("RUNNING")}
+        self.assertGreater(len(running), 50)
+        t = ahead(5)
+        self.add("all-down", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", f"compartment:{self.tenancy}")
+        wait_for(lambda: self.st.oci.counters()["actions_total"] >= 20, 60, 0.05, "the occurrence under way")
+        self.st.kill_daemon()
+        sent_before = self.st.oci.counters()["actions_total"]
+        self.assertLess(sent_before, len(running), "the occurrence finished before the kill: test proves nothing")
+        self.st.start_daemon()
+        occ = self.wait_occurrence("all-down", timeout=240)[0]
+        self.assertEqual(occ["state"], "done", {k: occ[k] for k in ("state", "reason")})
+        acted = self.actions()
+        self.assertEqual(set(acted), running, "every running target acted on, nothing else")
+        twice = {i: a for i, a in acted.items() if sum(a.values()) != 1 and "STOP" not in a}
+        self.assertEqual(twice, {}, "an instance acted on twice")
+        for i, a in acted.items():
+            self.assertLessEqual(a.get("SOFTSTOP", 0), 1, (i, a))
+            self.assertLessEqual(a.get("STOP", 0), 1, (i, a))
+        self.assertEqual({a["instance_id"] for a in occ["actions"] if a["state"] == "confirmed"}, running)
+
+
+class TestFaults(ScheduleTest):
+    """A 1,000-instance occurrence under 20% 429s, 5% 5xx and lost responses: every action once."""
+    STACK_ARGS = {"instances": 1000, "compartments": 20, "depth": 3,
+                  "oci_args": ["--start-delay", "0.5", "--stop-delay", "0.5", "--softstop-delay", "0.5"]}
+
+    def test_thousand_under_faults(self):
+        self.manage_all()
+        running = {i["id"] for i in self.instances("RUNNING")}
+        self.st.oci.reset_counters()
+        self.st.oci.set_faults(rate_429=0.2, rate_5xx=0.05, rate_lost=0.03)
+        t = ahead(6)
+        self.add("mass", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", f"compartment:{self.tenancy}")
+        occ = self.wait_occurrence("mass", timeout=500)[0]
+        self.st.oci.clear_faults()
+        self.assertEqual(occ["state"], "done", {k: occ[k] for k in ("state", "reason")})
+        acted = self.actions()
+        self.assertEqual(set(acted), running)
+        for i, a in acted.items():
+            self.assertEqual(sum(a.values()), 1, (i, a))   # replays of the same token are not actions
+        states = {}
+        for a in occ["actions"]:
+            states[a["state"]] = states.get(a["state"], 0) + 1
+        self.assertEqual(states.get("confirmed"), len(running), states)
 
 
 if __name__ == "__main__":
