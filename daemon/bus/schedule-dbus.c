@@ -286,7 +286,7 @@ static int set_targets(Scheduler *s, Schedule *sch, char **targets, sd_bus_error
 
         if (strv_length(targets) == 0)
                 return sd_bus_error_set(error, SS_ERROR_INVALID_TARGET, "A schedule needs at least one target.");
-        r = schedule_set_targets(sch, targets, &s->inventory, &msg);
+        r = schedule_set_targets(sch, targets, scheduler_inventory(s), &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -1367,7 +1367,7 @@ json_object *schedule_explain_instance(void *manager, void *instance) {
                 }
                 /* Which of the schedule's targets selects the instance. */
                 for (size_t t = 0; t < e->schedule->n_targets && !selected; t++)
-                        if (schedule_target_matches(&e->schedule->targets[t], &c, &m->scheduler->inventory)) {
+                        if (schedule_target_matches(&e->schedule->targets[t], &c, scheduler_inventory(m->scheduler))) {
                                 _cleanup_free_ char *text = schedule_target_to_string(&e->schedule->targets[t]);
                                 selected = json_object_new_string(strempty(text));
                         }

@@ -13,41 +13,15 @@
 #include "job.h"
 #include "occurrence.h"
 #include "schedule-dbus.h"
+#include "schedule-inventory.h"
 #include "scheduler.h"
+#include "time-util.h"
 #include "strv.h"
 
-/* ---- the inventory as the model sees it ------------------------------------------------------------ */
-
-static int inv_find_instance(void *userdata, const char *id_or_name, const char **ret_id) {
-        Manager *m = userdata;
-        Instance *found = NULL;
-        struct lh_entry *e;
-
-        found = manager_get_instance(m, id_or_name);
-        if (found) {
-                *ret_id = found->id;
-                return 0;
-        }
-        lh_foreach(m->instances, e) {
-                Instance *i = lh_entry_v(e);
-                if (!streq(i->display_name, id_or_name))
-                        continue;
-                if (found)
-                        return -ENOTUNIQ;
-                found = i;
-        }
-        if (!found)
-                return -ENXIO;
-        *ret_id = found->id;
-        return 0;
-}
-
-static int inv_find_compartment(void *userdata, const char *id_or_path, const char **ret_id) {
-        Compartment *c = manager_find_compartment(userdata, id_or_path);
-        if (!c)
-                return -ENXIO;
-        *ret_id = c->id;
-        return 0;
+/* The model reads the Manager's maps (schedule-inventory.h), with the overrides live now. */
+const ScheduleInventory *scheduler_inventory(Scheduler *s) {
+        manager_inventory_init(&s->mi, s->manager, manager_now());
+        return &s->mi.inventory;
 }
 
 static void candidate_of(Instance *i, uint64_t now, ScheduleCandidate *c) {
@@ -61,40 +35,12 @@ static void candidate_of(Instance *i, uint64_t now, ScheduleCandidate *c) {
                 .region = i->region,
                 .lifecycle_state = i->lifecycle_state,
                 .freeform_tags = i->freeform_tags,
-                .defined_tags = NULL,   /* not kept in memory: defined-tag targets match nothing yet */
                 .managed = eff.managed,
                 .override_state = eff.override_state,
                 .priority = eff.priority,
                 .stop_mode = eff.stop_mode,
                 .soft_stop_timeout = eff.soft_stop_timeout,
         };
-}
-
-static void inv_foreach_instance(void *userdata, int (*f)(const ScheduleCandidate *c, void *fdata), void *fdata) {
-        Manager *m = userdata;
-        uint64_t now = manager_now();
-        struct lh_entry *e;
-
-        lh_foreach(m->instances, e) {
-                ScheduleCandidate c;
-                candidate_of(lh_entry_v(e), now, &c);
-                if (f(&c, fdata) != 0)
-                        return;
-        }
-}
-
-static bool inv_in_subtree(void *userdata, const char *compartment_id, const char *ancestor_id) {
-        Compartment *c = manager_get_compartment(userdata, compartment_id);
-
-        for (; c; c = c->parent)
-                if (streq(c->id, ancestor_id))
-                        return true;
-        return false;
-}
-
-static const char *inv_compartment_path(void *userdata, const char *compartment_id) {
-        Compartment *c = manager_get_compartment(userdata, compartment_id);
-        return c ? c->path : NULL;
 }
 
 typedef void (*start_handler_t)(Scheduler *s, int error, uint32_t job_id, void *userdata);
@@ -115,15 +61,7 @@ int scheduler_new(Manager *m, Scheduler **ret) {
         if (!s)
                 return -ENOMEM;
         s->manager = m;
-        s->inventory = (ScheduleInventory) {
-                .userdata = m,
-                .find_instance = inv_find_instance,
-                .find_compartment = inv_find_compartment,
-                .foreach_instance = inv_foreach_instance,
-                .in_subtree = inv_in_subtree,
-                .compartment_path = inv_compartment_path,
-        };
-        r = calendar_host_zone(&s->default_zone);
+        r = time_zone_host(&s->default_zone);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -160,7 +98,8 @@ Scheduler *scheduler_free(Scheduler *s) {
 }
 
 const char *scheduler_default_zone(Scheduler *s) {
-        return s->default_zone;
+        Manager *m = s->manager;
+        return m->config && m->config->scheduler.time_zone ? m->config->scheduler.time_zone : s->default_zone;
 }
 
 StoreActor scheduler_actor(uid_t uid, char **buf) {
@@ -598,7 +537,7 @@ static void on_occurrence_job(Manager *m, Job *j, int error, void *userdata) {
         if (!m->oci)
                 return execution_fail(x, -ENOTCONN, m->oci_error ?: "OCI is not configured.");
 
-        r = schedule_resolve(x->schedule, &s->inventory, &cands, &n);
+        r = schedule_resolve(x->schedule, scheduler_inventory(s), &cands, &n);
         if (r < 0)
                 return execution_fail(x, r, "Could not resolve the targets.");
         if (schedule_too_many_targets(x->schedule, n)) {
@@ -610,7 +549,8 @@ static void on_occurrence_job(Manager *m, Job *j, int error, void *userdata) {
 
         x->row.actions = x->actions;
         x->row.n_actions = x->n_actions;
-        r = occurrence_run_start(m->event, m->db, m->oci, x->schedule, &x->row, cands, n, closed_by, NULL,
+        OccurrenceRunParams params = { .max_parallel = m->config->scheduler.max_parallel_actions };
+        r = occurrence_run_start(m->event, m->db, m->oci, x->schedule, &x->row, cands, n, closed_by, &params,
                                  on_run_progress, on_run_done, x, &x->run);
         x->row.actions = NULL;
         x->row.n_actions = 0;
@@ -1026,7 +966,7 @@ static int change_begin(Scheduler *s, Schedule **schedules, size_t n, uid_t uid,
                 Schedule *sch = c->schedules[i];
                 ScheduleEntry *other = scheduler_find(s, sch->name);
 
-                if (!sch->time_zone && !(sch->time_zone = strdup(s->default_zone))) {
+                if (!sch->time_zone && !(sch->time_zone = strdup(scheduler_default_zone(s)))) {
                         change_ctx_free(c);
                         return -ENOMEM;
                 }
@@ -1334,7 +1274,7 @@ int scheduler_plan(Scheduler *s, ScheduleEntry *e, uint64_t instant, PlanItem **
         size_t n = 0;
         int r;
 
-        r = schedule_resolve(e->schedule, &s->inventory, &cands, &n);
+        r = schedule_resolve(e->schedule, scheduler_inventory(s), &cands, &n);
         if (r < 0)
                 return r;
         r = schedule_closed_by(e->schedule, s->calendars, s->n_calendars, instant, &closed_by);
@@ -1518,7 +1458,7 @@ static void sim_finish(SimCtx *c) {
                         events[n_events++] = (SimEvent) { .at = c->results[m]->instants[i], .e = members[m] };
         qsort(events, n_events, sizeof(SimEvent), compare_sim_events);
 
-        if (schedule_resolve(members[0]->schedule, &s->inventory, &cands, &n_cands) < 0)
+        if (schedule_resolve(members[0]->schedule, scheduler_inventory(s), &cands, &n_cands) < 0)
                 goto oom;
         firings = new0(SimulatedFiring, n_events);
         hours = new0(SimulatedHours, n_cands);
@@ -1742,7 +1682,7 @@ int scheduler_schedules_of(Scheduler *s, Instance *i, ScheduleEntry ***ret, size
         for (size_t k = 0; k < s->n_entries; k++) {
                 Schedule *sch = s->entries[k]->schedule;
                 for (size_t t = 0; t < sch->n_targets; t++)
-                        if (schedule_target_matches(&sch->targets[t], &c, &s->inventory)) {
+                        if (schedule_target_matches(&sch->targets[t], &c, scheduler_inventory(s))) {
                                 l[n++] = s->entries[k];
                                 break;
                         }
@@ -1756,7 +1696,7 @@ size_t scheduler_target_count(Scheduler *s, ScheduleEntry *e) {
         _cleanup_free_ ScheduleCandidate *c = NULL;
         size_t n = 0;
 
-        if (schedule_resolve(e->schedule, &s->inventory, &c, &n) < 0)
+        if (schedule_resolve(e->schedule, scheduler_inventory(s), &c, &n) < 0)
                 return 0;
         return n;
 }

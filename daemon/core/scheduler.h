@@ -16,6 +16,7 @@
 #include "exception-calendar.h"
 #include "macro.h"
 #include "pid1-timer.h"
+#include "schedule-inventory.h"
 #include "schedule-store.h"
 #include "schedule.h"
 
@@ -39,7 +40,7 @@ struct Scheduler {
         size_t n_entries;
         ExceptionCalendar **calendars;  /* sorted by name */
         size_t n_calendars;
-        ScheduleInventory inventory;
+        ManagerInventory mi;            /* scheduler_inventory() */
         char *default_zone;
         bool loaded;
         unsigned n_loads;
@@ -165,6 +166,9 @@ int scheduler_schedules_of(Scheduler *s, Instance *i, ScheduleEntry ***ret, size
 size_t scheduler_target_count(Scheduler *s, ScheduleEntry *e);
 /* The targets as text (canonical form), NULL-terminated. */
 char **scheduler_targets_text(Scheduler *s, ScheduleEntry *e);
+
+/* The inventory as the model reads it, with the overrides live now. */
+const ScheduleInventory *scheduler_inventory(Scheduler *s);
 
 /* The store's actor for uid. */
 StoreActor scheduler_actor(uid_t uid, char **buf);
