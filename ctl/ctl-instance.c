@@ -354,6 +354,39 @@ static const char *explained_string(json_object *explained, const char *key) {
         return json_object_get_string(v);
 }
 
+/* The schedules that target the instance, and the next firing that acts on it (issue 10). */
+static int add_schedules(sd_bus *bus, Table *t, json_object *props) {
+        json_object *l = NULL, *next = NULL;
+        size_t n;
+
+        if (json_object_object_get_ex(props, "Schedules", &l) && json_object_is_type(l, json_type_array) &&
+            (n = json_object_array_length(l)) > 0)
+                for (size_t k = 0; k < n; k++) {
+                        _cleanup_free_ char *name = NULL;
+                        const char *p = json_object_get_string(json_object_array_get_idx(l, k));
+                        (void) sd_bus_get_property_string(bus, SS_BUS_NAME, p, SS_BUS_IFACE_SCHEDULE, "Name", NULL,
+                                                          &name);
+                        if (table_add_key(t, "schedules", k == 0 ? "Schedules" : "") < 0 ||
+                            table_add_string(t, name ?: p) < 0)
+                                return -ENOMEM;
+                }
+        if (json_object_object_get_ex(props, "NextAction", &next) && json_object_is_type(next, json_type_array) &&
+            json_object_array_length(next) == 3 &&
+            !isempty(json_object_get_string(json_object_array_get_idx(next, 0)))) {
+                _cleanup_free_ char *name = NULL;
+                char a[TIMESTAMP_MAX], b[TIMESTAMP_MAX];
+                uint64_t at = json_object_get_uint64(json_object_array_get_idx(next, 1));
+                (void) sd_bus_get_property_string(bus, SS_BUS_NAME, json_object_get_string(json_object_array_get_idx(next, 2)),
+                                                  SS_BUS_IFACE_SCHEDULE, "Name", NULL, &name);
+                if (table_add_key(t, "next_action", "Next action") < 0 ||
+                    table_add_stringf(t, "%s at %s (%s), by %s", json_object_get_string(json_object_array_get_idx(next, 0)),
+                                      format_timestamp(a, sizeof a, at),
+                                      format_timestamp_relative(b, sizeof b, at, now(CLOCK_REALTIME)), strna(name)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int status_instance(sd_bus *bus, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(table_freep) Table *t = NULL;
@@ -403,6 +436,8 @@ static int status_instance(sd_bus *bus, const char *name) {
             add_text(t, "tags", "Tags", isempty(tags) ? "-" : tags) < 0)
                 return log_oom();
         if (job && add_text(t, "job", "Job", job) < 0)
+                return log_oom();
+        if (add_schedules(bus, t, props) < 0)
                 return log_oom();
 
         /* Each effective setting with where it comes from, as explain names it. */
