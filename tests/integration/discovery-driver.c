@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Runs the discovery engine as the Manager does (daemon/discovery.h), for test_discovery.py:
+/* Runs the discovery engine as the Manager does (daemon/discovery/discovery.h) with the set-up of
+ * `stopstartd --discover-once` (daemon/core/discover-once.h), for test_discovery.py:
  *
  *   discovery-driver CONFIG [CANCEL_AFTER_MS]
  *
@@ -11,10 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "db.h"
-#include "discovery.h"
+#include "discover-once.h"
 #include "json-util.h"
-#include "oci-config.h"
 
 typedef struct State {
         sd_event *event;
@@ -83,44 +82,35 @@ static int on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_(oci_credentials_freep) OciCredentials *creds = NULL;
-        _cleanup_(oci_client_freep) OciClient *client = NULL;
-        _cleanup_(db_freep) Db *db = NULL;
+        _cleanup_(discovery_setup_done) DiscoverySetup setup = {};
         _cleanup_free_ char *err = NULL;
-        OciClientSettings settings;
-        DiscoveryParams params;
         State s = {};
 
         if (argc < 2 || argc > 3) {
                 fprintf(stderr, "usage: %s CONFIG [CANCEL_AFTER_MS]\n", argv[0]);
                 return 2;
         }
-        if (config_load(argv[1], &config, &err) < 0 ||
-            oci_credentials_load(config->oci.config_file, config->oci.profile, &creds, &err) < 0) {
+        if (config_load(argv[1], &config, &err) < 0) {
                 fprintf(stderr, "%s\n", err);
                 return 1;
         }
-        if (sd_event_new(&event) < 0)
+        if (discovery_setup(&setup, config) != 0)
                 return 1;
-        oci_client_settings_from_config(&settings, config);
-        if (oci_client_new(event, creds->key, creds->key_id, &settings, &client, &err) < 0 ||
-            db_new(event, config->database, &db) < 0 || db_start(db) < 0)
-                return 1;
-        s.event = event;
-        s.db = db;
-        discovery_params_from_config(&params, config, creds->tenancy, creds->region);
-        if (discovery_start(event, client, db, &params, on_progress, on_done, &s, &s.discovery) < 0)
+        s.event = setup.event;
+        s.db = setup.db;
+        if (discovery_start(setup.event, setup.client, setup.db, &setup.params, on_progress, on_done, &s,
+                            &s.discovery) < 0)
                 return 1;
         if (argc == 3) {
                 uint64_t ms = strtoull(argv[2], NULL, 10);
-                if (sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, ms * USEC_PER_MSEC, 0, on_cancel_timer,
-                                               &s) < 0 ||
-                    sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, ms * USEC_PER_MSEC, 0, on_poll, &s) < 0)
+                if (sd_event_add_time_relative(setup.event, NULL, CLOCK_MONOTONIC, ms * USEC_PER_MSEC, 0,
+                                               on_cancel_timer, &s) < 0 ||
+                    sd_event_add_time_relative(setup.event, NULL, CLOCK_MONOTONIC, ms * USEC_PER_MSEC, 0, on_poll,
+                                               &s) < 0)
                         return 1;
         }
-        if (sd_event_loop(event) < 0)
+        if (sd_event_loop(setup.event) < 0)
                 return 1;
         return 0;
 }

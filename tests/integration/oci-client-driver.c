@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Drives the OCI client (daemon/oci-client.h) on sd-event from the command line, for the
+/* Drives the OCI client (oci/oci-client.h) on sd-event from the command line, for the
  * integration tests in test_oci_client.py. Prints one JSON object on stdout: the outcome of the
  * command ("ok", the data or the typed error) and the client's counters. Exits 0 when the
  * command ran (whatever OCI answered), 1 when it could not (bad config, key...), with a

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Discovery (daemon/discovery.h) end to end: `stopstartd --discover-once` against the fake OCI
+"""Discovery (daemon/discovery/discovery.h) end to end: `stopstartd --discover-once` against the fake OCI
 server (tests/fake-oci), storing into a throwaway PostgreSQL migrated with stopstartctl. What
 lands in the database is compared with the fake's own dump of the tenancy, the number of
 requests and the concurrency with its counters.
@@ -31,7 +31,7 @@ DAEMON = os.path.join(BUILD_ROOT, "daemon", "stopstartd")
 CTL = os.path.join(BUILD_ROOT, "ctl", "stopstartctl")
 DRIVER = os.path.join(BUILD_ROOT, "tests", "integration", "discovery-driver")
 REGIONS = ["us-phoenix-1", "us-ashburn-1"]
-# stopstartd's exit codes (daemon/manager.h, daemon/discover-once.h)
+# stopstartd's exit codes (daemon/core/manager.h, daemon/core/discover-once.h)
 EXIT_SCHEMA, EXIT_OCI_AUTH = 65, 77
 SUMMARY = re.compile(r"Discovery run (\d+): .*?(\d+) HTTP requests for (\d+) pages \(ListInstances: (\d+) pages, "
                      r"(\d+) compartments, (\d+) instances not as Search said\), at most (\d+) in flight")

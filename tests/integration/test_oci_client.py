@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The C OCI client (daemon/oci-client.h, curl-glue.h) against the fake OCI server, which
+"""The C OCI client (oci/oci-client.h, oci/curl-glue.h) against the fake OCI server, which
 verifies signatures like OCI, and against canned_server.py for malformed answers and TLS.
 Each test runs tests/integration/oci-client-driver (a small C program on sd-event) and checks
 its JSON output against the server's counters.

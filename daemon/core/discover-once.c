@@ -4,10 +4,8 @@
 #include <stdlib.h>
 
 #include "discover-once.h"
-#include "discovery.h"
 #include "log.h"
 #include "manager.h"
-#include "oci-config.h"
 #include "strv.h"
 
 typedef struct Outcome {
@@ -49,14 +47,58 @@ static void on_done(Discovery *d, const DiscoveryResult *r, void *userdata) {
         (void) sd_event_exit(o->event, 0);
 }
 
-int discover_once(const Config *config, int (*check_schema)(const char *conninfo, char **ret_error)) {
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(oci_credentials_freep) OciCredentials *creds = NULL;
-        _cleanup_(oci_client_freep) OciClient *client = NULL;
-        _cleanup_(db_freep) Db *db = NULL;
+int discovery_setup(DiscoverySetup *s, const Config *config) {
         _cleanup_free_ char *err = NULL;
         OciClientSettings settings;
-        DiscoveryParams params;
+        int r;
+
+        *s = (DiscoverySetup) {};
+
+        r = oci_credentials_load(config->oci.config_file, config->oci.profile, &s->creds, &err);
+        if (r < 0) {
+                log_error("OCI credentials: %s", err ?: strerror(-r));
+                return EXIT_CONFIG;
+        }
+        discovery_params_from_config(&s->params, config, s->creds->tenancy, s->creds->region);
+        if (isempty(s->params.identity_region)) {
+                log_error("No OCI region: set 'region' in the OCI config profile %s or list oci.regions in %s.",
+                          s->creds->profile, strna(config->path));
+                return EXIT_CONFIG;
+        }
+
+        r = sd_event_new(&s->event);
+        if (r < 0) {
+                log_error_errno(r, "Failed to allocate an event loop: %m");
+                return EXIT_FAILURE;
+        }
+
+        oci_client_settings_from_config(&settings, config);
+        r = oci_client_new(s->event, s->creds->key, s->creds->key_id, &settings, &s->client, &err);
+        if (r < 0) {
+                log_error("Cannot set up the OCI client: %s", err ?: strerror(-r));
+                return EXIT_CONFIG;
+        }
+        r = db_new(s->event, config->database, &s->db);
+        if (r >= 0)
+                r = db_start(s->db);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up the database connection: %m");
+                return EXIT_DATABASE;
+        }
+        return 0;
+}
+
+void discovery_setup_done(DiscoverySetup *s) {
+        /* The connection and the client hang off the event loop: free them first. */
+        s->db = db_free(s->db);
+        s->client = oci_client_free(s->client);
+        s->creds = oci_credentials_free(s->creds);
+        s->event = sd_event_unref(s->event);
+}
+
+int discover_once(const Config *config, int (*check_schema)(const char *conninfo, char **ret_error)) {
+        _cleanup_(discovery_setup_done) DiscoverySetup s = {};
+        _cleanup_free_ char *err = NULL;
         Discovery *d = NULL;
         Outcome o = {};
         int r;
@@ -68,49 +110,19 @@ int discover_once(const Config *config, int (*check_schema)(const char *conninfo
                 return r == -EINVAL ? EXIT_CONFIG : r == -ENOTCONN ? EXIT_DATABASE : EXIT_SCHEMA;
         }
 
-        /* 2. Credentials and where to go. */
-        err = mfree(err);
-        r = oci_credentials_load(config->oci.config_file, config->oci.profile, &creds, &err);
-        if (r < 0) {
-                log_error("OCI credentials: %s", err ?: strerror(-r));
-                return EXIT_CONFIG;
-        }
-        discovery_params_from_config(&params, config, creds->tenancy, creds->region);
-        if (isempty(params.identity_region)) {
-                log_error("No OCI region: set 'region' in the OCI config profile %s or list oci.regions in %s.",
-                          creds->profile, strna(config->path));
-                return EXIT_CONFIG;
-        }
-
-        r = sd_event_new(&event);
-        if (r < 0) {
-                log_error_errno(r, "Failed to allocate an event loop: %m");
-                return EXIT_FAILURE;
-        }
-        o.event = event;
-
-        oci_client_settings_from_config(&settings, config);
-        err = mfree(err);
-        r = oci_client_new(event, creds->key, creds->key_id, &settings, &client, &err);
-        if (r < 0) {
-                log_error("Cannot set up the OCI client: %s", err ?: strerror(-r));
-                return EXIT_CONFIG;
-        }
-        r = db_new(event, config->database, &db);
-        if (r >= 0)
-                r = db_start(db);
-        if (r < 0) {
-                log_error_errno(r, "Cannot set up the database connection: %m");
-                return EXIT_DATABASE;
-        }
+        /* 2. Credentials, where to go, the client and the connection. */
+        r = discovery_setup(&s, config);
+        if (r != 0)
+                return r;
+        o.event = s.event;
 
         /* 3. One run. */
-        r = discovery_start(event, client, db, &params, NULL, on_done, &o, &d);
+        r = discovery_start(s.event, s.client, s.db, &s.params, NULL, on_done, &o, &d);
         if (r < 0) {
                 log_error_errno(r, "Cannot start discovery: %m");
                 return EXIT_FAILURE;
         }
-        r = sd_event_loop(event);
+        r = sd_event_loop(s.event);
         if (r < 0 || !o.done) {
                 discovery_cancel(d);
                 log_error_errno(r < 0 ? r : -EIO, "The event loop failed: %m");
