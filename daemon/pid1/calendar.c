@@ -43,7 +43,7 @@ typedef enum QueryMode {
 
 typedef struct Buffer {
         char *data;
-        size_t size, max;
+        size_t size, allocated, max;
         bool eof;
 } Buffer;
 
@@ -549,10 +549,15 @@ static int buffer_read(Buffer *b, int fd) {
                 }
                 if (b->size + (size_t) l > b->max)
                         return -E2BIG;
-                char *nd = realloc(b->data, b->size + (size_t) l + 1);
-                if (!nd)
-                        return -ENOMEM;
-                b->data = nd;
+                if (b->size + (size_t) l + 1 > b->allocated) {
+                        /* geometric growth: a flood of output costs O(n), not O(n²) copies */
+                        size_t na = MAX(b->allocated * 2, b->size + (size_t) l + 1);
+                        char *nd = realloc(b->data, MAX(na, (size_t) 65536));
+                        if (!nd)
+                                return -ENOMEM;
+                        b->data = nd;
+                        b->allocated = MAX(na, (size_t) 65536);
+                }
                 memcpy(b->data + b->size, chunk, (size_t) l);
                 b->size += (size_t) l;
                 b->data[b->size] = 0;

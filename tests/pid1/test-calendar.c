@@ -277,6 +277,7 @@ TEST(zone_names) {
 }
 
 int main(void) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
         RUN(validate);
         RUN(validate_rejects_naming_the_spec);
         RUN(next_berlin_spring_forward);
