@@ -387,6 +387,32 @@ static int add_schedules(sd_bus *bus, Table *t, json_object *props) {
         return 0;
 }
 
+/* Explain()'s "schedules": which schedules apply, what selects the instance, and what their next
+ * firing would do to it (issue 10). */
+static int print_explained_schedules(json_object *doc) {
+        _cleanup_(table_freep) Table *t = NULL;
+        json_object *l = NULL;
+
+        if (!json_object_object_get_ex(doc, "schedules", &l) || !json_object_is_type(l, json_type_array) ||
+            json_object_array_length(l) == 0)
+                return 0;
+        t = table_new("schedule", "action", "selected_by", "decision", "reason", NULL);
+        if (!t)
+                return log_oom();
+        (void) table_set_header(t, "decision", "NEXT FIRING");
+        for (size_t i = 0; i < json_object_array_length(l); i++) {
+                json_object *o = json_object_array_get_idx(l, i), *v;
+#define FIELD(k) (json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : NULL)
+                if (table_add_string(t, FIELD("schedule")) < 0 || table_add_string(t, FIELD("action")) < 0 ||
+                    table_add_string(t, FIELD("selected_by")) < 0 || table_add_string(t, FIELD("decision")) < 0 ||
+                    table_add_string(t, FIELD("reason")) < 0)
+                        return log_oom();
+#undef FIELD
+        }
+        putchar('\n');
+        return table_print(t, &arg_output);
+}
+
 static int status_instance(sd_bus *bus, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(table_freep) Table *t = NULL;
@@ -614,6 +640,10 @@ int verb_explain(int argc, char *argv[], void *userdata) {
                 _cleanup_free_ char *shown = NULL;
                 const char *source;
 
+                /* The schedules that apply are listed after the settings. */
+                if (streq(key, "schedules"))
+                        continue;
+
                 (void) json_object_object_get_ex(entry, "value", &v);
                 (void) json_object_object_get_ex(entry, "source", &s);
                 source = s ? json_object_get_string(s) : "";
@@ -642,5 +672,8 @@ int verb_explain(int argc, char *argv[], void *userdata) {
                     table_add_string(t, json_object_get_string(cached)) < 0)
                         return log_oom();
         }
-        return table_print(t, &arg_output);
+        r = table_print(t, &arg_output);
+        if (r < 0 || arg_output.json != JSON_FORMAT_OFF)
+                return r;
+        return print_explained_schedules(doc);
 }
