@@ -369,6 +369,9 @@ static void on_result(Db *db, PGresult *r, int error, void *userdata) {
                         error = -EBUSY;
         }
 
+        if (!c->handler)
+                return;         /* fire and forget (the result is freed here) */
+
         switch (c->kind) {
         case CALL_SCHEDULES: {
                 schedule_store_list_handler_t h = (schedule_store_list_handler_t) c->handler;

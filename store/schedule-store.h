@@ -5,7 +5,8 @@
  * (issue 10), on the daemon's asynchronous connection (db.h). Each call is one statement (a
  * change and its audit entry commit together), takes typed parameters and answers with plain
  * structs through one callback, which always runs exactly once (also on failure) unless the
- * submission itself failed (negative return, no callback).
+ * submission itself failed (negative return, no callback). A NULL handler is allowed: nobody
+ * hears of the outcome.
  *
  * Errors handed to callbacks: 0; -ENOTCONN (database away, nothing written: changes are
  * submitted fail-fast), -ECONNRESET (connection lost in flight: outcome unknown), -EEXIST (a

@@ -47,7 +47,7 @@ static void foreach_instance(void *userdata, int (*f)(const ScheduleCandidate *c
                 InstanceConfig eff;
                 ScheduleCandidate cand;
 
-                instance_effective_config(i, c->now, &eff);
+                instance_effective_config(i, c->now ?: manager_now(), &eff);
                 cand = (ScheduleCandidate) {
                         .id = i->id,
                         .display_name = i->display_name,

@@ -17,7 +17,8 @@ typedef struct Manager Manager;
 typedef struct ManagerInventory {
         ScheduleInventory inventory;    /* pass &mi.inventory to the model */
         Manager *manager;
-        uint64_t now;                   /* µs since the epoch: which overrides are live */
+        uint64_t now;                   /* µs since the epoch: which overrides are live; 0 = the
+                                         * time of each call (a long-lived inventory) */
 } ManagerInventory;
 
 /* Sets mi up to read m. Valid as long as mi lives and m's maps are not changed meanwhile (one

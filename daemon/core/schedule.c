@@ -679,3 +679,33 @@ int occurrence_retry_token(uint64_t occurrence_id, const char *instance_id, OciI
         *ret = hex;
         return 0;
 }
+
+void schedule_plan_free(SchedulePlanEntry *e, size_t n) {
+        for (size_t i = 0; e && i < n; i++)
+                free(e[i].reason);
+        free(e);
+}
+
+int schedule_plan(const Schedule *s, const ScheduleCandidate *c, size_t n, const char *closed_by,
+                  SchedulePlanEntry **ret) {
+        SchedulePlanEntry *e = new0(SchedulePlanEntry, n);
+
+        if (!e)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                OciInstanceState st = oci_instance_state_from_string(c[i].lifecycle_state);
+                OciInstanceAction a = schedule_action_first(s->action, c[i].stop_mode);
+
+                e[i].instance_id = c[i].id;
+                e[i].skip = schedule_decide_instance(s, &c[i], st, closed_by, &a);
+                e[i].action = a;
+                e[i].reason = e[i].skip == SKIP_NONE ? strdup("")
+                                                    : schedule_skip_reason_text(e[i].skip, &c[i], st, closed_by);
+                if (!e[i].reason) {
+                        schedule_plan_free(e, n);
+                        return -ENOMEM;
+                }
+        }
+        *ret = e;
+        return 0;
+}

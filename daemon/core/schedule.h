@@ -257,3 +257,15 @@ size_t schedule_order_by_priority(ScheduleCandidate *c, size_t n, size_t *ret_gr
  * SHA-256 over "stopstart:occurrence:ID:INSTANCE:ACTION", the same derivation as a job's action
  * (exec/job.h) with origin "occurrence:ID", so the key and the token are one. */
 int occurrence_retry_token(uint64_t occurrence_id, const char *instance_id, OciInstanceAction action, char **ret);
+
+/* What a firing would do now to each candidate, from the last observed lifecycle states (a dry
+ * run: Fire(dry_run), Preview). entries[i] belongs to c[i]; reason is "" when acting. */
+typedef struct SchedulePlanEntry {
+        const char *instance_id;        /* points into the candidate */
+        SkipReason skip;                /* SKIP_NONE: acts */
+        OciInstanceAction action;       /* the action it would send first (also when skipped) */
+        char *reason;
+} SchedulePlanEntry;
+void schedule_plan_free(SchedulePlanEntry *e, size_t n);
+int schedule_plan(const Schedule *s, const ScheduleCandidate *c, size_t n, const char *closed_by,
+                  SchedulePlanEntry **ret);

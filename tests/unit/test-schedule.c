@@ -617,6 +617,23 @@ TEST(time_zones) {
         ASSERT_TRUE(time_zone_is_valid(host));
 }
 
+TEST(plan) {
+        _cleanup_(schedule_freep) Schedule *s = valid_schedule();
+        ScheduleCandidate c[3] = { instances[0], instances[2], instances[1] };
+        SchedulePlanEntry *e = NULL;
+
+        c[2].managed = false;
+        ASSERT_OK(schedule_plan(s, c, 3, NULL, &e));
+        ASSERT_EQ(e[0].skip, SKIP_NONE);
+        ASSERT_EQ(e[0].action, OCI_ACTION_SOFTSTOP);
+        ASSERT_STREQ(e[0].reason, "");
+        ASSERT_EQ(e[1].skip, SKIP_ALREADY);
+        ASSERT_STREQ(e[1].reason, "already STOPPED");
+        ASSERT_EQ(e[2].skip, SKIP_UNMANAGED);
+        ASSERT_STREQ(e[2].instance_id, "ocid1.instance.oc1..b");
+        schedule_plan_free(e, 3);
+}
+
 int main(void) {
         RUN(string_tables);
         RUN(target_parse);
@@ -631,5 +648,6 @@ int main(void) {
         RUN(calendar_dates);
         RUN(calendar_closed_in_zone);
         RUN(time_zones);
+        RUN(plan);
         return 0;
 }
