@@ -122,16 +122,11 @@ static int startup_failed(int exit_code, const char *fmt, ...) {
         return exit_code;
 }
 
-/* libpq messages end in a newline and may span lines; edits in place. */
+/* libpq's text as one line, in place (it only gets shorter). */
 static char *one_line(char *s) {
-        size_t l;
-
-        for (char *p = s; *p; p++)
-                if (*p == '\n')
-                        *p = ' ';
-        l = strlen(s);
-        while (l > 0 && s[l - 1] == ' ')
-                s[--l] = 0;
+        _cleanup_free_ char *t = pq_one_line(s);
+        if (t)
+                strcpy(s, t);
         return s;
 }
 

@@ -31,6 +31,8 @@ struct Db {
 
         DbState state;
         db_state_handler_t state_handler;
+        db_schema_handler_t schema_handler;
+        void *schema_userdata;
         void *state_userdata;
 
         DbQuery *head, *tail;   /* waiting to be sent */
@@ -63,16 +65,9 @@ static DbQuery *db_query_free(DbQuery *q) {
 }
 
 static void db_set_error(Db *db, const char *msg) {
-        char *s = strdup(strempty(msg));
+        char *s = pq_one_line(msg);
         if (!s)
                 return;
-        /* libpq messages end in a newline and may span lines: keep them one line. */
-        for (char *p = s; *p; p++)
-                if (*p == '\n')
-                        *p = ' ';
-        size_t l = strlen(s);
-        while (l > 0 && s[l - 1] == ' ')
-                s[--l] = 0;
         free(db->error);
         db->error = s;
 }
@@ -261,6 +256,9 @@ static void db_read_results(Db *db) {
                         int error = db_result_ok(last) ? 0 : -EIO;
                         if (error < 0)
                                 db_set_error(db, last ? PQresultErrorMessage(last) : "no result");
+                        if (error < 0 && q != &db->rollback && db->schema_handler &&
+                            db_result_is_schema_mismatch(last))
+                                db->schema_handler(db, db->error, db->schema_userdata);
                         /* Each statement is its own unit: a script that failed between BEGIN and
                          * COMMIT must not leave the session in an aborted transaction. */
                         if (q != &db->rollback && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
@@ -406,6 +404,7 @@ Db *db_free(Db *db) {
                 return NULL;
         /* Callers are told, so no request is left hanging without an answer. */
         db->state_handler = NULL;
+        db->schema_handler = NULL;
         q = TAKE_PTR(db->in_flight);
         if (q) {
                 PQclear(TAKE_PTR(db->in_flight_result));
@@ -433,6 +432,23 @@ void db_free_when_idle(Db *db) {
         db->want_free = true;
 }
 
+void db_set_schema_handler(Db *db, db_schema_handler_t handler, void *userdata) {
+        db->schema_handler = handler;
+        db->schema_userdata = userdata;
+}
+
+bool db_result_is_schema_mismatch(const PGresult *r) {
+        static const char * const codes[] = { "42P01", "42703", "3F000", "42883", "42704" };
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+        if (!state)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
+                if (streq(state, codes[i]))
+                        return true;
+        return false;
+}
+
 void db_set_state_handler(Db *db, db_state_handler_t handler, void *userdata) {
         db->state_handler = handler;
         db->state_userdata = userdata;
@@ -454,6 +470,7 @@ int db_start(Db *db) {
                                         (const char *[]) { STOPSTARTD_APPLICATION_NAME, db->conninfo, NULL }, 1);
         if (!db->conn)
                 return -ENOMEM;
+        (void) PQsetNoticeProcessor(db->conn, pq_notice_to_log, NULL);
         if (PQstatus(db->conn) == CONNECTION_BAD) {
                 /* Bad conninfo or no socket: retrying will not help with the former, but the
                  * message says so and the caller sees the state. */

@@ -57,6 +57,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Db*, db_free);
 void db_free_when_idle(Db *db);
 
 void db_set_state_handler(Db *db, db_state_handler_t handler, void *userdata);
+
+/* Called when a statement fails because something it names does not exist (a table, column,
+ * schema, function or type: SQLSTATE 42P01, 42703, 3F000, 42883, 42704): the schema is no longer
+ * the one this build was written for (a `stopstartctl db downgrade` under us). Runs before the
+ * statement's own handler. */
+typedef void (*db_schema_handler_t)(Db *db, const char *message, void *userdata);
+void db_set_schema_handler(Db *db, db_schema_handler_t handler, void *userdata);
+/* Whether r failed that way. */
+bool db_result_is_schema_mismatch(const PGresult *r);
 /* First and maximum delay between reconnection attempts, in microseconds. */
 void db_set_reconnect_backoff(Db *db, uint64_t initial_usec, uint64_t max_usec);
 

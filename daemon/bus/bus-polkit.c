@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <systemd/sd-event.h>
 
+#include "bus-error.h"
 #include "bus-polkit.h"
 #include "log.h"
 #include "strv.h"
@@ -156,7 +157,7 @@ static int async_polkit_read_reply(sd_bus_message *reply, AsyncPolkitQuery *q) {
                 if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                            SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD)) {
                         log_debug("polkit is not available (%s), denying %s.", e->name, q->action);
-                        (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                        (void) bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "Not authorized for %s (polkit is not available).", q->action);
                 } else
                         (void) sd_bus_error_copy(&q->error, e);
@@ -175,10 +176,10 @@ static int async_polkit_read_reply(sd_bus_message *reply, AsyncPolkitQuery *q) {
         }
         q->verdict = -EACCES;
         if (challenge)
-                (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                (void) bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                          "Interactive authentication required for %s.", q->action);
         else
-                (void) sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s.", q->action);
+                (void) bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s.", q->action);
         return 0;
 }
 

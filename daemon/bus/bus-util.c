@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
 
-#include "bus-errors.h"
+#include "bus-error.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "macro.h"
@@ -53,6 +53,8 @@ int bus_append_config(sd_bus_message *reply, const InstanceConfig *c, bool all_k
 }
 
 int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, sd_bus_error *error) {
+        const unsigned override_pair = (1U << CONFIG_OVERRIDE_STATE) | (1U << CONFIG_OVERRIDE_UNTIL);
+        unsigned given = 0, inherited = 0;
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -98,9 +100,20 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
                 if (r < 0)
                         return r;
 
+                ConfigKey k = config_key_from_string(key);
+                if (k >= 0) {
+                        /* The last of two values silently winning is never what the caller meant. */
+                        if (given & (1U << k))
+                                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Key '%s' is given twice.",
+                                                      config_key_to_string(k));
+                        given |= 1U << k;
+                        if (v.type == 's' && streq_ptr(v.s, CONFIG_INHERIT))
+                                inherited |= 1U << k;
+                }
+
                 r = instance_config_set(c, key, &v, now, &msg);
                 if (r == -EINVAL)
-                        return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
+                        return bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
                 if (r < 0)
                         return r;
 
@@ -117,11 +130,19 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
         if (r < 0)
                 return r;
 
+        /* "inherit" for one half of the override removes both: with a value for the other half
+         * the call would remove the override it appears to set. */
+        if ((given & override_pair) == override_pair && (inherited & override_pair) != 0 &&
+            (inherited & override_pair) != override_pair)
+                return bus_error_set(error, SS_ERROR_INVALID_CONFIG,
+                                     "Keys 'override_state' and 'override_until' contradict each other: \"inherit\" "
+                                     "for one of them removes the override the other one sets.");
+
         {
                 _cleanup_free_ char *msg = NULL;
                 r = instance_config_verify(c, &msg);
                 if (r == -EINVAL)
-                        return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
+                        return bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
         }
         return r;
 }
@@ -130,18 +151,18 @@ int bus_set_db_error(sd_bus_error *error, int r, const char *message) {
         switch (r) {
         case -ENOTCONN:
         case -ECANCELED:
-                return sd_bus_error_setf(error, SS_ERROR_DATABASE_UNAVAILABLE,
+                return bus_error_setf(error, SS_ERROR_DATABASE_UNAVAILABLE,
                                          "The database is not reachable; nothing was changed%s%s.",
                                          isempty(message) ? "" : ": ", strempty(message));
         case -ECONNRESET:
-                return sd_bus_error_set(error, SS_ERROR_DATABASE_UNAVAILABLE,
+                return bus_error_set(error, SS_ERROR_DATABASE_UNAVAILABLE,
                                         "The database connection was lost while saving; the daemon reads the "
                                         "outcome back once it has reconnected.");
         case -EINVAL:
-                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "%s",
+                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "%s",
                                          isempty(message) ? "The database refused the value." : message);
         default:
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Saving failed: %s",
+                return bus_error_setf(error, SD_BUS_ERROR_FAILED, "Saving failed: %s",
                                          isempty(message) ? "database error" : message);
         }
 }
@@ -156,12 +177,12 @@ static void on_settings_saved(Manager *m, int error, const char *message, void *
         }
         if (error == -ENXIO) {
                 if (streq_ptr(sd_bus_message_get_interface(msg), SS_BUS_IFACE_COMPARTMENT))
-                        (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_COMPARTMENT, "The compartment no longer exists.");
+                        (void) bus_error_set(&e, SS_ERROR_NO_SUCH_COMPARTMENT, "The compartment no longer exists.");
                 else
-                        (void) sd_bus_error_set(&e, SS_ERROR_NO_SUCH_INSTANCE, "The instance no longer exists.");
+                        (void) bus_error_set(&e, SS_ERROR_NO_SUCH_INSTANCE, "The instance no longer exists.");
         } else
                 (void) bus_set_db_error(&e, error, message);
-        (void) sd_bus_reply_method_error(msg, &e);
+        (void) bus_reply_error(msg, &e);
 }
 
 int bus_method_set_settings(sd_bus_message *message, Manager *m, bool compartment, const char *id,
@@ -182,7 +203,7 @@ int bus_method_set_settings(sd_bus_message *message, Manager *m, bool compartmen
                 return sd_bus_reply_method_return(message, NULL);
 
         if (n_writes > 0)
-                return sd_bus_error_setf(error, SS_ERROR_BUSY, "Another change of %s %s is being saved; try again.",
+                return bus_error_setf(error, SS_ERROR_BUSY, "Another change of %s %s is being saved; try again.",
                                          kind, id);
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
                 return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);

@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "bus-errors.h"
+#include "bus-error.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "compartment-dbus.h"

@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "bus-errors.h"
+#include "bus-error.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "instance-dbus.h"
@@ -91,7 +91,7 @@ static void on_job_created(Manager *m, Job *j, int error, void *userdata) {
 
         if (error < 0) {
                 (void) bus_set_db_error(&e, error, m->db ? db_last_error(m->db) : NULL);
-                (void) sd_bus_reply_method_error(msg, &e);
+                (void) bus_reply_error(msg, &e);
                 return;
         }
         p = job_bus_path(j);
@@ -120,12 +120,12 @@ static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, s
         } else {
                 mode = stop_mode_from_string(mode_s);
                 if (mode < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                        return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Mode must be \"soft\", \"hard\" or \"\" (the instance's stop_mode).");
         }
 
         if (i->job_id != 0)
-                return sd_bus_error_setf(error, SS_ERROR_BUSY, "Instance %s has job %u running.", i->id,
+                return bus_error_setf(error, SS_ERROR_BUSY, "Instance %s has job %u running.", i->id,
                                          (unsigned) i->job_id);
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
                 return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "bus-errors.h"
+#include "bus-error.h"
 #include "bus-polkit.h"
 #include "job-dbus.h"
 #include "log.h"
@@ -35,7 +35,7 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         int r;
 
         if (j->state == JOB_DONE)
-                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_JOB, "Job %" PRIu32 " has finished already.", j->id);
+                return bus_error_setf(error, SS_ERROR_NO_SUCH_JOB, "Job %" PRIu32 " has finished already.", j->id);
 
         snprintf(id, sizeof id, "%" PRIu32, j->id);
         const char *details[] = { "job", id, "verb", "cancel", NULL };

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "bus-errors.h"
+#include "bus-dict.h"
+#include "bus-error.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "compartment-dbus.h"
@@ -18,17 +19,25 @@
 #define HISTORY_LIMIT_DEFAULT 1000U
 #define HISTORY_LIMIT_MAX 100000U
 
-/* A caller's string, cut short for messages. */
-static const char *arg_for_message(const char *s, char buf[static 84]) {
-        size_t l = strlen(s);
+/* The instance a caller names, or the error saying why there is none: an ambiguous name lists
+ * its candidates. */
+static int resolve_instance(Manager *m, const char *name, Instance **ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **candidates = NULL;
+        int r;
 
-        if (l <= 80 && !strpbrk(s, "\n\r"))
-                return s;
-        snprintf(buf, 84, "%.76s...", s);
-        for (char *p = buf; *p; p++)
-                if (*p == '\n' || *p == '\r')
-                        *p = ' ';
-        return buf;
+        r = manager_resolve_instance(m, name, ret, &candidates);
+        if (r == -ENOTUNIQ) {
+                size_t n = strv_length(candidates);
+                _cleanup_free_ char *list = NULL;
+                for (size_t k = 10; k < n; k++)
+                        candidates[k] = mfree(candidates[k]);
+                list = strv_join(candidates, ", ");
+                return bus_error_setf(error, SS_ERROR_AMBIGUOUS_NAME, "Name '%s' matches %zu instances: %s%s",
+                                      bus_echo(name), n, strempty(list), n > 10 ? ", ..." : "");
+        }
+        if (r == -ENXIO)
+                return bus_error_setf(error, SS_ERROR_NO_SUCH_INSTANCE, "No instance '%s' known.", bus_echo(name));
+        return r;
 }
 
 static int check_view(sd_bus_message *message, Manager *m, sd_bus_error *error) {
@@ -121,69 +130,33 @@ typedef struct InstanceFilter {
 } InstanceFilter;
 
 static int read_instance_filter(sd_bus_message *message, Manager *m, InstanceFilter *f, sd_bus_error *error) {
-        char buf[84];
+        const char *compartment = NULL;
+        int recursive = false;
+        bool managed_given = false;
         int r;
 
         *f = (InstanceFilter) { .managed = -1 };
 
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        const BusDictKey keys[] = {
+                { "compartment", 's', &compartment },
+                { "recursive", 'b', &recursive },
+                { "state", 's', &f->state },
+                { "name", 's', &f->name },
+                { "managed", 'b', &f->managed, &managed_given },
+        };
+        r = bus_read_dict(message, keys, ELEMENTSOF(keys), "filter", error);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                const char *key, *contents;
-                char type;
-
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(message, &type, &contents);
-                if (r < 0)
-                        return r;
-
-                if (streq(key, "compartment") || streq(key, "state") || streq(key, "name")) {
-                        const char *v;
-                        if (!streq(contents, "s"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter '%s' takes a string.", key);
-                        r = sd_bus_message_read(message, "v", "s", &v);
-                        if (r < 0)
-                                return r;
-                        if (strlen(v) > BUS_STRING_ARG_MAX)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter '%s' is too long.", key);
-                        if (streq(key, "compartment")) {
-                                f->compartment = manager_find_compartment(m, v);
-                                if (!f->compartment)
-                                        return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT,
-                                                                 "No compartment '%s' known.", arg_for_message(v, buf));
-                        } else if (streq(key, "state"))
-                                f->state = v;
-                        else
-                                f->name = v;
-                } else if (streq(key, "recursive") || streq(key, "managed")) {
-                        int b;
-                        if (!streq(contents, "b"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter '%s' takes a boolean.", key);
-                        r = sd_bus_message_read(message, "v", "b", &b);
-                        if (r < 0)
-                                return r;
-                        if (streq(key, "recursive"))
-                                f->recursive = b;
-                        else
-                                f->managed = b;
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown filter '%s' (compartment, recursive, state, name, managed).",
-                                                 arg_for_message(key, buf));
-
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
+        f->recursive = recursive;
+        if (managed_given)
+                f->managed = !!f->managed;
+        if (compartment) {
+                f->compartment = manager_find_compartment(m, compartment);
+                if (!f->compartment)
+                        return bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
+                                              bus_echo(compartment));
         }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(message);
+        return 0;
 }
 
 static int method_list_instances(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -242,7 +215,6 @@ static int method_get_compartment(sd_bus_message *message, void *userdata, sd_bu
         _cleanup_free_ char *p = NULL;
         const char *name;
         Compartment *c;
-        char buf[84];
         int r;
 
         r = sd_bus_message_read(message, "s", &name);
@@ -250,8 +222,8 @@ static int method_get_compartment(sd_bus_message *message, void *userdata, sd_bu
                 return r;
         c = manager_find_compartment(m, name);
         if (!c)
-                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
-                                         arg_for_message(name, buf));
+                return bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
+                                         bus_echo(name));
         r = check_view(message, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -266,39 +238,15 @@ static int method_get_instance(sd_bus_message *message, void *userdata, sd_bus_e
         _cleanup_free_ char *p = NULL;
         const char *name;
         Instance *i;
-        char buf[84];
         int r;
 
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
 
-        i = manager_get_instance(m, name);
-        if (!i && *name) {
-                _cleanup_strv_free_ char **matches = NULL;
-                size_t n = 0;
-                struct lh_entry *e;
-
-                /* Display names are not unique in OCI: a name is only good when it is. */
-                lh_foreach(m->instances, e) {
-                        Instance *x = lh_entry_v(e);
-                        if (!streq(x->display_name, name))
-                                continue;
-                        if (!i)
-                                i = x;
-                        if (n++ < 10 && strv_extend(&matches, x->id) < 0)
-                                return -ENOMEM;
-                }
-                if (n > 1) {
-                        _cleanup_free_ char *list = strv_join(matches, ", ");
-                        return sd_bus_error_setf(error, SS_ERROR_AMBIGUOUS_NAME,
-                                                 "Display name '%s' matches %zu instances: %s%s", arg_for_message(name, buf),
-                                                 n, strempty(list), n > 10 ? ", ..." : "");
-                }
-        }
-        if (!i)
-                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_INSTANCE, "No instance '%s' known.",
-                                         arg_for_message(name, buf));
+        r = resolve_instance(m, name, &i, error);
+        if (r < 0)
+                return r;
         r = check_view(message, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -363,7 +311,7 @@ static void on_refresh_job(Manager *m, Job *j, int error, void *userdata) {
 
         if (error < 0) {
                 (void) bus_set_db_error(&e, error, m->db ? db_last_error(m->db) : NULL);
-                (void) sd_bus_reply_method_error(msg, &e);
+                (void) bus_reply_error(msg, &e);
                 return;
         }
         p = job_bus_path(j);
@@ -417,7 +365,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
 
         r = manager_reload_config(m, bus_message_sender_uid(message), &err);
         if (r < 0)
-                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
                                          "The configuration was not reloaded (the running one stays): %s",
                                          err ?: strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
@@ -456,11 +404,11 @@ static void on_history(Db *db, PGresult *r, int error, void *userdata) {
         if (error < 0) {
                 PQclear(r);
                 if (error == -EIO)
-                        (void) sd_bus_error_setf(&e, SD_BUS_ERROR_FAILED, "Reading the history failed: %s",
+                        (void) bus_error_setf(&e, SD_BUS_ERROR_FAILED, "Reading the history failed: %s",
                                                  db_last_error(db));
                 else
                         (void) bus_set_db_error(&e, error, db_last_error(db));
-                (void) sd_bus_reply_method_error(msg, &e);
+                (void) bus_reply_error(msg, &e);
                 return;
         }
 
@@ -487,78 +435,26 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
         const char *instance = NULL, *compartment = NULL;
         uint64_t since = 0, until = 0;
         uint32_t limit = HISTORY_LIMIT_DEFAULT;
-        char buf[84];
         int r;
 
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        const BusDictKey keys[] = {
+                { "instance", 's', &instance },
+                { "compartment", 's', &compartment },
+                { "since", 't', &since },
+                { "until", 't', &until },
+                { "limit", 'u', &limit },
+        };
+        r = bus_read_dict(message, keys, ELEMENTSOF(keys), "filter", error);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                const char *key, *contents;
-                char type;
-
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(message, &type, &contents);
-                if (r < 0)
-                        return r;
-
-                if (streq(key, "instance") || streq(key, "compartment")) {
-                        const char *v;
-                        if (!streq(contents, "s"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter '%s' takes a string.", key);
-                        r = sd_bus_message_read(message, "v", "s", &v);
-                        if (r < 0)
-                                return r;
-                        if (strlen(v) > BUS_STRING_ARG_MAX)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter '%s' is too long.", key);
-                        if (streq(key, "instance"))
-                                instance = v;
-                        else
-                                compartment = v;
-                } else if (streq(key, "since") || streq(key, "until")) {
-                        uint64_t t;
-                        if (!streq(contents, "t"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter '%s' takes microseconds since the epoch (t).", key);
-                        r = sd_bus_message_read(message, "v", "t", &t);
-                        if (r < 0)
-                                return r;
-                        if (t > (uint64_t) INT64_MAX / 2)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter '%s' is out of range.", key);
-                        if (streq(key, "since"))
-                                since = t;
-                        else
-                                until = t;
-                } else if (streq(key, "limit")) {
-                        if (!streq(contents, "u"))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter 'limit' takes an unsigned integer (u).");
-                        r = sd_bus_message_read(message, "v", "u", &limit);
-                        if (r < 0)
-                                return r;
-                        if (limit == 0)
-                                limit = HISTORY_LIMIT_DEFAULT;
-                        if (limit > HISTORY_LIMIT_MAX)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Filter 'limit' is at most %u.", HISTORY_LIMIT_MAX);
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown filter '%s' (instance, compartment, since, until, limit).",
-                                                 arg_for_message(key, buf));
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(message);
-        if (r < 0)
-                return r;
+        if (since > (uint64_t) INT64_MAX / 2 || until > (uint64_t) INT64_MAX / 2)
+                return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The filter '%s' is out of range.",
+                                      since > (uint64_t) INT64_MAX / 2 ? "since" : "until");
+        if (limit == 0)
+                limit = HISTORY_LIMIT_DEFAULT;
+        if (limit > HISTORY_LIMIT_MAX)
+                return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The filter 'limit' is at most %u.",
+                                      HISTORY_LIMIT_MAX);
 
         /* Names resolve through what we know; an OCID we no longer know still has a history. */
         if (compartment) {
@@ -566,29 +462,18 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
                 if (c)
                         compartment = c->id;
                 else if (!startswith(compartment, "ocid1."))
-                        return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
-                                                 arg_for_message(compartment, buf));
+                        return bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
+                                                 bus_echo(compartment));
         }
-        if (instance && !manager_get_instance(m, instance) && !startswith(instance, "ocid1.")) {
-                Instance *found = NULL;
-                size_t n = 0;
-                struct lh_entry *e;
-
-                lh_foreach(m->instances, e) {
-                        Instance *x = lh_entry_v(e);
-                        if (streq(x->display_name, instance)) {
-                                found = x;
-                                n++;
-                        }
-                }
-                if (n > 1)
-                        return sd_bus_error_setf(error, SS_ERROR_AMBIGUOUS_NAME,
-                                                 "Display name '%s' matches %zu instances.",
-                                                 arg_for_message(instance, buf), n);
-                if (!found)
-                        return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_INSTANCE, "No instance '%s' known.",
-                                                 arg_for_message(instance, buf));
-                instance = found->id;
+        if (instance) {
+                Instance *found;
+                r = resolve_instance(m, instance, &found, error);
+                if (r >= 0)
+                        instance = found->id;
+                else if (r == -ENXIO && startswith(instance, "ocid1."))
+                        sd_bus_error_free(error);
+                else
+                        return r;
         }
 
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)

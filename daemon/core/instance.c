@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus-names.h"
 #include "instance.h"
 #include "json-util.h"
 #include "manager.h"
+#include "strv.h"
 
 int instance_new(Manager *m, const char *id, Instance **ret) {
         Instance *i;
@@ -69,6 +71,43 @@ Instance *manager_get_instance(Manager *m, const char *id) {
         if (!id || !lh_table_lookup_ex(m->instances, id, &v))
                 return NULL;
         return v;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int manager_resolve_instance(Manager *m, const char *name, Instance **ret, char ***ret_candidates) {
+        _cleanup_strv_free_ char **candidates = NULL;
+        Instance *found = manager_get_instance(m, name);
+        size_t n = found ? 1 : 0;
+        struct lh_entry *e;
+
+        if (found && ret_candidates && strv_extend(&candidates, found->id) < 0)
+                return -ENOMEM;
+        if (!isempty(name))
+                lh_foreach(m->instances, e) {
+                        Instance *x = lh_entry_v(e);
+                        if (x == found || !streq(x->display_name, name))
+                                continue;
+                        if (!found)
+                                found = x;
+                        n++;
+                        if (ret_candidates && strv_extend(&candidates, x->id) < 0)
+                                return -ENOMEM;
+                }
+        if (n == 0)
+                return -ENXIO;
+        if (n > 1) {
+                if (ret_candidates) {
+                        qsort(candidates, strv_length(candidates), sizeof(char *), cmp_str);
+                        *ret_candidates = TAKE_PTR(candidates);
+                }
+                return -ENOTUNIQ;
+        }
+        if (ret)
+                *ret = found;
+        return 0;
 }
 
 size_t instance_config_layers(Instance *i, ConfigLayer *layers, size_t max) {

@@ -57,6 +57,11 @@ int instance_new(Manager *m, const char *id, Instance **ret);
 Instance *instance_free(Instance *i);
 
 Instance *manager_get_instance(Manager *m, const char *id);
+/* The instance a caller names: by OCID or by display name. -ENXIO when none answers to name;
+ * -ENOTUNIQ when several do (display names are not unique in OCI, and a display name may be
+ * another instance's OCID) — never resolved by precedence; then *ret_candidates (if given)
+ * lists their OCIDs, sorted. */
+int manager_resolve_instance(Manager *m, const char *name, Instance **ret, char ***ret_candidates);
 
 /* The inheritance chain: the instance, its compartment, … the root. */
 size_t instance_config_layers(Instance *i, ConfigLayer *layers, size_t max);

@@ -134,6 +134,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->describe_release);
         sd_event_source_disable_unref(m->refresh_timer);
         sd_event_source_disable_unref(m->expiry_timer);
+        sd_event_source_disable_unref(m->schema_recheck);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         config_free(m->config);
@@ -220,6 +221,10 @@ void manager_update_status(Manager *m) {
                 s = strdup("Starting...");
                 break;
         case MANAGER_DEGRADED:
+                if (m->schema_lost && m->db && db_get_state(m->db) == DB_CONNECTED) {
+                        s = strdup(MANAGER_STATUS_SCHEMA_NOT_AT_HEAD);
+                        break;
+                }
                 s = strprintf("Database unavailable (%s); serving %u compartments and %u instances from memory, "
                               "reconnecting.",
                               m->db && *db_last_error(m->db) ? db_last_error(m->db) : "connection lost", n_c, n_i);
@@ -713,7 +718,7 @@ static void on_db_state(Db *db, DbState state, void *userdata) {
                 else
                         manager_update_status(m);
         } else if (state == DB_CONNECTED) {
-                if (m->state == MANAGER_DEGRADED) {
+                if (m->state == MANAGER_DEGRADED && !m->schema_lost) {
                         log_info("Database connection re-established.");
                         manager_set_state(m, MANAGER_RUNNING);
                 }
@@ -758,6 +763,59 @@ int manager_setup_oci(Manager *m, char **ret_error) {
         return 0;
 }
 
+static void schedule_schema_recheck(Manager *m);
+
+static void on_schema_rechecked(Manager *m, int error, void *userdata) {
+        if (error < 0 || !m->schema_lost) {
+                schedule_schema_recheck(m);
+                return;
+        }
+        log_info("The daemon's queries work again: the database schema is back at the migration head.");
+        m->schema_lost = false;
+        if (m->state == MANAGER_DEGRADED && db_get_state(m->db) == DB_CONNECTED)
+                manager_set_state(m, MANAGER_RUNNING);
+        else
+                manager_update_status(m);
+}
+
+static int on_schema_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        /* The load reads what the daemon serves; once it works, the schema is usable again. */
+        if (db_get_state(m->db) != DB_CONNECTED || manager_load(m, on_schema_rechecked, NULL) < 0)
+                schedule_schema_recheck(m);
+        return 0;
+}
+
+static void schedule_schema_recheck(Manager *m) {
+        if (!m->schema_lost || m->state == MANAGER_STOPPING)
+                return;
+        if (!m->schema_recheck) {
+                if (sd_event_add_time_relative(m->event, &m->schema_recheck, CLOCK_MONOTONIC,
+                                               MANAGER_SCHEMA_RECHECK_USEC, 0, on_schema_recheck, m) < 0)
+                        return;
+                (void) sd_event_source_set_description(m->schema_recheck, "schema-recheck");
+                return;
+        }
+        (void) sd_event_source_set_time_relative(m->schema_recheck, MANAGER_SCHEMA_RECHECK_USEC);
+        (void) sd_event_source_set_enabled(m->schema_recheck, SD_EVENT_ONESHOT);
+}
+
+static void on_db_schema(Db *db, const char *message, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->schema_lost || m->state == MANAGER_STOPPING)
+                return;
+        log_error("A query failed because the database schema is not at the migration head (%s): "
+                  "run 'stopstartctl db upgrade'.", strna(message));
+        m->schema_lost = true;
+        if (m->state == MANAGER_RUNNING)
+                manager_set_state(m, MANAGER_DEGRADED);
+        else
+                manager_update_status(m);
+        schedule_schema_recheck(m);
+}
+
 int manager_connect_db(Manager *m) {
         int r;
 
@@ -768,6 +826,7 @@ int manager_connect_db(Manager *m) {
         if (r < 0)
                 return r;
         db_set_state_handler(m->db, on_db_state, m);
+        db_set_schema_handler(m->db, on_db_schema, m);
         db_set_reconnect_backoff(m->db, 100 * 1000, 10 * 1000000);
         r = db_start(m->db);
         /* Refused at once (no socket yet): db retries by itself with backoff. */

@@ -83,6 +83,8 @@ struct Manager {
         char *status_text;
         uint64_t last_refresh;          /* µs since the epoch, 0 = never */
         bool db_was_lost;               /* reload once the connection is back */
+        bool schema_lost;               /* a statement found the schema no longer at head */
+        sd_event_source *schema_recheck; /* reloads until the daemon's queries work again */
 
         /* Coalesced change signals (homed's idle defer source). */
         uint32_t dirty;                 /* ManagerProp */
@@ -140,6 +142,12 @@ int manager_attach_bus(Manager *m, sd_bus *bus);
 void manager_set_state(Manager *m, ManagerState state);
 /* Updates StatusText and the service manager's STATUS= line. */
 void manager_update_status(Manager *m);
+
+/* StatusText while the daemon's queries fail because the schema is no longer at head. */
+#define MANAGER_STATUS_SCHEMA_NOT_AT_HEAD \
+        "database schema is not at the migration head: run stopstartctl db upgrade"
+/* How often a daemon in that state tries its queries again. */
+#define MANAGER_SCHEMA_RECHECK_USEC (2 * 1000000ULL)
 
 void manager_mark_dirty(Manager *m, uint32_t props);
 void manager_invalidate_describe(Manager *m);

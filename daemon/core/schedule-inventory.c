@@ -6,25 +6,13 @@
 
 static int find_instance(void *userdata, const char *key, const char **ret_id) {
         ManagerInventory *c = userdata;
-        Instance *i = manager_get_instance(c->manager, key);
-        const char *found = NULL;
-        struct lh_entry *e;
+        Instance *i;
+        int r;
 
-        if (i) {
-                *ret_id = i->id;
-                return 0;
-        }
-        lh_foreach(c->manager->instances, e) {
-                Instance *x = (Instance *) lh_entry_v(e);
-                if (!streq(x->display_name, key))
-                        continue;
-                if (found)
-                        return -ENOTUNIQ;
-                found = x->id;
-        }
-        if (!found)
-                return -ENXIO;
-        *ret_id = found;
+        r = manager_resolve_instance(c->manager, key, &i, NULL);
+        if (r < 0)
+                return r;
+        *ret_id = i->id;
         return 0;
 }
 
