@@ -129,6 +129,10 @@ int config_new(Config **ret) {
         c->discovery.details = DISCOVERY_DETAILS_AUTO;
         c->migrations.allow_reset = false;
         c->migrations.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
+        c->migrations.keep_backups = CONFIG_DEFAULT_KEEP_BACKUPS;
+        c->migrations.backup_dir = strdup(CONFIG_DEFAULT_BACKUP_DIR);
+        if (!c->migrations.backup_dir)
+                return -ENOMEM;
         c->scheduler.max_parallel_actions = CONFIG_DEFAULT_MAX_PARALLEL_ACTIONS;
         c->systemd.bus = strdup(CONFIG_DEFAULT_SYSTEMD_BUS);
         if (!c->systemd.bus)
@@ -149,6 +153,7 @@ Config *config_free(Config *c) {
         free(c->oci.endpoint);
         free(c->oci.ca_file);
         free(c->systemd.bus);
+        free(c->migrations.backup_dir);
         free(c->scheduler.time_zone);
         return mfree(c);
 }
@@ -524,6 +529,7 @@ DEFINE_UNSIGNED_PARSER(parse_max_attempts, 1, 100)
 DEFINE_UNSIGNED_PARSER(parse_max_in_flight, 1, 1024)
 DEFINE_UNSIGNED_PARSER(parse_page_size, 1, 1000)
 DEFINE_UNSIGNED_PARSER(parse_max_parallel_actions, 1, 1024)
+DEFINE_UNSIGNED_PARSER(parse_keep_backups, 0, 100000)
 
 static int parse_rate(Ctx *c, const char *key, yaml_node_t *v, void *dest) {
         double *d = dest, x;
@@ -619,6 +625,9 @@ static const KeyDef discovery_keys[] = {
 static const KeyDef migrations_keys[] = {
         { "allow_reset",  parse_bool_value, offsetof(Config, migrations.allow_reset) },
         { "lock_timeout", parse_span_lock,  offsetof(Config, migrations.lock_timeout) },
+        { "backup_dir",   parse_required_path, offsetof(Config, migrations.backup_dir) },
+        { "keep_backups", parse_keep_backups, offsetof(Config, migrations.keep_backups) },
+        { "backup_before_upgrade", parse_bool_value, offsetof(Config, migrations.backup_before_upgrade) },
 };
 
 /* "system", "user", or a D-Bus address: TRANSPORT:KEY=VALUE[,KEY=VALUE...][;...] */

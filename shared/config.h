@@ -42,6 +42,9 @@
  *   migrations:
  *     allow_reset: false             # `stopstartctl db reset` refuses unless true
  *     lock_timeout: 60s              # wait this long for the migration advisory lock
+ *     backup_dir: /var/lib/stopstart/backups  # `db backup` without FILE, automatic backups
+ *     keep_backups: 10               # backups kept in backup_dir (0: all)
+ *     backup_before_upgrade: false   # `db upgrade` backs up first
  *   systemd:
  *     bus: user                      # the systemd manager that runs the schedules' timers:
  *                                    # "user" (the daemon user's own user manager, reached like
@@ -100,6 +103,9 @@ typedef struct ConfigDiscovery {
 typedef struct ConfigMigrations {
         bool allow_reset;
         usec_t lock_timeout;
+        char *backup_dir;            /* never NULL */
+        unsigned keep_backups;       /* 0: keep all */
+        bool backup_before_upgrade;
 } ConfigMigrations;
 
 typedef struct ConfigSystemd {
@@ -135,6 +141,8 @@ typedef struct Config {
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT     16U
 #define CONFIG_DEFAULT_PAGE_SIZE         100U
 #define CONFIG_DEFAULT_LOCK_TIMEOUT      (60 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_BACKUP_DIR        "/var/lib/stopstart/backups"
+#define CONFIG_DEFAULT_KEEP_BACKUPS      10
 #define CONFIG_DEFAULT_SYSTEMD_BUS       "user"
 #define CONFIG_DEFAULT_MAX_PARALLEL_ACTIONS 16U
 

@@ -50,6 +50,9 @@ TEST(defaults) {
         ASSERT_EQ(c->discovery.page_size, 100);
         ASSERT_EQ(c->migrations.allow_reset, false);
         ASSERT_EQ(c->migrations.lock_timeout, 60 * USEC_PER_SEC);
+        ASSERT_STREQ(c->migrations.backup_dir, "/var/lib/stopstart/backups");
+        ASSERT_EQ(c->migrations.keep_backups, 10u);
+        ASSERT_EQ(c->migrations.backup_before_upgrade, false);
         ASSERT_STREQ(c->systemd.bus, "user");
         ASSERT_NULL(c->scheduler.time_zone);
         ASSERT_EQ(c->scheduler.max_parallel_actions, 16);
@@ -88,6 +91,9 @@ TEST(full) {
         ASSERT_EQ(c->discovery.page_size, 500);
         ASSERT_EQ(c->migrations.allow_reset, true);
         ASSERT_EQ(c->migrations.lock_timeout, 2 * USEC_PER_MINUTE);
+        ASSERT_STREQ(c->migrations.backup_dir, "/home/tester//dumps");
+        ASSERT_EQ(c->migrations.keep_backups, 0u);
+        ASSERT_EQ(c->migrations.backup_before_upgrade, true);
         ASSERT_STREQ(c->systemd.bus, "unix:path=/run/user/998/systemd/private");
         ASSERT_STREQ(c->scheduler.time_zone, "Asia/Tokyo");
         ASSERT_EQ(c->scheduler.max_parallel_actions, 64);

@@ -65,6 +65,9 @@ TEST(example_shows_the_defaults) {
         ASSERT_EQ(ex->discovery.details, def->discovery.details);
         ASSERT_EQ(ex->migrations.allow_reset, def->migrations.allow_reset);
         ASSERT_EQ(ex->migrations.lock_timeout, def->migrations.lock_timeout);
+        ASSERT_STREQ(ex->migrations.backup_dir, def->migrations.backup_dir);
+        ASSERT_EQ(ex->migrations.keep_backups, def->migrations.keep_backups);
+        ASSERT_EQ(ex->migrations.backup_before_upgrade, def->migrations.backup_before_upgrade);
         ASSERT_STREQ(ex->systemd.bus, def->systemd.bus);
         ASSERT_EQ(ex->scheduler.max_parallel_actions, def->scheduler.max_parallel_actions);
         /* ... and the optional ones stay commented out (unset) */
