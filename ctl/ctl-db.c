@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctl-db.h"
 #include "json-util.h"
 #include "log.h"
 #include "migrate.h"
@@ -33,6 +34,54 @@ typedef struct DbContext {
 } DbContext;
 
 static DbContext ctx = {};
+
+enum {
+        ARG_NO_BACKUP = DB_OPTION_FIRST,
+        ARG_AUTOGENERATE,
+        ARG_FROM_LIVE,
+        ARG_MESSAGE = 'm',
+};
+
+const struct option db_options[] = {
+        { "no-backup",    no_argument,       NULL, ARG_NO_BACKUP    },
+        { "autogenerate", no_argument,       NULL, ARG_AUTOGENERATE },
+        { "from-live",    no_argument,       NULL, ARG_FROM_LIVE    },
+        { "message",      required_argument, NULL, ARG_MESSAGE      },
+        {}
+};
+
+static bool arg_no_backup = false;
+static bool arg_autogenerate = false;
+static bool arg_from_live = false;
+static const char *arg_message = NULL;
+
+int db_parse_option(int c, const char *arg) {
+        switch (c) {
+        case ARG_NO_BACKUP:
+                arg_no_backup = true;
+                return 1;
+        case ARG_AUTOGENERATE:
+                arg_autogenerate = true;
+                return 1;
+        case ARG_FROM_LIVE:
+                arg_from_live = true;
+                return 1;
+        case ARG_MESSAGE:
+                arg_message = arg;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+void db_options_help(void) {
+        printf("     --no-backup           db downgrade, rollback, reset, restore (and upgrade with\n"
+               "                           backup_before_upgrade): skip the automatic backup\n"
+               "  -m --message=TEXT        db revision: the description\n"
+               "     --autogenerate        db new, revision: write the SQL that moves head to\n"
+               "                           migrations/schema.sql (and back)\n"
+               "     --from-live           with --autogenerate: the live database is the desired schema\n");
+}
 
 static void db_context_done(void) {
         ctx.migrator = migrator_free(ctx.migrator);
@@ -746,9 +795,59 @@ static int finish_change(Migrator *m, unsigned before, int r) {
         return 0;
 }
 
+static const char *backup_dir(void) {
+        return ctx.config ? ctx.config->migrations.backup_dir : CONFIG_DEFAULT_BACKUP_DIR;
+}
+
+/* Keeps migrations: keep_backups of ours in the backup directory. After the verb's work, so a
+ * backup being restored is never the one pruned. */
+static void prune_backups(void) {
+        _cleanup_strv_free_ char **removed = NULL;
+        unsigned keep = ctx.config ? ctx.config->migrations.keep_backups : CONFIG_DEFAULT_KEEP_BACKUPS;
+        int r;
+
+        r = migrate_backup_prune(backup_dir(), keep, &removed);
+        if (r < 0)
+                log_warning_errno(r, "Cannot prune old backups in %s: %m", backup_dir());
+        STRV_FOREACH(f, removed)
+                log_debug("Removed old backup %s (keep_backups: %u).", *f, keep);
+}
+
+/* The recovery point of a destructive verb, taken under the lock right before it runs. */
+static int auto_backup(Migrator *m, const char *verb) {
+        _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
+        int r;
+
+        if (arg_no_backup)
+                return 0;
+        r = migrator_backup_into(m, backup_dir(), &info);
+        if (r == -ENOENT)
+                return 0;       /* nothing to back up */
+        if (r < 0)
+                return log_error_errno(r, "Automatic backup before %s failed (--no-backup skips it): %s", verb,
+                                       migrator_error(m));
+        if (!arg_output.json) {
+                printf("Backed up database %s at %s to %s.\n", info->database, info->schema_name ?: "base", info->file);
+                fflush(stdout);
+        }
+        return 0;
+}
+
 static unsigned current_version(Migrator *m) {
         _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
         return migrator_status(m, &st) >= 0 ? st->current : 0;
+}
+
+static size_t pending_count(Migrator *m) {
+        _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
+        size_t n = 0;
+
+        if (migrator_status(m, &st) < 0)
+                return 0;
+        for (size_t i = 0; i < ctx.set->n_migrations; i++)
+                if (!migrate_status_find(st, ctx.set->migrations[i].version))
+                        n++;
+        return n;
 }
 
 static unsigned progress_count = 0;
@@ -769,7 +868,13 @@ static int verb_db_upgrade(int argc, char *argv[], void *userdata) {
                 return r;
         migrator_set_progress(m, count_progress, NULL);
         before = current_version(m);
+        if (ctx.config && ctx.config->migrations.backup_before_upgrade && pending_count(m) > 0) {
+                r = auto_backup(m, "upgrade");
+                if (r < 0)
+                        return r;
+        }
         r = migrator_upgrade(m, argc > 1 ? argv[1] : "head");
+        prune_backups();
         if (r >= 0 && progress_count == 0 && !arg_output.json)
                 printf("Nothing to upgrade.\n");
         return finish_change(m, before, r);
@@ -868,8 +973,12 @@ static int verb_db_downgrade(int argc, char *argv[], void *userdata) {
                 r = guard_downgrade(m, &plan);
                 if (r < 0)
                         return r;
+                r = auto_backup(m, "downgrade");
+                if (r < 0)
+                        return r;
         }
         r = migrator_downgrade(m, target);
+        prune_backups();
         if (r >= 0 && progress_count == 0 && !arg_output.json)
                 printf("Nothing to downgrade.\n");
         return finish_change(m, before, r);
@@ -915,7 +1024,11 @@ static int verb_db_reset(int argc, char *argv[], void *userdata) {
         if (r < 0)
                 return r;
         before = current_version(m);
+        r = auto_backup(m, "reset");
+        if (r < 0)
+                return r;
         r = migrator_reset(m);
+        prune_backups();
         return finish_change(m, before, r);
 }
 
@@ -944,9 +1057,12 @@ static int verb_db_backup(int argc, char *argv[], void *userdata) {
         r = open_migrator(true, &m);
         if (r < 0)
                 return r;
-        r = migrator_backup(m, argc > 1 ? argv[1] : NULL, &info);
+        /* Without FILE: into the backup directory, which keeps keep_backups of them. */
+        r = argc > 1 ? migrator_backup(m, argv[1], &info) : migrator_backup_into(m, backup_dir(), &info);
         if (r < 0)
                 return migrator_error_exit(m, r);
+        if (argc <= 1)
+                prune_backups();
         if (info->dirty)
                 log_warning("The database is dirty at %04u; the backup records that.", info->schema_version);
         if (arg_output.json) {
@@ -955,6 +1071,78 @@ static int verb_db_backup(int argc, char *argv[], void *userdata) {
         }
         printf("Backed up database %s at %s to %s (metadata in %s.json).\n", info->database,
                info->schema_name ?: "base", info->file, info->file);
+        return 0;
+}
+
+static int verb_db_backups(int argc, char *argv[], void *userdata) {
+        _cleanup_(table_freep) Table *t = NULL;
+        MigrateBackupInfo **l = NULL;
+        Config *c = NULL;
+        size_t n = 0;
+        int r;
+
+        r = load_config(&c);
+        if (r < 0)
+                return r;
+        r = migrate_backup_list(backup_dir(), &l, &n);
+        if (r < 0)
+                return log_error_errno(r, "Cannot list the backups in %s: %m", backup_dir());
+
+        t = table_new("file", "created_at", "schema_version", "schema_name", "size", "database", "dirty", "tool_version",
+                      NULL);
+        if (!t) {
+                migrate_backup_list_free(l, n);
+                return log_oom();
+        }
+        (void) table_set_header(t, "created_at", "TIME");
+        (void) table_set_header(t, "schema_version", "VERSION");
+        (void) table_set_display(t, "file", "created_at", "schema_name", "size", NULL);
+        (void) table_set_header(t, "schema_name", "SCHEMA");
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = table_add_string(t, l[i]->file);
+                if (r >= 0)
+                        r = table_add_string(t, l[i]->created_at);
+                if (r >= 0)
+                        r = table_add_int(t, l[i]->schema_version);
+                if (r >= 0)
+                        r = table_add_string(t, l[i]->schema_name ?: (arg_output.json ? NULL : "base"));
+                if (r >= 0)
+                        r = table_add_int(t, (int64_t) l[i]->size);
+                if (r >= 0)
+                        r = table_add_string(t, l[i]->database);
+                if (r >= 0)
+                        r = table_add_bool(t, l[i]->dirty);
+                if (r >= 0)
+                        r = table_add_string(t, l[i]->tool_version);
+        }
+        migrate_backup_list_free(l, n);
+        if (r < 0)
+                return log_oom();
+        (void) table_set_footer(t, "%zu backup%s in %s, newest first.", n, n == 1 ? "" : "s", backup_dir());
+        (void) table_set_empty_text(t, "No backups.");
+        pager_open(&arg_output);
+        return table_print(t, &arg_output);
+}
+
+/* db restore without FILE: the newest backup in the backup directory. */
+static int newest_backup(char **ret) {
+        MigrateBackupInfo **l = NULL;
+        size_t n = 0;
+        int r;
+
+        r = migrate_backup_list(backup_dir(), &l, &n);
+        if (r < 0)
+                return log_error_errno(r, "Cannot list the backups in %s: %m", backup_dir());
+        if (n == 0) {
+                migrate_backup_list_free(l, n);
+                return log_error_errno(ENOENT, "No backups in %s to restore; name a FILE.", backup_dir());
+        }
+        *ret = strdup(l[0]->file);
+        migrate_backup_list_free(l, n);
+        if (!*ret)
+                return log_oom();
+        /* On stderr: it is said before the question, and stdout may be JSON. */
+        log_info("The newest backup in %s is %s.", backup_dir(), *ret);
         return 0;
 }
 
@@ -982,13 +1170,26 @@ static int verb_db_restore(int argc, char *argv[], void *userdata) {
         Migrator *m;
         int r;
 
+        _cleanup_free_ char *newest = NULL;
+        const char *file = argc > 1 ? argv[1] : NULL;
+
         r = open_migrator(true, &m);
         if (r < 0)
                 return r;
-        r = guard_restore(m, argv[1]);
+        if (!file) {
+                r = newest_backup(&newest);
+                if (r < 0)
+                        return r;
+                file = newest;
+        }
+        r = guard_restore(m, file);
         if (r < 0)
                 return r;
-        r = migrator_restore(m, argv[1], &info);
+        r = auto_backup(m, "restore");
+        if (r < 0)
+                return r;
+        r = migrator_restore(m, file, &info);
+        prune_backups();
         if (r < 0)
                 return migrator_error_exit(m, r);
 
@@ -1038,7 +1239,7 @@ static int write_exclusive(const char *path, const char *text) {
         return 0;
 }
 
-static int verb_db_new(int argc, char *argv[], void *userdata) {
+static int new_migration(const char *description) {
         _cleanup_(migration_set_freep) MigrationSet *set = NULL;
         _cleanup_free_ char *err = NULL, *slug = NULL, *desc = NULL, *up = NULL, *down = NULL, *up_text = NULL,
                 *down_text = NULL;
@@ -1051,7 +1252,7 @@ static int verb_db_new(int argc, char *argv[], void *userdata) {
         if (r < 0)
                 return log_error_errno(r == -ENOMEM ? ENOMEM : EINVAL, "%s", err ?: "Cannot read the migrations.");
 
-        desc = strdup(argv[1]);
+        desc = strdup(description);
         if (!desc)
                 return log_oom();
         for (char *p = desc; *p; p++)
@@ -1102,6 +1303,26 @@ static int verb_db_new(int argc, char *argv[], void *userdata) {
         }
         printf("Created %s\n    and %s\n", up, down);
         return 0;
+}
+
+static int verb_db_new(int argc, char *argv[], void *userdata) {
+        return new_migration(argv[1]);
+}
+
+/* Alembic's spelling: db revision -m "…" [--autogenerate]. */
+static int verb_db_revision(int argc, char *argv[], void *userdata) {
+        if (!arg_message)
+                return log_error_errno(EINVAL, "db revision needs -m \"DESCRIPTION\" (or use db new \"DESCRIPTION\").");
+        return new_migration(arg_message);
+}
+
+/* The origin's names: migrate = upgrade head, rollback = downgrade -1 (same guard). */
+static int verb_db_migrate(int argc, char *argv[], void *userdata) {
+        return verb_db_upgrade(1, (char *[]) { argv[0], NULL }, userdata);
+}
+
+static int verb_db_rollback(int argc, char *argv[], void *userdata) {
+        return verb_db_downgrade(2, (char *[]) { argv[0], (char *) "-1", NULL }, userdata);
 }
 
 static int verb_db_wait(int argc, char *argv[], void *userdata) {
@@ -1202,6 +1423,7 @@ static int verb_db_snapshot(int argc, char *argv[], void *userdata) {
 void db_help(void) {
         printf("Database commands (stopstartctl db VERB):\n"
                "  upgrade [head|REV|+N]    Apply pending migrations (default: all)\n"
+               "  migrate                  Alias of upgrade head\n"
                "  downgrade [-N|REV|base]  Revert migrations (default: -1); needs --yes or a terminal's\n"
                "                           confirmation; to base also allow_reset (or --allow-reset)\n"
                "  current                  Show the version and the dirty flag\n"
@@ -1211,15 +1433,33 @@ void db_help(void) {
                "  diff                     Show how the live schema differs from the migrations\n"
                "  fix-state OPERATION      Repair the records (--mark-applied=N, --mark-reverted=N,\n"
                "                           --stamp=N, --realign-checksums --yes, --forget-missing)\n"
-               "  backup [FILE]            pg_dump -Fc plus FILE.json metadata\n"
-               "  restore FILE             Restore a backup in one transaction, then check (--yes)\n"
+               "  backup [FILE]            pg_dump -Fc plus FILE.json metadata (default: into backup_dir)\n"
+               "  rollback                 Alias of downgrade -1 (same guard)\n"
+               "  backups                  List the backups in migrations: backup_dir\n"
+               "  restore [FILE]           Restore a backup (default: the newest in backup_dir) in one\n"
+               "                           transaction, then check (--yes)\n"
                "  reset --yes              Drop and rebuild schema stopstart (needs allow_reset or --allow-reset)\n"
                "  wait [--timeout=SPAN]    Wait until the server accepts connections\n"
                "  new \"DESCRIPTION\"        Developer: create the next migration pair in the source tree\n"
+               "                           (--autogenerate: from migrations/schema.sql)\n"
+               "  revision -m \"DESCRIPTION\" Alias of new\n"
                "  snapshot [FILE]          Developer: write migrations/schema.snapshot from head\n");
 }
 
 static int check_options(const char *verb) {
+        /* An alias takes the options of what it stands for. */
+        verb = streq(verb, "migrate") ? "upgrade" : streq(verb, "rollback") ? "downgrade" : verb;
+
+        if (arg_no_backup && !strv_contains((char **) (const char *[]) { "upgrade", "downgrade", "reset", "restore", NULL },
+                                            verb))
+                return log_error_errno(EINVAL, "--no-backup only applies to \"db downgrade\", \"db rollback\", "
+                                       "\"db reset\", \"db restore\" and \"db upgrade\".");
+        if (arg_message && !streq(verb, "revision"))
+                return log_error_errno(EINVAL, "-m/--message only applies to \"db revision\".");
+        if (arg_autogenerate && !streq(verb, "new") && !streq(verb, "revision"))
+                return log_error_errno(EINVAL, "--autogenerate only applies to \"db new\" and \"db revision\".");
+        if (arg_from_live && !arg_autogenerate)
+                return log_error_errno(EINVAL, "--from-live only applies with --autogenerate.");
         if (arg_log && !streq(verb, "history"))
                 return log_error_errno(EINVAL, "--log only applies to \"db history\".");
         if (arg_timeout != USEC_INFINITY && !streq(verb, "wait"))
@@ -1246,7 +1486,11 @@ int verb_db(int argc, char *argv[], void *userdata) {
                 { "diff",      1, 1, 0,            verb_db_diff      },
                 { "fix-state", 1, 1, 0,            verb_db_fix_state },
                 { "backup",    1, 2, 0,            verb_db_backup    },
-                { "restore",   2, 2, 0,            verb_db_restore   },
+                { "backups",   1, 1, 0,            verb_db_backups   },
+                { "restore",   1, 2, 0,            verb_db_restore   },
+                { "migrate",   1, 1, 0,            verb_db_migrate   },
+                { "rollback",  1, 1, 0,            verb_db_rollback  },
+                { "revision",  1, 1, 0,            verb_db_revision  },
                 { "reset",     1, 1, 0,            verb_db_reset     },
                 { "wait",      1, 1, 0,            verb_db_wait      },
                 { "snapshot",  1, 2, 0,            verb_db_snapshot  },

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "ctl-bus.h"
+#include "ctl-db.h"
 #include "ctl-schedule.h"
 #include "log.h"
 #include "migrate.h"
@@ -136,14 +137,15 @@ static void help(void) {
                "     --forget-missing      db fix-state: remove records of migrations not in this build\n"
                "     --yes                 Confirm a destructive operation\n"
                "     --allow-reset         db reset, db downgrade to base: allow it without\n"
-               "                           \"allow_reset: true\" in the config\n\n"
+               "                           \"allow_reset: true\" in the config\n", DEFAULT_CONFIG_FILE);
+        db_options_help();
+        printf("\n"
                "Exit status: 0 success, 1 failure, 2 bad usage (schedule, calendar: also a value the daemon\n"
                "refused: calendar spec, target, zone, date), 3 not running (status: the daemon is not\n"
                "\"running\", e.g. degraded; status INSTANCE, is-running: an instance is not RUNNING),\n"
                "4 no such object (instance, compartment, job, schedule, calendar). db verbs: 1 not OK\n"
                "(pending, dirty, problems, differences), 2 bad usage or configuration, 3 database\n"
-               "unreachable, 4 refused (state or safety guard), 5 failed.\n",
-               DEFAULT_CONFIG_FILE);
+               "unreachable, 4 refused (state or safety guard), 5 failed.\n");
 }
 
 static int verb_help(int argc, char *argv[], void *userdata) {
@@ -267,17 +269,21 @@ static int parse_argv(int argc, char *argv[]) {
                 {}
         };
         _cleanup_free_ struct option *all_options = NULL;
-        size_t n_options = ELEMENTSOF(options) - 1, n_schedule = 0;
+        size_t n_options = ELEMENTSOF(options) - 1, n_schedule = 0, n_db = 0;
         int c, r;
 
         /* schedule/calendar options (ctl-schedule.c) join the table. */
         while (schedule_options[n_schedule].name)
                 n_schedule++;
-        all_options = new0(struct option, n_options + n_schedule + 1);
+        /* ... and so do the db ones (ctl-db.c). */
+        while (db_options[n_db].name)
+                n_db++;
+        all_options = new0(struct option, n_options + n_schedule + n_db + 1);
         if (!all_options)
                 return log_oom();
         memcpy(all_options, options, n_options * sizeof(struct option));
         memcpy(all_options + n_options, schedule_options, n_schedule * sizeof(struct option));
+        memcpy(all_options + n_options + n_schedule, db_options, n_db * sizeof(struct option));
 
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
@@ -291,7 +297,7 @@ static int parse_argv(int argc, char *argv[]) {
                 }
         }
 
-        while ((c = getopt_long(argc, argv, "hH:p:lq" SCHEDULE_SHORT_OPTIONS, all_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hH:p:lq" SCHEDULE_SHORT_OPTIONS DB_SHORT_OPTIONS, all_options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -424,7 +430,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case '?':
                         return -EINVAL;
                 default:
-                        r = schedule_parse_option(c, optarg);
+                        r = db_parse_option(c, optarg);
+                        if (r == 0)
+                                r = schedule_parse_option(c, optarg);
                         if (r < 0)
                                 return r;
                         assert(r > 0 && "unhandled option");

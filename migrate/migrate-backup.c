@@ -377,15 +377,71 @@ int migrate_backup_info_read(const char *backup_path, MigrateBackupInfo **ret, c
         return 0;
 }
 
-int migrator_backup(Migrator *m, const char *path, MigrateBackupInfo **ret_info) {
+/* mkdir -p, new directories 0700: backups hold the whole application's data. */
+static int mkdir_parents(const char *dir) {
+        _cleanup_free_ char *p = strdup(dir);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; ; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char c = *s;
+                *s = 0;
+                if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = c;
+                if (!c)
+                        break;
+        }
+        return 0;
+}
+
+/* Claims a new file: path as given, or (path NULL) the default name in dir (NULL: the working
+ * directory), with -2, -3, … when a backup of the same second exists. */
+static int claim_backup_file(Migrator *m, const char *path, const char *dir, const char *base, char **ret) {
+        for (unsigned k = 1; k < 100; k++) {
+                _cleanup_free_ char *file = NULL, *sidecar = NULL;
+                int fd;
+
+                if (path)
+                        file = strdup(path);
+                else if (k == 1)
+                        file = strprintf("%s%s%s.dump", strempty(dir), dir ? "/" : "", base);
+                else
+                        file = strprintf("%s%s%s-%u.dump", strempty(dir), dir ? "/" : "", base, k);
+                sidecar = file ? strprintf("%s.json", file) : NULL;
+                if (!sidecar)
+                        return -ENOMEM;
+                if (access(sidecar, F_OK) == 0) {
+                        if (path)
+                                return migrator_fail(m, -EEXIST, "%s already exists; not overwriting a backup.", sidecar);
+                        continue;
+                }
+                fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (fd < 0) {
+                        int r = negative_errno();
+                        if (r == -EEXIST && !path)
+                                continue;
+                        return migrator_fail(m, r, r == -EEXIST ? "%s already exists; not overwriting a backup." :
+                                             "Cannot create %s: %m", file);
+                }
+                safe_close(fd);
+                *ret = TAKE_PTR(file);
+                return 0;
+        }
+        return migrator_fail(m, -EEXIST, "Too many backups named %s in the same second.", base);
+}
+
+static int backup_impl(Migrator *m, const char *path, const char *dir, MigrateBackupInfo **ret_info) {
         _cleanup_(migrate_backup_info_freep) MigrateBackupInfo *info = NULL;
         _cleanup_(migrate_status_freep) MigrateStatus *st = NULL;
         _cleanup_pqclear_ PGresult *res = NULL;
-        _cleanup_free_ char *tool = NULL, *sidecar = NULL, *out_err = NULL, *file_arg = NULL;
+        _cleanup_free_ char *tool = NULL, *sidecar = NULL, *out_err = NULL, *file_arg = NULL, *base = NULL;
         _cleanup_strv_free_ char **env = NULL, **argv = NULL;
         const MigrationRecord *rec;
         const Migration *head;
-        int r, fd, status = 0;
+        int r, status = 0;
 
         assert(m);
         assert(m->locked);
@@ -409,8 +465,9 @@ int migrator_backup(Migrator *m, const char *path, MigrateBackupInfo **ret_info)
         info = new0(MigrateBackupInfo, 1);
         if (!info)
                 return -ENOMEM;
-        info->file = path ? strdup(path) : strprintf("stopstart-%s-%04u-%s.dump", PQdb(m->conn), st->current,
-                                                     PQgetvalue(res, 0, 1));
+        base = strprintf("stopstart-%s-%04u-%s", PQdb(m->conn), st->current, PQgetvalue(res, 0, 1));
+        if (!base)
+                return -ENOMEM;
         info->schema_version = st->current;
         rec = migrate_status_find(st, st->current);
         info->schema_name = rec ? strdup(rec->name) : NULL;
@@ -423,29 +480,29 @@ int migrator_backup(Migrator *m, const char *path, MigrateBackupInfo **ret_info)
         info->created_at = strdup(PQgetvalue(res, 0, 0));
         info->database = strdup(PQdb(m->conn));
         info->server_version = strdup(strempty(PQparameterStatus(m->conn, "server_version")));
-        if (!info->file || (rec && (!info->schema_name || !info->schema_checksum)) || (head && !info->head_checksum) ||
+        if ((rec && (!info->schema_name || !info->schema_checksum)) || (head && !info->head_checksum) ||
             !info->tool_version || !info->created_at || !info->database || !info->server_version)
                 return -ENOMEM;
-
-        sidecar = strprintf("%s.json", info->file);
-        if (!sidecar)
-                return -ENOMEM;
-        if (access(sidecar, F_OK) == 0)
-                return migrator_fail(m, -EEXIST, "%s already exists; not overwriting a backup.", sidecar);
 
         r = find_pg_tool("pg_dump", &tool);
         if (r < 0)
                 return migrator_fail(m, -ENOPKG, "pg_dump not found on $PATH nor under /usr/lib/postgresql (install "
                                      "postgresql-client).");
 
-        /* Claim the name first: a backup never replaces a file. */
-        fd = open(info->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-                r = negative_errno();
-                return migrator_fail(m, r, r == -EEXIST ? "%s already exists; not overwriting a backup." :
-                                     "Cannot create %s: %m", info->file);
+        if (dir) {
+                r = mkdir_parents(dir);
+                if (r < 0)
+                        return migrator_fail(m, r, "Cannot create the backup directory %s: %s", dir, strerror(-r));
         }
-        safe_close(fd);
+        /* Claim the name first: a backup never replaces a file. */
+        r = claim_backup_file(m, path, dir, base, &info->file);
+        if (r < 0)
+                return r;
+        sidecar = strprintf("%s.json", info->file);
+        if (!sidecar) {
+                r = -ENOMEM;
+                goto fail;
+        }
 
         file_arg = strprintf("--file=%s", info->file);
         if (!file_arg)
@@ -483,6 +540,117 @@ int migrator_backup(Migrator *m, const char *path, MigrateBackupInfo **ret_info)
 fail:
         (void) unlink(info->file);
         return r;
+}
+
+int migrator_backup(Migrator *m, const char *path, MigrateBackupInfo **ret_info) {
+        return backup_impl(m, path, NULL, ret_info);
+}
+
+int migrator_backup_into(Migrator *m, const char *dir, MigrateBackupInfo **ret_info) {
+        assert(dir);
+        return backup_impl(m, NULL, dir, ret_info);
+}
+
+static int backup_compare(const void *a, const void *b) {
+        const MigrateBackupInfo *x = *(MigrateBackupInfo * const *) a, *y = *(MigrateBackupInfo * const *) b;
+        int c = strcmp(strempty(y->created_at), strempty(x->created_at));
+        return c != 0 ? c : strcmp(y->file, x->file);
+}
+
+void migrate_backup_list_free(MigrateBackupInfo **l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                migrate_backup_info_free(l[i]);
+        free(l);
+}
+
+int migrate_backup_list(const char *dir, MigrateBackupInfo ***ret, size_t *ret_n) {
+        _cleanup_free_ char *pattern = NULL;
+        MigrateBackupInfo **list = NULL;
+        glob_t g = {};
+        size_t n = 0;
+        int r;
+
+        assert(dir);
+        assert(ret);
+        assert(ret_n);
+
+        pattern = strprintf("%s/*.dump.json", dir);
+        if (!pattern)
+                return -ENOMEM;
+        r = glob(pattern, 0, NULL, &g);
+        if (r == GLOB_NOMATCH || (r == GLOB_ABORTED && access(dir, F_OK) < 0)) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (r != 0)
+                return r == GLOB_NOSPACE ? -ENOMEM : -EIO;
+
+        list = new0(MigrateBackupInfo*, g.gl_pathc);
+        if (!list) {
+                globfree(&g);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                _cleanup_free_ char *dump = strndup(g.gl_pathv[i], strlen(g.gl_pathv[i]) - strlen(".json")), *err = NULL;
+                MigrateBackupInfo *info = NULL;
+                struct stat s;
+
+                if (!dump) {
+                        r = -ENOMEM;
+                        break;
+                }
+                /* A sidecar without its dump, or one we cannot read, is no backup to offer. */
+                if (stat(dump, &s) < 0 || !S_ISREG(s.st_mode) || migrate_backup_info_read(dump, &info, &err) < 0)
+                        continue;
+                info->size = (uint64_t) s.st_size;
+                list[n++] = info;
+        }
+        globfree(&g);
+        if (r < 0 && r != GLOB_NOMATCH) {
+                migrate_backup_list_free(list, n);
+                return r;
+        }
+        qsort(list, n, sizeof(MigrateBackupInfo*), backup_compare);
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+int migrate_backup_prune(const char *dir, unsigned keep, char ***ret_removed) {
+        MigrateBackupInfo **list = NULL;
+        _cleanup_strv_free_ char **removed = NULL;
+        size_t n = 0, kept = 0;
+        int r;
+
+        assert(dir);
+        if (keep == 0)
+                goto done;
+        r = migrate_backup_list(dir, &list, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const char *name = strrchr(list[i]->file, '/');
+                _cleanup_free_ char *sidecar = NULL;
+
+                /* Only the backups we named; a file someone put there by hand is theirs. */
+                if (!startswith(name ? name + 1 : list[i]->file, "stopstart-"))
+                        continue;
+                if (kept++ < keep)
+                        continue;
+                sidecar = strprintf("%s.json", list[i]->file);
+                if (!sidecar || strv_extend(&removed, list[i]->file) < 0) {
+                        migrate_backup_list_free(list, n);
+                        return -ENOMEM;
+                }
+                (void) unlink(list[i]->file);
+                (void) unlink(sidecar);
+        }
+        migrate_backup_list_free(list, n);
+done:
+        if (ret_removed)
+                *ret_removed = TAKE_PTR(removed);
+        return 0;
 }
 
 int migrator_restore_check(Migrator *m, const char *path, MigrateBackupInfo **ret_info) {

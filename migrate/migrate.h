@@ -185,6 +185,7 @@ typedef struct MigrateBackupInfo {
         char *created_at;
         char *database;
         char *server_version;
+        uint64_t size;                  /* of the dump; set by migrate_backup_list() only */
 } MigrateBackupInfo;
 
 typedef enum MigrateProgressKind {
@@ -266,6 +267,15 @@ int migrator_reset(Migrator *m);
  * "stopstart-DB-NNNN-YYYYMMDDTHHMMSSZ.dump" in the working directory) plus path.json. pg_dump is looked up on $PATH, then in PG_BINDIR_FALLBACK, then the newest
  * /usr/lib/postgresql/N/bin; it connects with the parameters of the Migrator's connection. */
 int migrator_backup(Migrator *m, const char *path, MigrateBackupInfo **ret_info);
+/* migrator_backup() under the default name in dir, which is created (0700) when missing; a
+ * backup of the same second gets "-2", "-3", … */
+int migrator_backup_into(Migrator *m, const char *dir, MigrateBackupInfo **ret_info);
+/* The backups in dir (dumps with a readable sidecar), newest first; none when dir is missing. */
+int migrate_backup_list(const char *dir, MigrateBackupInfo ***ret, size_t *ret_n);
+void migrate_backup_list_free(MigrateBackupInfo **l, size_t n);
+/* Deletes the backups we named (stopstart-*.dump and sidecar) in dir beyond the newest keep
+ * (0: keep all); *ret_removed (if given) gets the files removed. */
+int migrate_backup_prune(const char *dir, unsigned keep, char ***ret_removed);
 /* Reads path.json (refuses a schema version above the set's head), turns path into SQL with
  * pg_restore, and in one transaction drops both schemas and replays it, keeping the live event
  * log (if there is one) and appending a `restore` event. Run migrator_check() afterwards. */

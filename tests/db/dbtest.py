@@ -53,6 +53,11 @@ class DbTestCase(unittest.TestCase):
         self.url = self.pg.url_for(self.db)
         self.tmp = tempfile.mkdtemp(prefix="ssdb.")
         self.addCleanup(shutil.rmtree, self.tmp, True)
+        # Automatic backups go to this test's directory, never to /var/lib/stopstart.
+        self.backup_dir = os.path.join(self.tmp, "backups")
+        self.config = os.path.join(self.tmp, "default.yaml")
+        with open(self.config, "w") as f:
+            f.write(f"migrations:\n  backup_dir: {self.backup_dir}\n")
 
     # --- running things -------------------------------------------------------------------
     def ctl(self, *args, db=True, migrations=None, env=None, expect=None, timeout=60, stdin=subprocess.DEVNULL):
@@ -61,6 +66,10 @@ class DbTestCase(unittest.TestCase):
         expect: the exit status to assert. stdin: never the caller's terminal unless given, so a
         confirmation prompt cannot wait for a human."""
         argv = [CTL]
+        # The test's configuration (backup_dir in self.tmp) unless the test names one, or leaves
+        # the database to the PG* environment (a config file would name it).
+        if not any(a.startswith("--config") for a in args) and (db or any(a.startswith("--database") for a in args)):
+            argv.append(f"--config={self.config}")
         if db:
             argv.append(f"--database={self.url}")
         if migrations:

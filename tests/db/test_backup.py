@@ -116,17 +116,19 @@ class BackupRestore(dbtest.DbTestCase):
         self.ctl("db", "restore", os.path.join(self.tmp, "none.dump"), migrations="basic", expect=USAGE)
 
     def test_default_backup_name(self):
+        """Without FILE the backup goes to migrations: backup_dir (created when missing)."""
         self.ctl("db", "upgrade", "+1", migrations="basic", expect=OK)
-        cwd = os.getcwd()
-        os.chdir(self.tmp)
-        try:
-            r = self.ctl("db", "backup", migrations="basic", expect=OK)
-        finally:
-            os.chdir(cwd)
-        m = re.search(r"to (stopstart-" + self.db + r"-0001-\d{8}T\d{6}Z\.dump) ", r.stdout)
+        self.assertFalse(os.path.exists(self.backup_dir))
+        r = self.ctl("db", "backup", migrations="basic", expect=OK)
+        m = re.search(r"to (" + re.escape(self.backup_dir) + r"/stopstart-" + self.db + r"-0001-\d{8}T\d{6}Z\.dump) ",
+                      r.stdout)
         self.assertIsNotNone(m, r.stdout)
-        self.assertTrue(os.path.exists(os.path.join(self.tmp, m.group(1))))
-        self.assertTrue(os.path.exists(os.path.join(self.tmp, m.group(1) + ".json")))
+        self.assertTrue(os.path.exists(m.group(1)))
+        self.assertTrue(os.path.exists(m.group(1) + ".json"))
+        self.assertEqual(os.stat(self.backup_dir).st_mode & 0o777, 0o700)
+        # A second one in the same second gets its own name.
+        r = self.ctl("db", "backup", migrations="basic", expect=OK)
+        self.assertEqual(len([f for f in os.listdir(self.backup_dir) if f.endswith(".dump")]), 2)
 
     def test_nothing_to_back_up(self):
         r = self.ctl("db", "backup", os.path.join(self.tmp, "e.dump"), expect=USAGE)

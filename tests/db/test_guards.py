@@ -20,7 +20,8 @@ class Guards(dbtest.DbTestCase):
     def write_config(self, allow_reset):
         path = os.path.join(self.tmp, "stopstartd.yaml")
         with open(path, "w") as f:
-            f.write(f'database: "{self.url}"\nmigrations:\n  allow_reset: {"true" if allow_reset else "false"}\n')
+            f.write(f'database: "{self.url}"\nmigrations:\n  allow_reset: {"true" if allow_reset else "false"}\n'
+                    f'  backup_dir: {self.backup_dir}\n')
         return path
 
     def on_terminal(self, *args, answer, migrations="basic"):
@@ -28,7 +29,7 @@ class Guards(dbtest.DbTestCase):
         (exit status, what it wrote to stderr)."""
         master, slave = pty.openpty()
         try:
-            p = subprocess.Popen([CTL, f"--database={self.url}", f"--migrations-dir={dbtest.FIXTURES}/{migrations}",
+            p = subprocess.Popen([CTL, f"--config={self.config}", f"--database={self.url}", f"--migrations-dir={dbtest.FIXTURES}/{migrations}",
                                   *args], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  env=clean_env())
             os.close(slave)
