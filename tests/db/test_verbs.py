@@ -163,7 +163,7 @@ class Verbs(dbtest.DbTestCase):
         for args, msg in [(("db", "frobnicate"), "Unknown db command"),
                           (("frobnicate",), "Unknown command"),
                           (("db", "current", "extra"), "Too many arguments"),
-                          (("db", "restore"), "Too few arguments"),
+                          (("db", "restore", "a", "b"), "Too many arguments"),
                           (("--json=yaml", "db", "status"), "Invalid --json"),
                           (("--lock-timeout=soon", "db", "upgrade"), "Invalid --lock-timeout"),
                           (("db", "status", "--log"), "--log only applies"),
