@@ -115,7 +115,8 @@ def stop_pid(pid, timeout=10.0):
 class Stack:
     def __init__(self, *, seed=1, compartments=5, depth=3, instances=16, regions=("us-phoenix-1", "us-ashburn-1"),
                  fixture=None, oci_args=(), polkit="real", daemon_user=DAEMON_USER, allow_users=(),
-                 refresh_interval="1h", workdir=None, wait_refresh=True, database=None, systemd_manager=False):
+                 refresh_interval="1h", workdir=None, wait_refresh=True, database=None, systemd_manager=False,
+                 max_attempts=4):
         self.dir = workdir or tempfile.mkdtemp(prefix="ssstack.")
         self.own_dir = workdir is None
         os.makedirs(self.dir, exist_ok=True)
@@ -131,6 +132,7 @@ class Stack:
         # a real `systemd --user` of the daemon's user as org.freedesktop.systemd1 on the stack's bus
         # (tests/lib/usermgr.py): the schedules' timers; the daemon is configured for it anyway
         self.systemd_manager = systemd_manager
+        self.max_attempts = max_attempts   # oci.max_attempts: retries of every OCI call
         self.usermgr = None
         # Other users (the daemon's, the test callers) run these: the checkout may sit in a 0700
         # directory (mktemp -d), so they get copies in our 0755 directory.
@@ -232,7 +234,7 @@ class Stack:
                 f'  endpoint: "{cfg["endpoint"]}"\n'
                 "  connect_timeout: 2s\n"
                 "  request_timeout: 10s\n"
-                "  max_attempts: 4\n"
+                f"  max_attempts: {self.max_attempts}\n"
                 "  retry_base_delay: 100ms\n"
                 "  retry_max_delay: 500ms\n"
                 "discovery:\n"
