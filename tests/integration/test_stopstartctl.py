@@ -604,6 +604,7 @@ class TestConfig(StackTest):
         self.assertEqual(eff["soft_stop_timeout"]["data"], 600 * USEC)
         # the daemon's own Explain() says the same
         raw = json.loads(self.call(path, INSTANCE, "Explain")[0])
+        self.assertEqual(raw.pop("schedules"), [])
         self.assertEqual({k: (v["value"], v["source"]) for k, v in raw.items()}, src)
 
         self.ctl("set-config", inst["id"], "priority=1", check=0)
