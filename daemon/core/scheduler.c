@@ -426,7 +426,11 @@ static void on_pid1_timer_changed(Pid1 *p, const char *id, const Pid1TimerInfo *
 }
 
 static void on_pid1_state_changed(Pid1 *p, Pid1State state, int error, const char *message, void *userdata) {
-        if (state == PID1_DISCONNECTED && error < 0)
+        /* both a lost connection and, on a bus that outlives it, a manager gone from the bus */
+        if ((state == PID1_DISCONNECTED || state == PID1_RECONCILING) && error == -ESRCH)
+                log_warning("The systemd manager (%s) is not on the bus: %s; its timers are reconciled when it is back.",
+                            pid1_get_description(p), message ?: strerror(-error));
+        else if (state == PID1_DISCONNECTED && error < 0)
                 log_warning("Lost the systemd manager (%s): %s; retrying.", pid1_get_description(p),
                             message ?: strerror(-error));
         else

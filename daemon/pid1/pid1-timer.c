@@ -74,6 +74,7 @@ typedef struct Timer {
         bool dirty;              /* desired state changed during the run */
         bool in_reconcile;
         unsigned exists_retries;
+        unsigned stale_inspected; /* units of ours checked for a crashed manager's leftover file */
         sd_bus_slot *slot;
         char *job;
         sd_event_source *retry_source;
@@ -602,11 +603,98 @@ static char *invalid_calendar_message(Timer *t, const sd_bus_error *e) {
                          n > 1 ? "in " : "", strempty(list), strempty(t->zone), e->message ?: e->name);
 }
 
+/* A manager killed without a chance to clean up (SIGKILL, OOM, power loss of a persistent
+ * runtime dir) leaves its transient unit files behind. Its successor loads them as ordinary
+ * fragments that are never unloaded, so StartTransientUnit fails with UnitExists forever. Such a
+ * file is ours (the unit names carry our prefix) and dead: remove it and let the retry create the
+ * unit again. Returns 1 when a file was removed, 0 when the unit is not such a leftover. */
+static int remove_stale_transient_file(Timer *t, const char *unit, const char *fragment, int transient,
+                                       char **ret_message) {
+        if (transient || isempty(fragment))
+                return 0;
+        const char *slash = strrchr(fragment, '/');
+        if (!slash || !streq(slash + 1, unit))
+                return 0;
+        size_t dirlen = slash - fragment;
+        static const char suffix[] = "/systemd/transient";
+        if (dirlen < strlen(suffix) || strncmp(fragment + dirlen - strlen(suffix), suffix, strlen(suffix)) != 0)
+                return 0;
+        if (unlink(fragment) < 0 && errno != ENOENT) {
+                int r = -errno;
+                *ret_message = strprintf("%s is blocked by %s, a transient unit file left behind by a crashed "
+                                         "systemd manager, and it cannot be removed: %s",
+                                         t->unit, fragment, strerror(-r));
+                return r;
+        }
+        log_warning("Removed %s, a transient unit file left behind by a crashed systemd manager", fragment);
+        return 1;
+}
+
+static void timer_inspect_stale(Timer *t);
+
+static int on_inspect_stale(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Timer *t = userdata;
+        const char *unit = t->stale_inspected == 1 ? t->unit : t->service;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        t->slot = sd_bus_slot_unref(t->slot);
+
+        const char *fragment = NULL;
+        int transient = 0, r = 0;
+        if (!e) {
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+                while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                        const char *name;
+                        r = sd_bus_message_read(m, "s", &name);
+                        if (r < 0)
+                                break;
+                        if (streq(name, "FragmentPath"))
+                                r = sd_bus_message_read(m, "v", "s", &fragment);
+                        else if (streq(name, "Transient"))
+                                r = sd_bus_message_read(m, "v", "b", &transient);
+                        else
+                                r = sd_bus_message_skip(m, "v");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                }
+        }
+        if (r >= 0 && fragment) {
+                _cleanup_free_ char *msg = NULL;
+                r = remove_stale_transient_file(t, unit, fragment, transient, &msg);
+                if (r < 0) {
+                        timer_step_done(t, r, msg);
+                        return 0;
+                }
+        }
+        if (t->stale_inspected < 2)
+                timer_inspect_stale(t);
+        else
+                /* whatever was found, the ordinary path: stop, wait for the unload, create */
+                on_retry_start(NULL, 0, t);
+        return 0;
+}
+
+/* Asks for FragmentPath and Transient of the timer, then of its service. */
+static void timer_inspect_stale(Timer *t) {
+        _cleanup_free_ char *path = NULL;
+        const char *unit = t->stale_inspected++ == 0 ? t->unit : t->service;
+        int r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r >= 0)
+                r = sd_bus_call_method_async(t->pid1->bus, &t->slot, SD_DEST, path, "org.freedesktop.DBus.Properties",
+                                             "GetAll", on_inspect_stale, t, "s", "org.freedesktop.systemd1.Unit");
+        if (r < 0)
+                timer_step_done(t, r, "Cannot call GetAll(org.freedesktop.systemd1.Unit)");
+}
+
 static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Timer *t = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         t->slot = sd_bus_slot_unref(t->slot);
         if (e) {
+                if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") && t->stale_inspected == 0) {
+                        /* before waiting for an unload, rule out a file that never unloads */
+                        timer_inspect_stale(t);
+                        return 0;
+                }
                 if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
                     t->exists_retries++ < EXISTS_RETRIES) {
                         /* the stopped unit (or its service, still running /bin/true) is not
@@ -855,6 +943,7 @@ static void timer_apply(Timer *t) {
                 return;
         t->run_gen = t->desired_gen;
         t->exists_retries = 0;
+        t->stale_inspected = 0;
         /* a firing seen from now on is new (an older LastTriggerUSec is a stamp from before) */
         if (t->started_at == 0)
                 t->started_at = now(CLOCK_REALTIME);

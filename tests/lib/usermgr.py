@@ -222,6 +222,9 @@ class UserManager:
             except subprocess.TimeoutExpired:
                 pass
             self.proc = None
+        if getattr(self, "log", None) is not None:
+            self.log.close()
+            self.log = None
         for _ in range(3):
             left = set()
             for d in self.cgroups:

@@ -340,6 +340,25 @@ class TestManagerRestart(Base):
     def test_restart_private_socket(self):
         self.check_restart(self.um.private_address)
 
+    def test_crash_leaves_transient_files(self):
+        """A SIGKILLed manager leaves its transient unit files behind; its successor loads them as
+        plain fragments that StartTransientUnit can never replace (UnitExists). The client removes
+        such leftovers of its own units and creates them again."""
+        d = self.driver()
+        self.assertEqual(d.set(33, ["*:*:0/2"])[0], 0)
+        d.expect("fire", lambda f: f[1] == "33", timeout=5)
+        stale = [f"{self.um.rt}/systemd/transient/stopstart-schedule-33.{k}" for k in ("timer", "service")]
+        self.um.restart(kill=True)
+        self.assertTrue(os.path.exists(stale[0]))            # what the crash left
+        d.wait_ready(timeout=20)
+        show = lambda: self.um.systemctl("show", "-P", "Transient", "-P", "ActiveState", unit(33),
+                                         check=False).stdout.split()
+        busenv.wait_for(lambda: sorted(show()) == ["active", "yes"], 10, 0.1, "stopstart-schedule-33.timer re-created")
+        d.lines.clear()
+        d.expect("fire", lambda f: f[1] == "33", timeout=6)
+        self.assertEqual(d.remove(33)[0], 0)
+        self.wait_units([])
+
     def test_manager_absent_at_start(self):
         """The daemon may start before the manager: it retries until the manager is there."""
         self.um.stop()
@@ -406,7 +425,7 @@ class TestAsServiceUser(Base):
 
 class TestHardening(unittest.TestCase):
     """stopstartd.service's sandbox still lets the daemon reach its user manager (in /run/user,
-    ProtectHome=read-only) and run systemd-analyze (seccomp filter, MemoryDenyWriteExecute,
+    /run/user writable) and run systemd-analyze (seccomp filter, MemoryDenyWriteExecute,
     ProtectSystem=strict, PrivateUsers, ...): pid1-driver runs under the unit's [Service] settings
     as a transient service of a user manager whose runtime directory is below /run/user."""
     UNIT = os.path.join(BUILD, "systemd/stopstartd.service")
@@ -437,7 +456,7 @@ class TestHardening(unittest.TestCase):
                 k, v = line.split("=", 1)
                 if k not in self.NOT_SANDBOX and k not in self.CONTAINER_CANNOT:
                     props += ["-p", f"{k}={v}"]
-        self.assertIn("ProtectHome=read-only", props)
+        self.assertIn("ReadWritePaths=-/run/user", props)
         self.assertIn("SystemCallFilter=@system-service", props)
         return props
 
@@ -459,6 +478,12 @@ class TestHardening(unittest.TestCase):
                 err, msg = d.set(61, ["Mon..Fri 25:00"], zone="Europe/Berlin")
                 self.assertEqual(err, -22)
                 self.assertIn("'Mon..Fri 25:00'", msg)
+                # a crashed manager's leftover, which the sandboxed client must be able to remove
+                for kind, body in (("timer", "[Timer]\nOnCalendar=daily\n"),
+                                   ("service", "[Service]\nExecStart=/bin/true\n")):
+                    with open(f"{um.rt}/systemd/transient/stopstart-schedule-62.{kind}", "w") as f:
+                        f.write(body)
+                um.systemctl("daemon-reload")
                 t = int(time.time()) + 2
                 self.assertEqual(d.set(62, [utc_spec(t)])[0], 0)
                 f = d.expect("fire", lambda f: f[1] == "62", timeout=10)
