@@ -467,7 +467,10 @@ class TestHardening(unittest.TestCase):
             prefix = ["systemd-run", "--user", "--pipe", "--quiet", "--wait", "--collect",
                       f"--setenv=XDG_RUNTIME_DIR={um.rt}",
                       # LeakSanitizer cannot inspect the process from inside the sandbox
-                      "--setenv=ASAN_OPTIONS=detect_leaks=0", *self.sandbox_properties()]
+                      "--setenv=ASAN_OPTIONS=detect_leaks=0", *self.sandbox_properties(),
+                      # the driver is built where the checkout is, which may be below /tmp
+                      # (PrivateTmp= hides it; the daemon itself is installed in /usr)
+                      "-p", f"BindReadOnlyPaths={os.path.realpath(BUILD)}"]
             d = Driver("user", um.env(), prefix=prefix)
             try:
                 d.wait_ready()
