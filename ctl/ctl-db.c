@@ -682,8 +682,42 @@ static void print_definition(const char *label, const char *def) {
         }
 }
 
+static void print_declared_differences(const MigrateDiff *d) {
+        printf("%sHead differs from migrations/schema.sql (run `stopstartctl db new \"…\" --autogenerate`):\n"
+               "(- declared only, + made by the migrations only, ~ different)\n\n", arg_output.legend ? "\n" : "");
+        for (size_t i = 0; i < d->n_differences; i++) {
+                const SchemaDifference *x = &d->differences[i];
+                printf("%c %s %s\n", !x->expected ? '+' : !x->actual ? '-' : '~', x->kind, x->name);
+                if (x->expected && x->actual) {
+                        print_definition("declared:   ", x->expected);
+                        print_definition("migrations: ", x->actual);
+                } else if (*(x->expected ?: x->actual))
+                        print_definition("", x->expected ?: x->actual);
+        }
+}
+
+static json_object *differences_json(const MigrateDiff *d) {
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; a && i < d->n_differences; i++) {
+                const SchemaDifference *x = &d->differences[i];
+                json_object *o = json_object_new_object();
+                if (!o) {
+                        json_object_put(a);
+                        return NULL;
+                }
+                json_object_object_add(o, "kind", json_object_new_string(x->kind));
+                json_object_object_add(o, "name", json_object_new_string(x->name));
+                json_object_object_add(o, "change", json_object_new_string(!x->expected ? "extra" :
+                                                                            !x->actual ? "missing" : "changed"));
+                json_object_object_add(o, "expected", x->expected ? json_object_new_string(x->expected) : NULL);
+                json_object_object_add(o, "actual", x->actual ? json_object_new_string(x->actual) : NULL);
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
 static int verb_db_diff(int argc, char *argv[], void *userdata) {
-        _cleanup_(migrate_diff_freep) MigrateDiff *d = NULL;
+        _cleanup_(migrate_diff_freep) MigrateDiff *d = NULL, *declared = NULL;
         _cleanup_free_ char *label = NULL;
         Migrator *m;
         int r;
@@ -694,34 +728,30 @@ static int verb_db_diff(int argc, char *argv[], void *userdata) {
         r = migrator_diff(m, MIGRATE_CHECK_DRIFT_SCRATCH | MIGRATE_CHECK_DRIFT_SNAPSHOT, &d);
         if (r < 0)
                 return migrator_error_exit(m, r);
+        /* and the migrations' head against the declared schema, when both can be built */
+        if (ctx.set->declared && d->method == MIGRATE_DRIFT_SCRATCH) {
+                r = migrator_diff_declared(m, &declared);
+                if (r < 0 && r != -EPERM)
+                        return migrator_error_exit(m, r);
+        }
+        size_t n_declared = declared ? declared->n_differences : 0;
 
         if (arg_output.json) {
                 _cleanup_json_ json_object *j = json_object_new_object();
-                json_object *a = json_object_new_array();
+                json_object *a = differences_json(d);
                 if (!j || !a) {
                         json_object_put(a);
                         return log_oom();
                 }
                 json_object_object_add(j, "method", json_object_new_string(migrate_drift_method_to_string(d->method)));
                 json_object_object_add(j, "version", json_object_new_int64(d->version));
-                for (size_t i = 0; i < d->n_differences; i++) {
-                        const SchemaDifference *x = &d->differences[i];
-                        json_object *o = json_object_new_object();
-                        if (!o)
-                                return log_oom();
-                        json_object_object_add(o, "kind", json_object_new_string(x->kind));
-                        json_object_object_add(o, "name", json_object_new_string(x->name));
-                        json_object_object_add(o, "change", json_object_new_string(!x->expected ? "extra" :
-                                                                                    !x->actual ? "missing" : "changed"));
-                        json_object_object_add(o, "expected", x->expected ? json_object_new_string(x->expected) : NULL);
-                        json_object_object_add(o, "actual", x->actual ? json_object_new_string(x->actual) : NULL);
-                        json_object_array_add(a, o);
-                }
                 json_object_object_add(j, "differences", a);
+                /* head against migrations/schema.sql; null when not compared */
+                json_object_object_add(j, "declared_differences", declared ? differences_json(declared) : NULL);
                 r = output_json(j, &arg_output);
                 if (r < 0)
                         return r;
-                return d->n_differences > 0 ? EXIT_NOT_OK : 0;
+                return d->n_differences + n_declared > 0 ? EXIT_NOT_OK : 0;
         }
 
         label = strprintf("%s (%s)", d->version ? migration_set_find(ctx.set, d->version)->name : "base",
@@ -730,7 +760,10 @@ static int verb_db_diff(int argc, char *argv[], void *userdata) {
                 return log_oom();
         if (d->n_differences == 0) {
                 printf("No differences: schema " MIGRATE_APP_SCHEMA " matches the migrations up to %s.\n", label);
-                return 0;
+                if (n_declared == 0)
+                        return 0;
+                print_declared_differences(declared);
+                return EXIT_NOT_OK;
         }
 
         pager_open(&arg_output);
@@ -755,6 +788,8 @@ static int verb_db_diff(int argc, char *argv[], void *userdata) {
         }
         if (arg_output.legend)
                 printf("\n%zu difference%s.\n", d->n_differences, d->n_differences == 1 ? "" : "s");
+        if (n_declared > 0)
+                print_declared_differences(declared);
         return EXIT_NOT_OK;
 }
 
@@ -1242,9 +1277,9 @@ static int write_exclusive(const char *path, const char *text) {
 static int new_migration(const char *description) {
         _cleanup_(migration_set_freep) MigrationSet *set = NULL;
         _cleanup_free_ char *err = NULL, *slug = NULL, *desc = NULL, *up = NULL, *down = NULL, *up_text = NULL,
-                *down_text = NULL;
+                *down_text = NULL, *up_sql = NULL, *down_sql = NULL;
         const char *dir = source_migrations_dir();
-        unsigned next;
+        unsigned next, reviews = 0;
         int r;
 
         /* A developer command: it writes into the source tree, next to the files it numbers after. */
@@ -1266,6 +1301,35 @@ static int new_migration(const char *description) {
         if (next > MIGRATION_VERSION_MAX)
                 return log_error_errno(E2BIG, "No migration numbers left (head is %04u).", next - 1);
 
+        if (arg_autogenerate) {
+                Migrator *m;
+
+                /* the declared schema as just edited in the source tree, not the one built in */
+                if (!arg_migrations_dir)
+                        arg_migrations_dir = dir;
+                r = open_migrator(false, &m);
+                if (r < 0)
+                        return r;
+                r = migrator_autogenerate(m, arg_from_live, &up_sql, &down_sql, &reviews);
+                if (r < 0)
+                        return migrator_error_exit(m, r);
+                if (isempty(up_sql) && isempty(down_sql)) {
+                        const Migration *head = ctx.set->n_migrations > 0 ?
+                                &ctx.set->migrations[ctx.set->n_migrations - 1] : NULL;
+                        if (arg_output.json) {
+                                _cleanup_json_ json_object *j = json_object_new_object();
+                                if (!j)
+                                        return log_oom();
+                                json_object_object_add(j, "version", NULL);
+                                json_object_object_add(j, "changes", json_object_new_boolean(false));
+                                return output_json(j, &arg_output);
+                        }
+                        printf("Nothing to generate: head (%s) already is %s; no migration written.\n",
+                               head ? head->name : "base", arg_from_live ? "the live schema" : "migrations/schema.sql");
+                        return 0;
+                }
+        }
+
         up = strprintf("%s/%04u_%s.up.sql", dir, next, slug);
         down = strprintf("%s/%04u_%s.down.sql", dir, next, slug);
         up_text = strprintf("-- %04u_%s (up): %s\n"
@@ -1281,6 +1345,19 @@ static int new_migration(const char *description) {
                               "\n", next, slug, desc, next, slug);
         if (!up || !down || !up_text || !down_text)
                 return log_oom();
+        if (arg_autogenerate) {
+                const char *source = arg_from_live ? "the live database's schema" : "migrations/schema.sql";
+                char *u = strprintf("%s-- Generated by `stopstartctl db new --autogenerate` from %s: review it%s.\n\n%s",
+                                    up_text, source, reviews > 0 ? " (the places marked \"-- REVIEW:\" first)" : "", up_sql);
+                char *d = strprintf("%s-- Generated by `stopstartctl db new --autogenerate`: moves %s back to the "
+                                    "previous head.\n\n%s", down_text, source, down_sql);
+                free(up_text);
+                up_text = u;
+                free(down_text);
+                down_text = d;
+                if (!up_text || !down_text)
+                        return log_oom();
+        }
 
         r = write_exclusive(up, up_text);
         if (r < 0)
@@ -1299,9 +1376,18 @@ static int new_migration(const char *description) {
                 json_object_object_add(j, "name", json_object_new_string(strrchr(up, '/') + 1));
                 json_object_object_add(j, "up", json_object_new_string(up));
                 json_object_object_add(j, "down", json_object_new_string(down));
+                if (arg_autogenerate) {
+                        json_object_object_add(j, "changes", json_object_new_boolean(true));
+                        json_object_object_add(j, "reviews", json_object_new_int64(reviews));
+                }
                 return output_json(j, &arg_output);
         }
         printf("Created %s\n    and %s\n", up, down);
+        if (arg_autogenerate && reviews > 0)
+                printf("%u place%s need%s review: search the files for \"-- REVIEW:\" (renames, type conversions, …).\n",
+                       reviews, reviews == 1 ? "" : "s", reviews == 1 ? "s" : "");
+        else if (arg_autogenerate)
+                printf("Review them, then run `stopstartctl db check`.\n");
         return 0;
 }
 

@@ -228,6 +228,42 @@ int migrator_check(Migrator *m, MigrateCheckFlags flags, MigrateCheck **ret) {
                 }
         }
 
+        /* The migrations must reach the declared schema: a developer who edited schema.sql and
+         * forgot `db new --autogenerate` (or edited a migration only) hears it here. */
+        if ((flags & MIGRATE_CHECK_DRIFT_SCRATCH) && m->set->declared) {
+                _cleanup_(migrate_diff_freep) MigrateDiff *d = NULL;
+
+                r = migrator_diff_declared(m, &d);
+                if (r == -ENOMEM || r == -ECONNRESET)
+                        return r;
+                if (r == -EPERM) {
+                        if (!c->drift_note) {
+                                c->drift_note = strdup(migrator_error(m));
+                                if (!c->drift_note)
+                                        return -ENOMEM;
+                        }
+                } else if (r < 0) {
+                        r = add_problem(c, MIGRATE_PROBLEM_UNDECLARED, 0, strdup(migrator_error(m)));
+                        if (r < 0)
+                                return r;
+                } else
+                        for (size_t i = 0; i < d->n_differences && i <= MIGRATE_CHECK_MAX_DRIFT; i++) {
+                                const SchemaDifference *x = &d->differences[i];
+                                r = add_problem(c, MIGRATE_PROBLEM_UNDECLARED, 0,
+                                                i == MIGRATE_CHECK_MAX_DRIFT ?
+                                                strprintf("… and %zu more differences between head and "
+                                                          "migrations/schema.sql (`stopstartctl db diff` lists them)",
+                                                          d->n_differences - i) :
+                                                strprintf("%s %s %s (run `stopstartctl db new \"…\" --autogenerate`)",
+                                                          x->kind, x->name,
+                                                          !x->expected ? "is made by the migrations but not declared in migrations/schema.sql" :
+                                                          !x->actual ? "is declared in migrations/schema.sql but no migration makes it" :
+                                                          "differs between the migrations' head and migrations/schema.sql"));
+                                if (r < 0)
+                                        return r;
+                        }
+        }
+
         *ret = TAKE_PTR(c);
         return 0;
 }

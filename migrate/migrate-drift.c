@@ -9,6 +9,8 @@
 #include "log.h"
 #include "migrate-internal.h"
 #include "pq-util.h"
+#include "schema-autogen.h"
+#include "sql-split.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -16,9 +18,11 @@ static void silent_notices(void *arg, const char *message) {
         log_debug("scratch database: %s", message);
 }
 
-/* Builds the given migrations (ascending) in a new scratch database on the same server and
- * describes its application schema. -EPERM when the role may not create databases. */
-static int build_scratch(Migrator *m, unsigned *versions, size_t n, SchemaDescription **ret) {
+/* Builds the given migrations (ascending), then sql when not NULL (display names it in
+ * messages), in a new scratch database on the same server and describes its application schema.
+ * -EPERM when the role may not create databases. */
+static int build_scratch_sql(Migrator *m, unsigned *versions, size_t n, const char *sql, const char *display,
+                             SchemaDescription **ret) {
         _cleanup_pqclear_ PGresult *res = NULL;
         _cleanup_free_ char *create = NULL, *drop = NULL, *err = NULL;
         PQconninfoOption *opts = NULL;
@@ -94,6 +98,32 @@ static int build_scratch(Migrator *m, unsigned *versions, size_t n, SchemaDescri
                 }
         }
 
+        if (sql) {
+                _cleanup_free_ SqlStatement *statements = NULL;
+                size_t n_statements = 0;
+                unsigned line = 0;
+                r = sql_split(sql, &statements, &n_statements, &line);
+                if (r < 0) {
+                        r = migrator_fail(m, r == -ENOMEM ? r : -EINVAL, "%s:%u: unterminated quote or comment", display, line);
+                        goto finish;
+                }
+                PQclear(PQexec(scratch, "BEGIN"));
+                r = migrate_exec_script(scratch, display, sql, statements, n_statements, &err);
+                if (r >= 0) {
+                        _cleanup_pqclear_ PGresult *c = PQexec(scratch, "COMMIT");
+                        if (PQresultStatus(c) != PGRES_COMMAND_OK) {
+                                free(err);
+                                err = migrate_result_error_text(scratch, c);
+                                r = -EIO;
+                        }
+                }
+                if (r < 0) {
+                        r = migrator_fail(m, r == -ENOMEM ? r : -EINVAL, "Building %s in a scratch database failed: %s",
+                                          display, strna(err));
+                        goto finish;
+                }
+        }
+
         r = schema_describe(scratch, MIGRATE_APP_SCHEMA, ret, &err);
         if (r < 0)
                 r = migrator_fail(m, r, "Scratch database: %s", strna(err));
@@ -108,6 +138,79 @@ finish:
                         log_debug("Could not drop scratch database %s: %s", name, PQresultErrorMessage(d));
         }
         return r;
+}
+
+static int build_scratch(Migrator *m, unsigned *versions, size_t n, SchemaDescription **ret) {
+        return build_scratch_sql(m, versions, n, NULL, NULL, ret);
+}
+
+int migrator_describe_declared(Migrator *m, SchemaDescription **ret) {
+        assert(m);
+        assert(ret);
+
+        if (!m->set->declared)
+                return migrator_fail(m, -ENOENT, "The migrations in %s come without a declared schema (schema.sql).",
+                                     m->set->origin);
+        return build_scratch_sql(m, NULL, 0, m->set->declared, "migrations/schema.sql", ret);
+}
+
+int migrator_autogenerate(Migrator *m, bool from_live, char **ret_up, char **ret_down, unsigned *ret_reviews) {
+        _cleanup_(schema_description_freep) SchemaDescription *head = NULL, *desired = NULL;
+        _cleanup_free_ char *up = NULL, *down = NULL, *err = NULL;
+        unsigned up_reviews = 0, down_reviews = 0;
+        int r;
+
+        assert(m);
+        assert(ret_up);
+        assert(ret_down);
+
+        r = migrator_describe_head(m, &head);
+        if (r < 0)
+                return r;
+        if (from_live) {
+                r = schema_describe(m->conn, MIGRATE_APP_SCHEMA, &desired, &err);
+                if (r < 0)
+                        return migrator_fail(m, r, "Cannot read the live schema: %s", strna(err));
+        } else {
+                r = migrator_describe_declared(m, &desired);
+                if (r < 0)
+                        return r;
+        }
+        r = schema_autogen(head, desired, &up, &up_reviews);
+        if (r >= 0)
+                r = schema_autogen(desired, head, &down, &down_reviews);
+        if (r < 0)
+                return r;
+        *ret_up = TAKE_PTR(up);
+        *ret_down = TAKE_PTR(down);
+        if (ret_reviews)
+                *ret_reviews = up_reviews + down_reviews;
+        return 0;
+}
+
+int migrator_diff_declared(Migrator *m, MigrateDiff **ret) {
+        _cleanup_(migrate_diff_freep) MigrateDiff *d = NULL;
+        int r;
+
+        assert(m);
+        assert(ret);
+
+        d = new0(MigrateDiff, 1);
+        if (!d)
+                return -ENOMEM;
+        r = migrator_describe_declared(m, &d->expected);
+        if (r < 0)
+                return r;
+        r = migrator_describe_head(m, &d->actual);
+        if (r < 0)
+                return r;
+        r = schema_diff(d->expected, d->actual, &d->differences, &d->n_differences);
+        if (r < 0)
+                return r;
+        d->method = MIGRATE_DRIFT_SCRATCH;
+        d->version = migration_set_head(m->set);
+        *ret = TAKE_PTR(d);
+        return 0;
 }
 
 MigrateDiff *migrate_diff_free(MigrateDiff *d) {

@@ -43,6 +43,7 @@ static const char * const migrate_problem_kind_table[_MIGRATE_PROBLEM_KIND_MAX] 
         [MIGRATE_PROBLEM_PENDING] = "pending",
         [MIGRATE_PROBLEM_VERIFY] = "verify",
         [MIGRATE_PROBLEM_DRIFT] = "drift",
+        [MIGRATE_PROBLEM_UNDECLARED] = "undeclared",
 };
 DEFINE_STRING_TABLE_LOOKUP(migrate_problem_kind, MigrateProblemKind);
 

@@ -83,6 +83,7 @@ typedef enum MigrateProblemKind {
         MIGRATE_PROBLEM_PENDING,        /* pending (the database is behind head) */
         MIGRATE_PROBLEM_VERIFY,         /* a verify script raised */
         MIGRATE_PROBLEM_DRIFT,          /* the live schema differs from what the migrations define */
+        MIGRATE_PROBLEM_UNDECLARED,     /* head differs from the declared schema (schema.sql) */
         _MIGRATE_PROBLEM_KIND_MAX,
         _MIGRATE_PROBLEM_KIND_INVALID = -EINVAL,
 } MigrateProblemKind;
@@ -253,6 +254,16 @@ int migrator_downgrade_plan(Migrator *m, const char *target, MigrateDowngradePla
 int migrator_count_sessions(Migrator *m, const char *application_name, unsigned *ret);
 /* Builds the whole set in a scratch database and describes it (for schema.snapshot). */
 int migrator_describe_head(Migrator *m, SchemaDescription **ret);
+/* Builds the set's declared schema (schema.sql) in a scratch database and describes it; -ENOENT
+ * when the set has none. */
+int migrator_describe_declared(Migrator *m, SchemaDescription **ret);
+/* Head (built in a scratch database) against the declared schema: expected = declared,
+ * actual = head. */
+int migrator_diff_declared(Migrator *m, MigrateDiff **ret);
+/* Autogenerate (schema-autogen.h): the up script moves head to the declared schema (or, with
+ * from_live, to the live database's schema), the down script back. *ret_reviews counts the
+ * "-- REVIEW:" comments of both. Both scripts are "" when there is nothing to change. */
+int migrator_autogenerate(Migrator *m, bool from_live, char **ret_up, char **ret_down, unsigned *ret_reviews);
 
 /* Mutating: take migrator_lock() first. Targets: upgrade "head" (or NULL), "+N", or a version
  * ("3", "0003", "0003_slug"); downgrade "-N" (NULL = "-1"), "base" (or "0"), or a version to

@@ -285,6 +285,7 @@ MigrationSet *migration_set_free(MigrationSet *s) {
         free(s->migrations);
         free(s->origin);
         free(s->snapshot);
+        free(s->declared);
         return mfree(s);
 }
 
@@ -522,7 +523,7 @@ int migration_set_load_dir(const char *dir, MigrationSet **ret, char **error) {
         _cleanup_(closedirp) DIR *d = NULL;
         LoadedFile *files = NULL;
         MigrationSource *sources = NULL;
-        _cleanup_free_ char *snapshot = NULL, *snapshot_path = NULL;
+        _cleanup_free_ char *snapshot = NULL, *snapshot_path = NULL, *declared = NULL, *declared_path = NULL;
         size_t n = 0, allocated = 0;
         struct dirent *de;
         int r;
@@ -543,7 +544,7 @@ int migration_set_load_dir(const char *dir, MigrationSet **ret, char **error) {
                 struct stat st;
                 _cleanup_free_ char *path = NULL;
 
-                if (de->d_name[0] == '.')
+                if (de->d_name[0] == '.' || streq(de->d_name, "schema.sql"))
                         continue;
                 e = strrchr(de->d_name, '.');
                 if (!e || !streq(e, ".sql"))
@@ -613,7 +614,19 @@ int migration_set_load_dir(const char *dir, MigrationSet **ret, char **error) {
                         .data = files[i].data,
                         .size = files[i].size,
                 };
+        declared_path = strprintf("%s/schema.sql", dir);
+        if (!declared_path) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        r = read_file(declared_path, &declared, NULL);
+        if (r < 0 && r != -ENOENT) {
+                set_error(error, strprintf("%s: cannot read: %s", declared_path, strerror(-r)));
+                goto finish;
+        }
         r = migration_set_build(sources, n, dir, snapshot, ret, error);
+        if (r >= 0 && declared)
+                (*ret)->declared = TAKE_PTR(declared);
 
 finish:
         for (size_t i = 0; i < n; i++) {
@@ -660,6 +673,11 @@ int migration_set_load_embedded(MigrationSet **ret, char **error) {
         strv_free(displays);
         if (r < 0)
                 return r;
+        if (embedded_declared_schema) {
+                set->declared = strdup(embedded_declared_schema);
+                if (!set->declared)
+                        return -ENOMEM;
+        }
 
         /* The generator parsed the same files at build time: both must agree, or one of the two
          * implementations of the rules is wrong and nothing here can be trusted. */

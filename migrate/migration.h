@@ -70,6 +70,7 @@ typedef struct MigrationSet {
         size_t n_migrations;
         char *origin;            /* "embedded" or the directory */
         char *snapshot;          /* canonical description of head's schema (schema.snapshot), or NULL */
+        char *declared;          /* the declared schema, DDL (schema.sql), or NULL */
 } MigrationSet;
 
 /* "0001_initial.up.sql" -> 1, "initial", MIGRATION_UP. -EINVAL if the name does not match. */

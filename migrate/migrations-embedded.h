@@ -22,3 +22,5 @@ extern const EmbeddedMigrationScript embedded_migration_scripts[];
 extern const size_t embedded_migration_scripts_count;
 /* migrations/schema.snapshot, or NULL when the source tree has none. */
 extern const char *const embedded_schema_snapshot;
+/* migrations/schema.sql (the declared schema autogenerate works from), or NULL. */
+extern const char *const embedded_declared_schema;

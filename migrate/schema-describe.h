@@ -5,7 +5,8 @@
  * schema, table (and view, matview, foreign table), column, constraint, index, sequence,
  * function/procedure/aggregate, trigger, type (enum, domain, composite, range), policy and rule,
  * each with a definition string (pg_get_*def() output or type/nullability/default/identity for
- * columns). Column order, owners, privileges, comments and statistics are left out. Definitions
+ * columns), and one "comment" object per comment, named "KIND NAME" after the object it is on
+ * ("column stopstart.jobs.id"). Column order, owners, privileges and statistics are left out. Definitions
  * are read with search_path = pg_catalog, so names outside pg_catalog always come qualified.
  *
  * Two descriptions are equal when the schemas would behave the same. The text form (the
