@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "bus-error.h"
 #include "bus-errors.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
@@ -23,24 +24,24 @@ int schedule_bus_set_error(sd_bus_error *error, const SchedulerError *e) {
 
         switch (e->kind) {
         case SCHEDULER_ERROR_INVALID_CALENDAR:
-                return sd_bus_error_set(error, SS_ERROR_INVALID_CALENDAR, msg ?: "Invalid calendar spec.");
+                return bus_error_set(error, SS_ERROR_INVALID_CALENDAR, msg ?: "Invalid calendar spec.");
         case SCHEDULER_ERROR_INVALID_TARGET:
-                return sd_bus_error_set(error, SS_ERROR_INVALID_TARGET, msg ?: "Invalid target.");
+                return bus_error_set(error, SS_ERROR_INVALID_TARGET, msg ?: "Invalid target.");
         case SCHEDULER_ERROR_INVALID_CONFIG:
-                return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid schedule.");
+                return bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid schedule.");
         case SCHEDULER_ERROR_NO_SUCH_SCHEDULE:
-                return sd_bus_error_set(error, SS_ERROR_NO_SUCH_SCHEDULE, msg ?: "No such schedule.");
+                return bus_error_set(error, SS_ERROR_NO_SUCH_SCHEDULE, msg ?: "No such schedule.");
         case SCHEDULER_ERROR_NO_SUCH_CALENDAR:
-                return sd_bus_error_set(error, SS_ERROR_NO_SUCH_CALENDAR, msg ?: "No such exception calendar.");
+                return bus_error_set(error, SS_ERROR_NO_SUCH_CALENDAR, msg ?: "No such exception calendar.");
         case SCHEDULER_ERROR_TOO_MANY_TARGETS:
-                return sd_bus_error_set(error, SS_ERROR_TOO_MANY_TARGETS, msg ?: "Too many targets.");
+                return bus_error_set(error, SS_ERROR_TOO_MANY_TARGETS, msg ?: "Too many targets.");
         case SCHEDULER_ERROR_BUSY:
-                return sd_bus_error_set(error, SS_ERROR_BUSY, msg ?: "Another change of this schedule is in progress.");
+                return bus_error_set(error, SS_ERROR_BUSY, msg ?: "Another change of this schedule is in progress.");
         case SCHEDULER_ERROR_DATABASE:
                 return bus_set_db_error(error, e->error, msg);
         default:
                 if (msg)
-                        return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, msg);
+                        return bus_error_set(error, SD_BUS_ERROR_FAILED, msg);
                 return sd_bus_error_set_errno(error, e->error < 0 ? e->error : -EIO);
         }
 }
@@ -179,16 +180,16 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                 if (r < 0)
                         return r;
                 if (strv_contains(seen, key))
-                        return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Option \"%s\" given twice.", key);
+                        return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Option \"%s\" given twice.", key);
                 if (strlen(key) > 64)
-                        return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, "Unknown option.");
+                        return bus_error_set(error, SS_ERROR_INVALID_CONFIG, "Unknown option.");
                 if (strv_extend(&seen, key) < 0)
                         return -ENOMEM;
                 r = sd_bus_message_peek_type(m, &type, &contents);
                 if (r < 0)
                         return r;
 
-#define WANT(sig) do { if (!streq(contents, sig)) return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, \
+#define WANT(sig) do { if (!streq(contents, sig)) return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, \
                         "Option \"%s\" wants type %s, got %s.", key, sig, contents); } while (0)
                 if (streq(key, "name")) {
                         const char *v;
@@ -205,8 +206,8 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                                 return r;
                         a = schedule_action_from_string(v);
                         if (a < 0)
-                                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid action \"%.64s\" "
-                                                         "(start, stop, softstop, reboot, softreboot).", v);
+                                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid action \"%s\" "
+                                                         "(start, stop, softstop, reboot, softreboot).", bus_echo(v));
                         sch->action = a;
                 } else if (streq(key, "calendars") || streq(key, "exception_calendars") || streq(key, "targets")) {
                         char **l = NULL;
@@ -216,7 +217,7 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                                 return r;
                         if (!strv_is_sane(l)) {
                                 strv_free(l);
-                                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Option \"%s\" is too long.", key);
+                                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Option \"%s\" is too long.", key);
                         }
                         if (streq(key, "calendars")) {
                                 strv_free(sch->calendars);
@@ -264,7 +265,7 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                                 return r;
                         sch->max_targets = v;
                 } else
-                        return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Unknown option \"%.64s\".", key);
+                        return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Unknown option \"%s\".", bus_echo(key));
 #undef WANT
                 if (r < 0)
                         return r;
@@ -285,12 +286,12 @@ static int set_targets(Scheduler *s, Schedule *sch, char **targets, sd_bus_error
         int r;
 
         if (strv_length(targets) == 0)
-                return sd_bus_error_set(error, SS_ERROR_INVALID_TARGET, "A schedule needs at least one target.");
+                return bus_error_set(error, SS_ERROR_INVALID_TARGET, "A schedule needs at least one target.");
         r = schedule_set_targets(sch, targets, scheduler_inventory(s), &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return sd_bus_error_set(error, SS_ERROR_INVALID_TARGET, msg ?: "Invalid target.");
+                return bus_error_set(error, SS_ERROR_INVALID_TARGET, msg ?: "Invalid target.");
         return 0;
 }
 
@@ -481,7 +482,7 @@ static int method_preview(sd_bus_message *message, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         if (n == 0 || n > 1000)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Preview() takes a count from 1 to 1000.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Preview() takes a count from 1 to 1000.");
         sd_bus_message_ref(message);
         r = scheduler_preview(e->scheduler, e, n, on_preview, message);
         if (r < 0) {
@@ -539,9 +540,9 @@ static int method_simulate(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (from == 0 || to <= from)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Simulate() wants from > 0 and to > from.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Simulate() wants from > 0 and to > from.");
         if (to - from > 366 * USEC_PER_DAY)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Simulate() covers at most a year.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Simulate() covers at most a year.");
         sd_bus_message_ref(message);
         r = scheduler_simulate(e->scheduler, e, from, to, on_simulate, message);
         if (r < 0) {
@@ -562,9 +563,9 @@ static int method_skip_delay(sd_bus_message *message, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         if (delay && (by == 0 || by > 30 * USEC_PER_DAY))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Delay() takes a delay from 1µs to 30 days.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Delay() takes a delay from 1µs to 30 days.");
         if (at != 0 && at < manager_now())
-                return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, "That occurrence is in the past.");
+                return bus_error_set(error, SS_ERROR_INVALID_CONFIG, "That occurrence is in the past.");
         r = check_writable(m, NULL, error);
         if (r < 0)
                 return r;
@@ -638,7 +639,7 @@ static int method_fire(sd_bus_message *message, void *userdata, sd_bus_error *er
                 return r;
         if (e->schedule->max_targets > 0 && n_plan > e->schedule->max_targets) {
                 plan_items_free(plan, n_plan);
-                return sd_bus_error_setf(error, SS_ERROR_TOO_MANY_TARGETS,
+                return bus_error_setf(error, SS_ERROR_TOO_MANY_TARGETS,
                                          "Schedule %s targets %zu instances, more than its max_targets (%" PRIu32 ").",
                                          e->schedule->name, n_plan, e->schedule->max_targets);
         }
@@ -846,7 +847,7 @@ static int read_strv_arg(sd_bus_message *m, char ***ret, sd_bus_error *error) {
         if (r < 0)
                 return r;
         if (!strv_is_sane(*ret))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "A list argument is too long.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "A list argument is too long.");
         return 0;
 }
 
@@ -898,11 +899,11 @@ int method_create_schedule(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (strlen(name) > BUS_STRING_ARG_MAX || strlen(zone) > BUS_STRING_ARG_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Argument too long.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Argument too long.");
         action = schedule_action_from_string(action_s);
         if (action < 0)
-                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
-                                         "Invalid action \"%.64s\" (start, stop, softstop, reboot, softreboot).", action_s);
+                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                                         "Invalid action \"%s\" (start, stop, softstop, reboot, softreboot).", bus_echo(action_s));
         r = build_schedule(m, name, action, calendars, zone, targets, NULL, &sch, error);
         if (r < 0)
                 return r;
@@ -954,7 +955,7 @@ int method_create_window(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         if (!schedule_window_name_is_valid(name))
-                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid window name \"%.64s\".", name);
+                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid window name \"%s\".", bus_echo(name));
         up_name = strprintf("%s" SCHEDULE_WINDOW_UP_SUFFIX, name);
         down_name = strprintf("%s" SCHEDULE_WINDOW_DOWN_SUFFIX, name);
         if (!up_name || !down_name)
@@ -980,7 +981,7 @@ int method_create_window(sd_bus_message *message, void *userdata, sd_bus_error *
         if (up->exception_calendars && !down->exception_calendars)
                 return -ENOMEM;
         if (!streq(up->name, up_name) || up->action != SCHEDULE_ACTION_START || !streq(up->time_zone, down->time_zone))
-                return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG,
+                return bus_error_set(error, SS_ERROR_INVALID_CONFIG,
                                         "A window's options cannot change its names, actions or zone.");
         if (opt_targets) {
                 r = set_targets(m->scheduler, up, opt_targets, error);
@@ -1017,8 +1018,7 @@ int method_get_schedule(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return r;
         e = m->scheduler ? scheduler_find(m->scheduler, name) : NULL;
         if (!e)
-                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_SCHEDULE, "No schedule \"%.64s%s\".", name,
-                                         strlen(name) > 64 ? "..." : "");
+                return bus_error_setf(error, SS_ERROR_NO_SUCH_SCHEDULE, "No schedule \"%s\".", bus_echo(name));
         return sd_bus_reply_method_return(message, "o", e->bus_path);
 }
 
@@ -1107,7 +1107,7 @@ int method_list_occurrences(sd_bus_message *message, void *userdata, sd_bus_erro
                 if (r < 0)
                         return r;
                 if (strv_contains(seen, key))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Filter \"%.64s\" given twice.", key);
+                        return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Filter \"%s\" given twice.", bus_echo(key));
                 if (strv_extend(&seen, key) < 0)
                         return -ENOMEM;
                 r = sd_bus_message_peek_type(message, &type, &contents);
@@ -1120,7 +1120,7 @@ int method_list_occurrences(sd_bus_message *message, void *userdata, sd_bus_erro
                                 return r;
                         e = scheduler_find(m->scheduler, s);
                         if (!e)
-                                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_SCHEDULE, "No schedule \"%.64s\".", s);
+                                return bus_error_setf(error, SS_ERROR_NO_SUCH_SCHEDULE, "No schedule \"%s\".", bus_echo(s));
                         f.schedule_id = e->schedule->id;
                 } else if ((streq(key, "since") || streq(key, "until")) && streq(contents, "t"))
                         r = sd_bus_message_read(message, "v", "t", streq(key, "since") ? &f.since : &f.until);
@@ -1130,18 +1130,18 @@ int method_list_occurrences(sd_bus_message *message, void *userdata, sd_bus_erro
                                 return r;
                         f.state = occurrence_state_from_string(s);
                         if (f.state < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown state \"%.64s\".", s);
+                                return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown state \"%s\".", bus_echo(s));
                 } else if (streq(key, "limit") && streq(contents, "u")) {
                         uint32_t l;
                         r = sd_bus_message_read(message, "v", "u", &l);
                         if (r < 0)
                                 return r;
                         if (l == 0 || l > 10000)
-                                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "limit: 1 to 10000.");
+                                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "limit: 1 to 10000.");
                         f.limit = l;
                 } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown filter \"%.64s\" or wrong type.",
-                                                 key);
+                        return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown filter \"%s\" or wrong type.",
+                                                 bus_echo(key));
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(message);
@@ -1209,17 +1209,17 @@ static int calendar_method(sd_bus_message *message, Manager *m, bool add, sd_bus
         if (r < 0)
                 return r;
         if (!exception_calendar_name_is_valid(name))
-                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid calendar name \"%.64s\".", name);
+                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid calendar name \"%s\".", bus_echo(name));
         if (strv_length(entries) == 0 || strv_length(entries) > EXCEPTION_CALENDAR_RANGES_MAX)
-                return sd_bus_error_set(error, SS_ERROR_INVALID_CONFIG, "Give 1 to 10000 dates or ranges.");
+                return bus_error_set(error, SS_ERROR_INVALID_CONFIG, "Give 1 to 10000 dates or ranges.");
         STRV_FOREACH(e, entries) {
                 ExceptionRange range;
                 if (exception_range_parse(*e, &range) < 0)
-                        return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
-                                                 "Invalid date \"%.64s\" (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD).", *e);
+                        return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                                                 "Invalid date \"%s\" (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD).", bus_echo(*e));
         }
         if (!add && !scheduler_get_calendar(m->scheduler, name))
-                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_CALENDAR, "No exception calendar \"%s\".", name);
+                return bus_error_setf(error, SS_ERROR_NO_SUCH_CALENDAR, "No exception calendar \"%s\".", bus_echo(name));
         r = check_writable(m, NULL, error);
         if (r < 0)
                 return r;
@@ -1257,14 +1257,14 @@ int method_remove_calendar(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (!scheduler_get_calendar(m->scheduler, name))
-                return sd_bus_error_setf(error, SS_ERROR_NO_SUCH_CALENDAR, "No exception calendar \"%.64s\".", name);
+                return bus_error_setf(error, SS_ERROR_NO_SUCH_CALENDAR, "No exception calendar \"%s\".", bus_echo(name));
         for (size_t i = 0; i < m->scheduler->n_entries; i++)
                 if (strv_contains(m->scheduler->entries[i]->schedule->exception_calendars, name) &&
                     strv_extend(&users, m->scheduler->entries[i]->schedule->name) < 0)
                         return -ENOMEM;
         if (users) {
                 _cleanup_free_ char *joined = strv_join(users, ", ");
-                return sd_bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
                                          "Exception calendar %s is used by %s: remove it from them first.", name,
                                          strna(joined));
         }
