@@ -1,13 +1,14 @@
 # Convenience entry points; meson does the real work.
 #   make demo    install dependencies, build, run everything on a simulated tenancy
 #   make check   install dependencies, build twice (plain, ASan+UBSan), run every test suite
+#   make soak    the long forms of the abuse tests (fuzzers)
 #   make bench   discovery benchmark against the fake OCI server, the daemon's answer sizes at
 #                5,000/50,000 (not part of check)
 BUILD ?= build
 BUILD_SAN ?= build-sanitize
 SUITES ?=
 
-.PHONY: all deps build check demo bench clean
+.PHONY: all deps build check demo bench soak clean
 
 all: build
 
@@ -28,6 +29,9 @@ demo: build
 
 bench: build
 	scripts/bench $(BUILD)
+
+soak: build
+	scripts/soak $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)
