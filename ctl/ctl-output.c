@@ -345,49 +345,6 @@ json_object *table_to_json(const Table *t) {
 
 /* ---- text for a terminal --------------------------------------------------------------------------- */
 
-int utf8_decode(const char *s, uint32_t *ret_codepoint) {
-        const unsigned char *p = (const unsigned char *) s;
-        uint32_t c;
-        int len;
-
-        if (p[0] < 0x80) {
-                *ret_codepoint = p[0];
-                return 1;
-        }
-        if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-                len = 2;
-                c = p[0] & 0x1F;
-        } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-                len = 3;
-                c = p[0] & 0x0F;
-        } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-                len = 4;
-                c = p[0] & 0x07;
-        } else
-                return -EILSEQ;
-        for (int i = 1; i < len; i++) {
-                if ((p[i] & 0xC0) != 0x80)
-                        return -EILSEQ;
-                c = (c << 6) | (p[i] & 0x3F);
-        }
-        if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-                return -EILSEQ;
-        *ret_codepoint = c;
-        return len;
-}
-
-bool utf8_is_valid(const char *s) {
-        uint32_t c;
-
-        while (*s) {
-                int l = utf8_decode(s, &c);
-                if (l < 0)
-                        return false;
-                s += l;
-        }
-        return true;
-}
-
 static bool codepoint_is_control(uint32_t c) {
         return c < 0x20 || (c >= 0x7F && c <= 0x9F);
 }

@@ -30,6 +30,7 @@
 
 #include "macro.h"
 #include "string-table.h"
+#include "utf8.h"
 
 #ifndef _sentinel_
 #define _sentinel_ __attribute__((sentinel))
@@ -62,10 +63,6 @@ typedef struct OutputFlags {
  * U+0080…U+009F and bytes that are not UTF-8), so that they can neither run escape sequences nor
  * split a row. Printable UTF-8 stays as it is. JSON output is never escaped this way. */
 
-/* Decodes one UTF-8 character at s: its length (1…4) and code point, or -EILSEQ (overlong forms,
- * surrogates and values past U+10FFFF are not UTF-8). */
-int utf8_decode(const char *s, uint32_t *ret_codepoint);
-bool utf8_is_valid(const char *s);
 /* Whether s needs text_escape() (a cheap check for the common case). */
 bool text_needs_escape(const char *s);
 /* A new string with every unsafe character escaped. */

@@ -528,7 +528,7 @@ static int run(int argc, char *argv[]) {
         if (uses_bus)
                 /* sd-bus refuses strings that are not UTF-8: say so here, in one line, not later. */
                 for (int i = 1; i < argc; i++)
-                        if (!utf8_is_valid(argv[i])) {
+                        if (!utf8_string_is_valid(argv[i])) {
                                 _cleanup_free_ char *shown = text_for_message(argv[i]);
                                 log_error("Invalid argument \"%s\": not valid UTF-8.", strna(shown));
                                 return EXIT_USAGE;

@@ -1,33 +1,43 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "utf8.h"
 
-size_t utf8_char_len(const char *s) {
+int utf8_decode(const char *s, uint32_t *ret_codepoint) {
         const unsigned char *p = (const unsigned char *) s;
-        unsigned cp;
-        size_t n;
+        uint32_t c;
+        int len;
 
-        if (p[0] < 0x80)
+        if (p[0] < 0x80) {
+                *ret_codepoint = p[0];
                 return 1;
-        if (p[0] >= 0xc2 && p[0] <= 0xdf)
-                n = 2, cp = p[0] & 0x1f;
-        else if (p[0] >= 0xe0 && p[0] <= 0xef)
-                n = 3, cp = p[0] & 0x0f;
-        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-                n = 4, cp = p[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80)   /* also stops at the NUL */
-                        return 0;
-                cp = (cp << 6) | (p[i] & 0x3f);
         }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return n;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                len = 2, c = p[0] & 0x1f;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef)
+                len = 3, c = p[0] & 0x0f;
+        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+                len = 4, c = p[0] & 0x07;
+        else
+                return -EILSEQ;
+        for (int i = 1; i < len; i++) {
+                if ((p[i] & 0xc0) != 0x80)   /* also stops at the NUL */
+                        return -EILSEQ;
+                c = (c << 6) | (p[i] & 0x3f);
+        }
+        /* overlong forms, beyond U+10FFFF, surrogates */
+        if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+                return -EILSEQ;
+        *ret_codepoint = c;
+        return len;
+}
+
+size_t utf8_char_len(const char *s) {
+        uint32_t c;
+        int n = utf8_decode(s, &c);
+        return n < 0 ? 0 : (size_t) n;
 }
 
 bool utf8_string_is_valid(const char *s) {

@@ -2,10 +2,14 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
-/* Length of the UTF-8 sequence starting at s (1-4), or 0 if s does not start a valid one
- * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
+/* Decodes the character at s: its length in bytes (1-4) and *ret_codepoint, or -EILSEQ when s
+ * does not start a valid sequence (overlong forms, surrogates and code points above U+10FFFF
+ * are invalid; a NUL stops it). */
+int utf8_decode(const char *s, uint32_t *ret_codepoint);
+/* The same length, or 0 when invalid. */
 size_t utf8_char_len(const char *s);
 
 /* Whether the NUL-terminated s is valid UTF-8 (what D-Bus requires of every string). */

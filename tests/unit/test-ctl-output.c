@@ -167,8 +167,8 @@ TEST(utf8) {
         ASSERT_ERR(utf8_decode("\xED\xA0\x80", &c), EILSEQ);    /* surrogate */
         ASSERT_ERR(utf8_decode("\xF4\x90\x80\x80", &c), EILSEQ);/* past U+10FFFF */
         ASSERT_ERR(utf8_decode("\x80", &c), EILSEQ);
-        ASSERT_TRUE(utf8_is_valid("später €"));
-        ASSERT_TRUE(!utf8_is_valid("sp\xE4ter"));               /* Latin-1 */
+        ASSERT_TRUE(utf8_string_is_valid("später €"));
+        ASSERT_TRUE(!utf8_string_is_valid("sp\xE4ter"));               /* Latin-1 */
 }
 
 TEST(escape) {
@@ -191,7 +191,7 @@ TEST(escape) {
                 _cleanup_free_ char *e = text_escape(cases[i].in);
                 ASSERT_STREQ(e, cases[i].out);
                 ASSERT_EQ(text_needs_escape(cases[i].in), !streq(cases[i].in, cases[i].out));
-                ASSERT_TRUE(utf8_is_valid(e));
+                ASSERT_TRUE(utf8_string_is_valid(e));
         }
 }
 
@@ -208,7 +208,7 @@ TEST(ellipsize) {
         /* Cut on a character boundary, never inside one. */
         c = text_ellipsize("ééééééééééé", 5);
         ASSERT_STREQ(c, "éééé…");
-        ASSERT_TRUE(utf8_is_valid(c));
+        ASSERT_TRUE(utf8_string_is_valid(c));
 
         ASSERT_OK(setenv("SYSTEMD_UTF8", "0", 1));
         d = text_ellipsize("abcdefghijkl", 8);
@@ -225,7 +225,7 @@ TEST(ellipsize) {
         for (int i = 0; i < 200; i++)
                 strcat(long_name, "é");
         m = text_for_message(long_name);
-        ASSERT_TRUE(utf8_is_valid(m));
+        ASSERT_TRUE(utf8_string_is_valid(m));
         ASSERT_EQ(text_width(m), 120);
         ASSERT_STREQ(m + strlen(m) - strlen("é…"), "é…");
         x = text_for_message("evil\x1b[2Jname");
