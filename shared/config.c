@@ -126,6 +126,7 @@ int config_new(Config **ret) {
         c->discovery.max_in_flight = CONFIG_DEFAULT_MAX_IN_FLIGHT;
         c->discovery.rate_limit = 0;
         c->discovery.page_size = CONFIG_DEFAULT_PAGE_SIZE;
+        c->discovery.store_batch = CONFIG_DEFAULT_STORE_BATCH;
         c->discovery.details = DISCOVERY_DETAILS_AUTO;
         c->migrations.allow_reset = false;
         c->migrations.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
@@ -528,6 +529,7 @@ bad:
 DEFINE_UNSIGNED_PARSER(parse_max_attempts, 1, 100)
 DEFINE_UNSIGNED_PARSER(parse_max_in_flight, 1, 1024)
 DEFINE_UNSIGNED_PARSER(parse_page_size, 1, 1000)
+DEFINE_UNSIGNED_PARSER(parse_store_batch, 1, 100000)
 DEFINE_UNSIGNED_PARSER(parse_max_parallel_actions, 1, 1024)
 DEFINE_UNSIGNED_PARSER(parse_keep_backups, 0, 100000)
 
@@ -619,6 +621,7 @@ static const KeyDef discovery_keys[] = {
         { "max_in_flight", parse_max_in_flight, offsetof(Config, discovery.max_in_flight) },
         { "rate_limit",    parse_rate,          offsetof(Config, discovery.rate_limit) },
         { "page_size",     parse_page_size,     offsetof(Config, discovery.page_size) },
+        { "store_batch",   parse_store_batch,   offsetof(Config, discovery.store_batch) },
         { "details",       parse_details,       offsetof(Config, discovery.details) },
 };
 

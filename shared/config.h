@@ -32,6 +32,8 @@
  *     max_in_flight: 16              # HTTP requests in flight at once, over all endpoints
  *     rate_limit: 0                  # requests/s per endpoint (host), 0 = none; may be fractional
  *     page_size: 100                 # limit= for list and search calls (1..1000)
+ *     store_batch: 1000              # instances written to the database per batch while the
+ *                                    # listing goes on (1..100000)
  *     details: auto                  # shape and fault domain of instances, which Resource Search
  *                                    # reports only in additionalDetails: "auto" takes them from
  *                                    # there and runs ListInstances only for compartments holding
@@ -97,6 +99,7 @@ typedef struct ConfigDiscovery {
         unsigned max_in_flight;  /* >= 1 */
         double rate_limit;       /* requests per second per endpoint, 0 = unlimited */
         unsigned page_size;      /* 1..1000 */
+        unsigned store_batch;    /* 1..100000 */
         DiscoveryDetails details;
 } ConfigDiscovery;
 
@@ -140,6 +143,7 @@ typedef struct Config {
 #define CONFIG_DEFAULT_INTERVAL          (15 * USEC_PER_MINUTE)
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT     16U
 #define CONFIG_DEFAULT_PAGE_SIZE         100U
+#define CONFIG_DEFAULT_STORE_BATCH       1000U
 #define CONFIG_DEFAULT_LOCK_TIMEOUT      (60 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_BACKUP_DIR        "/var/lib/stopstart/backups"
 #define CONFIG_DEFAULT_KEEP_BACKUPS      10

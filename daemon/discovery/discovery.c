@@ -245,6 +245,7 @@ void discovery_params_from_config(DiscoveryParams *p, const Config *config, cons
                 .regions = config->oci.regions,
                 .max_in_flight = config->discovery.max_in_flight,
                 .page_size = config->discovery.page_size,
+                .store_batch = config->discovery.store_batch,
                 .details = config->discovery.details,
         };
 }
@@ -1809,19 +1810,6 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
         d->max_in_flight = params->max_in_flight ?: CONFIG_DEFAULT_MAX_IN_FLIGHT;
         d->page_size = params->page_size ?: CONFIG_DEFAULT_PAGE_SIZE;
         d->store_batch = params->store_batch ?: DISCOVERY_DEFAULT_STORE_BATCH;
-        if (!params->store_batch) {
-                /* for tests and measurements: many small batches must store exactly the same */
-                const char *e = getenv("STOPSTART_DISCOVERY_STORE_BATCH");
-                unsigned long v;
-                char *end;
-
-                if (e) {
-                        errno = 0;
-                        v = strtoul(e, &end, 10);
-                        if (errno == 0 && end != e && *end == 0 && v > 0 && v <= UINT_MAX)
-                                d->store_batch = (unsigned) v;
-                }
-        }
         d->details = params->details;
         d->batch.max = params->query_max ?: DISCOVERY_DEFAULT_QUERY_MAX;
         d->oci_error = _OCI_ERROR_KIND_INVALID;

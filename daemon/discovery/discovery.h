@@ -48,7 +48,7 @@
 
 #define DISCOVERY_DEFAULT_QUERY_MAX 2048U
 #define DISCOVERY_DETAILS_MAX_COMPARTMENTS 256U
-#define DISCOVERY_DEFAULT_STORE_BATCH 1000U
+#define DISCOVERY_DEFAULT_STORE_BATCH CONFIG_DEFAULT_STORE_BATCH
 
 typedef struct Discovery Discovery;
 
@@ -61,8 +61,7 @@ typedef struct DiscoveryParams {
         unsigned page_size;              /* limit= of list and search calls, 0 = CONFIG_DEFAULT_PAGE_SIZE */
         DiscoveryDetails details;
         size_t query_max;                /* bytes per search query, 0 = DISCOVERY_DEFAULT_QUERY_MAX */
-        unsigned store_batch;            /* instances per stored batch, 0 = $STOPSTART_DISCOVERY_STORE_BATCH
-                                          * if set, else DISCOVERY_DEFAULT_STORE_BATCH */
+        unsigned store_batch;            /* instances per stored batch, 0 = DISCOVERY_DEFAULT_STORE_BATCH */
 } DiscoveryParams;
 
 /* Fills p from config (strings point into config and profile_region). identity_region is the

@@ -50,6 +50,7 @@ class DiscoveryCase(unittest.TestCase):
                   state_mix="RUNNING=6,STOPPED=3,TERMINATED=1")
     server_args = ["--compartment-state-mix", "ACTIVE=9,DELETED=1"]
     extra_env = {}
+    store_batch = None      # discovery.store_batch of every config written (None: the default)
 
     @classmethod
     def setUpClass(cls):
@@ -105,6 +106,8 @@ class DiscoveryCase(unittest.TestCase):
         if regions:
             lines.append(f"  regions: [{', '.join(regions)}]")
         lines += [f"  {k}: {v}" for k, v in o.items()]
+        if self.store_batch:
+            discovery.setdefault("store_batch", self.store_batch)
         if discovery:
             lines += ["discovery:"] + [f"  {k}: {v}" for k, v in discovery.items()]
         path = os.path.join(self.tmp, name)
@@ -318,7 +321,8 @@ class TestSmall(DiscoveryCase):
 
     def test_incremental_changes_in_small_batches(self):
         # instances stored 7 at a time while fetching: exactly the same changes, each once
-        self.extra_env = {"STOPSTART_DISCOVERY_STORE_BATCH": "7"}
+        self.store_batch = 7
+        self.config = self.write_config()
         out, _, s = self.discover()
         self.assertEqual(len(self.changes(s["run"])), len(self.expected()[0]) + len(self.expected()[1]))
         self.assert_stored_exactly()
@@ -327,7 +331,8 @@ class TestSmall(DiscoveryCase):
 
     def test_failed_listing_in_small_batches(self):
         # what a failed region's pages showed is stored, but nothing of it is marked removed
-        self.extra_env = {"STOPSTART_DISCOVERY_STORE_BATCH": "3"}
+        self.store_batch = 3
+        self.config = self.write_config()
         self.test_failed_listing_never_marks_unseen_as_removed()
 
     def test_failed_listing_never_marks_unseen_as_removed(self):

@@ -48,6 +48,7 @@ TEST(defaults) {
         ASSERT_EQ(c->discovery.max_in_flight, 16);
         ASSERT_TRUE(c->discovery.rate_limit == 0);
         ASSERT_EQ(c->discovery.page_size, 100);
+        ASSERT_EQ(c->discovery.store_batch, 1000);
         ASSERT_EQ(c->migrations.allow_reset, false);
         ASSERT_EQ(c->migrations.lock_timeout, 60 * USEC_PER_SEC);
         ASSERT_STREQ(c->migrations.backup_dir, "/var/lib/stopstart/backups");
@@ -214,6 +215,8 @@ TEST(strings) {
 
         ASSERT_ERR(config_load_string("oci: {profile: X, profile: Y}\n", "inline", &c, &err), EINVAL);
         ASSERT_STREQ(err, "inline:1:19: duplicate key 'oci.profile' (first set at line 1)");
+        err = mfree(err);
+        ASSERT_ERR(config_load_string("discovery: {store_batch: 0}", "inline", &c, &err), EINVAL);
         err = mfree(err);
         ASSERT_ERR(config_load_string("discovery: {page_size: 1001}", "inline", &c, &err), EINVAL);
         ASSERT_STREQ(err, "inline:1:24: discovery.page_size: expected an integer between 1 and 1000, got '1001'");
