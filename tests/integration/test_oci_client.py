@@ -346,9 +346,13 @@ class TestActions(FakeOciCase):
         w = self.assert_ok(run_driver(self.config, "wait", iid, "STOPPED", "--poll", "100", "--timeout", "20"))
         self.assertEqual(w["lifecycle_state"], "STOPPED")
         self.assert_ok(run_driver(self.config, "action", iid, "START"))
+        gets = lambda: sum(self.oci.counters()["requests"].get("GetInstance", {}).values())  # noqa: E731
+        before = gets()
         w = self.assert_ok(run_driver(self.config, "wait", iid, "RUNNING", "--poll", "100", "--timeout", "20"))
         self.assertEqual(w["lifecycle_state"], "RUNNING")
-        self.assertGreaterEqual(w["elapsed_ms"], 150)
+        # it waited: STARTING first, then polled again (counted by the server, not by the clock,
+        # which a slow start of the driver under ASan eats into)
+        self.assertGreaterEqual(gets() - before, 2)
 
     def test_conflict(self):
         (iid,) = self.running(1)
