@@ -189,6 +189,138 @@ int bus_call_object(sd_bus *bus, const char *path, const char *interface, const 
         return r;
 }
 
+sd_bus_message **bus_pages_free(sd_bus_message **pages) {
+        for (size_t i = 0; pages && pages[i]; i++)
+                sd_bus_message_unref(pages[i]);
+        return mfree(pages);
+}
+
+int bus_list_instances_pages(sd_bus *bus, int (*append_filters)(sd_bus_message *m, void *userdata), void *userdata,
+                             sd_bus_error *error, sd_bus_message ***ret_pages) {
+        sd_bus_message **pages = NULL;
+        _cleanup_free_ char *after = NULL;
+        size_t n = 0;
+        int r;
+
+        for (;;) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+                const char *id, *s;
+                size_t count = 0;
+                int b;
+
+                r = bus_new_method_call(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "ListInstances", &m);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "{sv}");
+                if (r >= 0 && append_filters)
+                        r = append_filters(m, userdata);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "{sv}", "limit", "u", BUS_PAGE_SIZE);
+                if (r >= 0 && after)
+                        r = sd_bus_message_append(m, "{sv}", "after", "s", after);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        goto fail;
+                r = bus_call(bus, m, error, &reply);
+                if (r < 0)
+                        goto fail;
+                /* the last OCID of the page is where the next one starts */
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssssbo)");
+                while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssssbo)", &id, &s, &s, &s, &s, &s, &b, &s)) > 0) {
+                        count++;
+                        free(after);
+                        after = strdup(id);
+                        if (!after) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                }
+                if (r >= 0)
+                        r = sd_bus_message_rewind(reply, true);
+                if (r < 0)
+                        goto fail;
+                sd_bus_message **k = realloc(pages, (n + 2) * sizeof(sd_bus_message *));
+                if (!k) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                pages = k;
+                pages[n++] = TAKE_PTR(reply);
+                pages[n] = NULL;
+                if (count < BUS_PAGE_SIZE)
+                        break;
+        }
+        *ret_pages = pages;
+        return 0;
+fail:
+        bus_pages_free(pages);
+        return r;
+}
+
+static int describe_call(sd_bus *bus, const char *member, sd_bus_error *error, json_object **ret,
+                         const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *json;
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = bus_call_va(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, member, error, &reply, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &json);
+        if (r < 0)
+                return r;
+        *ret = json_tokener_parse(json);
+        return *ret ? 0 : -EBADMSG;
+}
+
+int bus_describe(sd_bus *bus, sd_bus_error *error, json_object **ret) {
+        _cleanup_json_ json_object *doc = NULL, *instances = NULL;
+        _cleanup_free_ char *next = NULL;
+        int r;
+
+        r = describe_call(bus, "Describe", error, &doc, NULL);
+        if (r >= 0 || !sd_bus_error_has_name(error, SS_ERROR_TOO_LARGE)) {
+                if (r >= 0)
+                        *ret = TAKE_PTR(doc);
+                return r;
+        }
+        sd_bus_error_free(error);
+
+        r = describe_call(bus, "DescribeWith", error, &doc, "a{sv}", 1, "instances", "b", 0);
+        if (r < 0)
+                return r;
+        instances = json_object_new_array();
+        if (!instances)
+                return -ENOMEM;
+        do {
+                _cleanup_json_ json_object *page = NULL;
+                json_object *items, *n;
+
+                r = next ? describe_call(bus, "DescribeInstances", error, &page, "a{sv}", 2, "limit", "u", BUS_PAGE_SIZE,
+                                         "after", "s", next)
+                         : describe_call(bus, "DescribeInstances", error, &page, "a{sv}", 1, "limit", "u", BUS_PAGE_SIZE);
+                if (r < 0)
+                        return r;
+                if (!json_object_object_get_ex(page, "instances", &items) || !json_object_is_type(items, json_type_array))
+                        return -EBADMSG;
+                for (size_t i = 0; i < json_object_array_length(items); i++)
+                        if (json_object_array_add(instances, json_object_get(json_object_array_get_idx(items, i))) < 0)
+                                return -ENOMEM;
+                next = mfree(next);
+                if (json_object_object_get_ex(page, "next", &n) && n) {
+                        next = strdup(json_object_get_string(n));
+                        if (!next)
+                                return -ENOMEM;
+                }
+        } while (next);
+        json_object_object_add(doc, "instances", TAKE_PTR(instances));
+        *ret = TAKE_PTR(doc);
+        return 0;
+}
+
 const char *bus_error_message(const sd_bus_error *error, int r) {
         if (error && sd_bus_error_has_name(error, SD_BUS_ERROR_SERVICE_UNKNOWN))
                 return "stopstartd is not running (" SS_BUS_NAME " is not on the bus)";

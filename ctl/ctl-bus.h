@@ -46,6 +46,18 @@ int bus_call_method(sd_bus *bus, const BusLocator *l, const char *member, sd_bus
 int bus_call_object(sd_bus *bus, const char *path, const char *interface, const char *member, sd_bus_error *error,
                     sd_bus_message **reply, const char *types, ...);
 
+/* ListInstances page by page (the daemon refuses whole answers over 16 MiB): append_filters adds
+ * the caller's a{sv} entries (NULL: none). On success *ret_pages holds every page's reply
+ * (NULL-terminated), each rewound to its start, ready to read "a(ssssssbo)". */
+#define BUS_PAGE_SIZE 10000U
+int bus_list_instances_pages(sd_bus *bus, int (*append_filters)(sd_bus_message *m, void *userdata), void *userdata,
+                             sd_bus_error *error, sd_bus_message ***ret_pages);
+sd_bus_message **bus_pages_free(sd_bus_message **pages);
+DEFINE_TRIVIAL_CLEANUP_FUNC(sd_bus_message**, bus_pages_free);
+/* Describe()'s document; over the answer limit, assembled from DescribeWith({"instances": false})
+ * and DescribeInstances() pages. */
+int bus_describe(sd_bus *bus, sd_bus_error *error, json_object **ret);
+
 /* A name as typed, for a message: escaped, at most 120 columns, cut on a character boundary.
  * Returns buf. */
 #define NAME_TEXT_MAX 500

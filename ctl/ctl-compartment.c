@@ -241,14 +241,12 @@ static int tree_add_rows(Tree *t, Table *table, size_t i, const char *prefix, bo
 
 int verb_tree(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *table = NULL;
         _cleanup_json_ json_object *doc = NULL;
         _cleanup_free_ char *start_id = NULL;
         _cleanup_(tree_done) Tree t = {};
         sd_bus *bus = userdata;
         size_t n_roots = 0;
-        const char *json;
         int r;
 
         if (argc > 1) {
@@ -261,15 +259,11 @@ int verb_tree(int argc, char *argv[], void *userdata) {
                         return log_bus_error(&error, r, "read compartment %s", argv[1]);
         }
 
-        r = bus_call_method(bus, &bus_manager, "Describe", &error, &reply, NULL);
+        r = bus_describe(bus, &error, &doc);
+        if (r == -EBADMSG)
+                return log_error_errno(EBADMSG, "Could not read the inventory: Describe() returned invalid JSON.");
         if (r < 0)
                 return log_bus_error(&error, r, "read the inventory");
-        r = sd_bus_message_read(reply, "s", &json);
-        if (r < 0)
-                return log_bus_error(NULL, r, "read the inventory");
-        doc = json_tokener_parse(json);
-        if (!doc)
-                return log_error_errno(EBADMSG, "Could not read the inventory: Describe() returned invalid JSON.");
         r = tree_build(doc, &t);
         if (r < 0)
                 return r;

@@ -25,53 +25,55 @@ static int compare_rows_by_name(const void *a, const void *b) {
         return r != 0 ? r : strcmp(x->id, y->id);
 }
 
+static int append_list_filters(sd_bus_message *m, void *userdata) {
+        const char *name = userdata;
+        int r = 0;
+
+        if (arg_compartment)
+                r = sd_bus_message_append(m, "{sv}{sv}", "compartment", "s", arg_compartment, "recursive", "b",
+                                          (int) arg_recursive);
+        if (r >= 0 && arg_state)
+                r = sd_bus_message_append(m, "{sv}", "state", "s", arg_state);
+        if (r >= 0 && name)
+                r = sd_bus_message_append(m, "{sv}", "name", "s", name);
+        return r;
+}
+
 int verb_list_instances(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ InstanceRow *rows = NULL;
+        _cleanup_(bus_pages_freep) sd_bus_message **pages = NULL;
         sd_bus *bus = userdata;
         size_t n = 0;
         int r;
 
-        r = bus_new_method_call(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "ListInstances", &m);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && arg_compartment)
-                r = sd_bus_message_append(m, "{sv}", "compartment", "s", arg_compartment);
-        if (r >= 0 && arg_compartment)
-                r = sd_bus_message_append(m, "{sv}", "recursive", "b", (int) arg_recursive);
-        if (r >= 0 && arg_state)
-                r = sd_bus_message_append(m, "{sv}", "state", "s", arg_state);
-        if (r >= 0 && argc > 1)
-                r = sd_bus_message_append(m, "{sv}", "name", "s", argv[1]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return log_oom();
-
-        r = bus_call(bus, m, &error, &reply);
+        r = bus_list_instances_pages(bus, append_list_filters, argc > 1 ? argv[1] : NULL, &error, &pages);
         if (r < 0)
                 return log_bus_error(&error, r, "list instances");
 
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssssbo)");
-        if (r < 0)
-                return log_bus_error(NULL, r, "read the instances");
-        for (;;) {
-                InstanceRow row;
-                InstanceRow *k;
+        for (size_t p = 0; pages[p]; p++) {
+                sd_bus_message *reply = pages[p];
 
-                r = sd_bus_message_read(reply, "(ssssssbo)", &row.id, &row.name, &row.compartment_id, &row.region,
-                                        &row.shape, &row.state, &row.managed, &row.object);
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssssbo)");
                 if (r < 0)
                         return log_bus_error(NULL, r, "read the instances");
-                if (r == 0)
-                        break;
-                k = realloc(rows, (n + 1) * sizeof(InstanceRow));
-                if (!k)
-                        return log_oom();
-                rows = k;
-                rows[n++] = row;
+                for (;;) {
+                        InstanceRow row;
+                        InstanceRow *k;
+
+                        r = sd_bus_message_read(reply, "(ssssssbo)", &row.id, &row.name, &row.compartment_id,
+                                                &row.region, &row.shape, &row.state, &row.managed, &row.object);
+                        if (r < 0)
+                                return log_bus_error(NULL, r, "read the instances");
+                        if (r == 0)
+                                break;
+                        k = realloc(rows, (n + 1) * sizeof(InstanceRow));
+                        if (!k)
+                                return log_oom();
+                        rows = k;
+                        rows[n++] = row;
+                }
         }
         if (n > 0)
                 qsort(rows, n, sizeof(InstanceRow), compare_rows_by_name);
@@ -196,19 +198,13 @@ static int status_daemon(sd_bus *bus) {
 
         if (arg_output.json != JSON_FORMAT_OFF) {
                 /* The daemon defines that document (hostnamectl's Describe()). */
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 _cleanup_json_ json_object *doc = NULL;
-                const char *json;
 
-                r = bus_call_method(bus, &bus_manager, "Describe", &error, &reply, NULL);
+                r = bus_describe(bus, &error, &doc);
+                if (r == -EBADMSG)
+                        return log_error_errno(EBADMSG, "Could not read the daemon's status: invalid JSON.");
                 if (r < 0)
                         return log_bus_error(&error, r, "read the daemon's status");
-                r = sd_bus_message_read(reply, "s", &json);
-                if (r < 0)
-                        return log_bus_error(NULL, r, "read the daemon's status");
-                doc = json_tokener_parse(json);
-                if (!doc)
-                        return log_error_errno(EBADMSG, "Could not read the daemon's status: invalid JSON.");
                 /* "No result yet" and "no error" are null in stopstartctl's JSON, as in list-jobs
                  * (the daemon's document has "" for them). */
                 if (json_object_object_get_ex(doc, "jobs", &v) && json_object_is_type(v, json_type_array))

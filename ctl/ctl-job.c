@@ -14,7 +14,8 @@
 
 /* id → display name (instances) or path (compartments), for human output only: best effort. */
 static json_object *object_names(sd_bus *bus) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *ri = NULL, *rc = NULL, *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *rc = NULL;
+        _cleanup_(bus_pages_freep) sd_bus_message **pages = NULL;
         json_object *names = json_object_new_object();
         const char *id, *name, *a, *b, *c, *d, *path, *o;
         uint32_t u;
@@ -22,11 +23,12 @@ static json_object *object_names(sd_bus *bus) {
 
         if (!names)
                 return NULL;
-        if (bus_new_method_call(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "ListInstances", &m) >= 0 &&
-            sd_bus_message_append(m, "a{sv}", 0) >= 0 && bus_call(bus, m, NULL, &ri) >= 0 &&
-            sd_bus_message_enter_container(ri, 'a', "(ssssssbo)") >= 0)
-                while (sd_bus_message_read(ri, "(ssssssbo)", &id, &name, &a, &b, &c, &d, &managed, &o) > 0)
-                        json_object_object_add(names, id, json_object_new_string(name));
+        if (bus_list_instances_pages(bus, NULL, NULL, NULL, &pages) >= 0)
+                for (size_t p = 0; pages[p]; p++)
+                        if (sd_bus_message_enter_container(pages[p], 'a', "(ssssssbo)") >= 0)
+                                while (sd_bus_message_read(pages[p], "(ssssssbo)", &id, &name, &a, &b, &c, &d, &managed,
+                                                           &o) > 0)
+                                        json_object_object_add(names, id, json_object_new_string(name));
         if (bus_call_method(bus, &bus_manager, "ListCompartments", NULL, &rc, NULL) >= 0 &&
             sd_bus_message_enter_container(rc, 'a', "(ssssuo)") >= 0)
                 while (sd_bus_message_read(rc, "(ssssuo)", &id, &name, &path, &a, &u, &o) > 0)

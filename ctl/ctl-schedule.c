@@ -544,18 +544,19 @@ static int resolve(sd_bus *bus, const char *name, bool allow_window, char ***ret
 
 /* id → display name, for human output only (best effort: the id stays when unknown). */
 static json_object *instance_names(sd_bus *bus) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *m = NULL;
+        _cleanup_(bus_pages_freep) sd_bus_message **pages = NULL;
         json_object *names = json_object_new_object();
         const char *id, *name, *a, *b, *c, *d, *o;
         int managed;
 
         if (!names)
                 return NULL;
-        if (bus_new_method_call(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "ListInstances", &m) >= 0 &&
-            sd_bus_message_append(m, "a{sv}", 0) >= 0 && bus_call(bus, m, NULL, &reply) >= 0 &&
-            sd_bus_message_enter_container(reply, 'a', "(ssssssbo)") >= 0)
-                while (sd_bus_message_read(reply, "(ssssssbo)", &id, &name, &a, &b, &c, &d, &managed, &o) > 0)
-                        json_object_object_add(names, id, json_object_new_string(name));
+        if (bus_list_instances_pages(bus, NULL, NULL, NULL, &pages) >= 0)
+                for (size_t p = 0; pages[p]; p++)
+                        if (sd_bus_message_enter_container(pages[p], 'a', "(ssssssbo)") >= 0)
+                                while (sd_bus_message_read(pages[p], "(ssssssbo)", &id, &name, &a, &b, &c, &d, &managed,
+                                                           &o) > 0)
+                                        json_object_object_add(names, id, json_object_new_string(name));
         return names;
 }
 

@@ -23,6 +23,7 @@
 #define SS_ERROR_INVALID_TARGET SS_ERROR_PREFIX "InvalidTarget"
 #define SS_ERROR_TOO_MANY_TARGETS SS_ERROR_PREFIX "TooManyTargets"
 #define SS_ERROR_NO_SUCH_CALENDAR SS_ERROR_PREFIX "NoSuchCalendar"
+#define SS_ERROR_TOO_LARGE SS_ERROR_PREFIX "TooLarge"
 
 extern const sd_bus_error_map ss_bus_error_map[];
 

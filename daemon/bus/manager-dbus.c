@@ -121,58 +121,72 @@ static int method_list_compartments(sd_bus_message *message, void *userdata, sd_
         return sd_bus_send(NULL, reply, NULL);
 }
 
-typedef struct InstanceFilter {
-        Compartment *compartment;
-        bool recursive;
-        const char *state;
-        const char *name;
-        int managed;            /* -1 = any */
-} InstanceFilter;
+/* The most an answer may carry: dbus-daemon drops a peer for a message over max_message_size
+ * (32 MiB by default) and dbus-broker's per-peer quotas are tighter; answers that could grow
+ * past this with the tenancy are refused with TooLarge instead, naming how to page. */
+#define BUS_ANSWER_MAX (16U * 1024U * 1024U - 64U * 1024U)
 
-static int read_instance_filter(sd_bus_message *message, Manager *m, InstanceFilter *f, sd_bus_error *error) {
+static int read_instance_query(sd_bus_message *message, Manager *m, InstanceQuery *q, sd_bus_error *error) {
         const char *compartment = NULL;
         int recursive = false;
         bool managed_given = false;
         int r;
 
-        *f = (InstanceFilter) { .managed = -1 };
+        *q = (InstanceQuery) { .managed = -1 };
 
         const BusDictKey keys[] = {
                 { "compartment", 's', &compartment },
                 { "recursive", 'b', &recursive },
-                { "state", 's', &f->state },
-                { "name", 's', &f->name },
-                { "managed", 'b', &f->managed, &managed_given },
+                { "state", 's', &q->state },
+                { "name", 's', &q->name },
+                { "managed", 'b', &q->managed, &managed_given },
+                { "limit", 'u', &q->limit },
+                { "after", 's', &q->after },
         };
         r = bus_read_dict(message, keys, ELEMENTSOF(keys), "filter", error);
         if (r < 0)
                 return r;
-        f->recursive = recursive;
+        q->recursive = recursive;
         if (managed_given)
-                f->managed = !!f->managed;
+                q->managed = !!q->managed;
         if (compartment) {
-                f->compartment = manager_find_compartment(m, compartment);
-                if (!f->compartment)
+                q->compartment = manager_find_compartment(m, compartment);
+                if (!q->compartment)
                         return bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
                                               bus_echo(compartment));
         }
         return 0;
 }
 
+static int too_large(sd_bus_error *error, const char *method, size_t n, uint64_t bytes, const char *how) {
+        return bus_error_setf(error, SS_ERROR_TOO_LARGE,
+                              "%s would answer %zu instances in %.1f MiB, more than one answer may carry (16 MiB): %s.",
+                              method, n, (double) bytes / (1024.0 * 1024.0), how);
+}
+
+/* A string's share of a message: length, NUL, and up to 3 bytes of alignment. */
+static uint64_t string_size(const char *s) {
+        return 4 + strlen(s) + 1 + 3;
+}
+
 static int method_list_instances(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        uint64_t now = manager_now();
-        InstanceFilter f;
-        struct lh_entry *e;
+        _cleanup_free_ Instance **l = NULL;
+        uint64_t now = manager_now(), bytes = 64;
+        InstanceQuery q;
+        size_t n = 0;
         int r;
 
-        r = read_instance_filter(message, m, &f, error);
+        r = read_instance_query(message, m, &q, error);
         if (r < 0)
                 return r;
         r = check_view(message, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        r = manager_query_instances(m, &q, &l, &n, NULL);
+        if (r < 0)
+                return r;
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
@@ -180,25 +194,22 @@ static int method_list_instances(sd_bus_message *message, void *userdata, sd_bus
         r = sd_bus_message_open_container(reply, 'a', "(ssssssbo)");
         if (r < 0)
                 return r;
-        lh_foreach(m->instances, e) {
-                Instance *i = lh_entry_v(e);
+        for (size_t k = 0; k < n; k++) {
+                Instance *i = l[k];
                 InstanceConfig eff;
-                _cleanup_free_ char *p = NULL;
+                _cleanup_free_ char *p = instance_bus_path(i);
 
-                if (f.compartment && !(f.recursive ? compartment_is_in_subtree(i->compartment, f.compartment)
-                                                   : i->compartment == f.compartment))
-                        continue;
-                if (f.state && strcasecmp(f.state, i->lifecycle_state) != 0)
-                        continue;
-                if (f.name && fnmatch(f.name, i->display_name, 0) != 0)
-                        continue;
-                instance_effective_config(i, now, &eff);
-                if (f.managed >= 0 && eff.managed != (bool) f.managed)
-                        continue;
-
-                p = instance_bus_path(i);
                 if (!p)
                         return -ENOMEM;
+                bytes += 8 + string_size(strempty(i->id)) + string_size(strempty(i->display_name)) +
+                         string_size(strempty(i->compartment_id)) + string_size(strempty(i->region)) +
+                         string_size(strempty(i->shape)) + string_size(strempty(i->lifecycle_state)) + 4 +
+                         string_size(p);
+                if (bytes > BUS_ANSWER_MAX)
+                        return too_large(error, "ListInstances", n, bytes * n / (k + 1),
+                                         "page with the filters 'limit' and 'after' (the last OCID of a page), or "
+                                         "narrow with 'compartment'");
+                instance_effective_config(i, now, &eff);
                 r = sd_bus_message_append(reply, "(ssssssbo)", i->id, i->display_name, i->compartment_id, i->region,
                                           i->shape, i->lifecycle_state, (int) eff.managed, p);
                 if (r < 0)
@@ -208,6 +219,33 @@ static int method_list_instances(sd_bus_message *message, void *userdata, sd_bus
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_describe_instances(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ Instance **l = NULL;
+        _cleanup_free_ char *json = NULL;
+        InstanceQuery q;
+        bool more = false;
+        size_t n = 0;
+        int r;
+
+        r = read_instance_query(message, m, &q, error);
+        if (r < 0)
+                return r;
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_query_instances(m, &q, &l, &n, &more);
+        if (r < 0)
+                return r;
+        r = manager_describe_instances(m, l, n, more, &json);
+        if (r < 0)
+                return r;
+        if (strlen(json) > BUS_ANSWER_MAX)
+                return too_large(error, "DescribeInstances", n, strlen(json),
+                                 "page with the filters 'limit' and 'after' (the answer's \"next\")");
+        return sd_bus_reply_method_return(message, "s", json);
 }
 
 static int method_get_compartment(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -296,9 +334,38 @@ static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error
         r = check_view(message, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = manager_describe(m, &json);
+        r = manager_describe(m, true, &json);
         if (r < 0)
                 return r;
+        if (strlen(json) > BUS_ANSWER_MAX)
+                return too_large(error, "Describe", lh_table_length(m->instances), strlen(json),
+                                 "read it with DescribeWith({\"instances\": false}) and the instances with "
+                                 "DescribeInstances({\"limit\": N, \"after\": …})");
+        return sd_bus_reply_method_return(message, "s", json);
+}
+
+static int method_describe_with(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        _cleanup_free_ char *json = NULL;
+        int instances = true;
+        int r;
+
+        const BusDictKey keys[] = {
+                { "instances", 'b', &instances },
+        };
+        r = bus_read_dict(message, keys, ELEMENTSOF(keys), "option", error);
+        if (r < 0)
+                return r;
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_describe(m, instances, &json);
+        if (r < 0)
+                return r;
+        if (strlen(json) > BUS_ANSWER_MAX)
+                return too_large(error, "DescribeWith", lh_table_length(m->instances), strlen(json),
+                                 "leave the instances out ({\"instances\": false}) and read them with "
+                                 "DescribeInstances({\"limit\": N, \"after\": …})");
         return sd_bus_reply_method_return(message, "s", json);
 }
 
@@ -408,6 +475,23 @@ static void on_history(Db *db, PGresult *r, int error, void *userdata) {
                                                  db_last_error(db));
                 else
                         (void) bus_set_db_error(&e, error, db_last_error(db));
+                (void) bus_reply_error(msg, &e);
+                return;
+        }
+
+        /* the same bound as every answer: long details could make 100,000 entries ~30 MB */
+        uint64_t bytes = 64;
+        for (int row = 0; row < PQntuples(r); row++) {
+                bytes += 8 + 8 + 8 + 4;
+                for (int col = 2; col < 8; col++)
+                        bytes += col == 3 ? 0 : 4 + (uint64_t) PQgetlength(r, row, col) + 1 + 3;
+        }
+        if (bytes > BUS_ANSWER_MAX) {
+                (void) bus_error_setf(&e, SS_ERROR_TOO_LARGE,
+                                      "History would answer %d entries in %.1f MiB, more than one answer may carry "
+                                      "(16 MiB): lower 'limit', or narrow with 'since', 'until', 'instance' or "
+                                      "'compartment'.", PQntuples(r), (double) bytes / (1024.0 * 1024.0));
+                PQclear(r);
                 (void) bus_reply_error(msg, &e);
                 return;
         }
@@ -556,6 +640,16 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", json),
                                 method_describe,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DescribeWith",
+                                SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("s", json),
+                                method_describe_with,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DescribeInstances",
+                                SD_BUS_ARGS("a{sv}", filters),
+                                SD_BUS_RESULT("s", json),
+                                method_describe_instances,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("History",
                                 SD_BUS_ARGS("a{sv}", filters),

@@ -151,8 +151,26 @@ void manager_update_status(Manager *m);
 
 void manager_mark_dirty(Manager *m, uint32_t props);
 void manager_invalidate_describe(Manager *m);
-/* Describe() JSON; the inventory part is built once per change. */
-int manager_describe(Manager *m, char **ret);
+/* Describe() JSON; the inventory part is built once per change. Without instances: the same
+ * document without its "instances" array (DescribeWith({"instances": false})). */
+int manager_describe(Manager *m, bool with_instances, char **ret);
+
+/* What ListInstances() and DescribeInstances() select: in OCID order, those after `after` (an
+ * OCID; NULL: from the first), at most `limit` (0: all). */
+typedef struct InstanceQuery {
+        Compartment *compartment;
+        bool recursive;
+        const char *state;
+        const char *name;        /* fnmatch() pattern of the display name */
+        int managed;             /* -1 = any */
+        const char *after;
+        uint32_t limit;
+} InstanceQuery;
+/* The page: *ret (freed by the caller; the instances are the manager's), *ret_more when the
+ * limit cut it. */
+int manager_query_instances(Manager *m, const InstanceQuery *q, Instance ***ret, size_t *ret_n, bool *ret_more);
+/* {"instances": [...], "next": OCID to continue after, or null} */
+int manager_describe_instances(Manager *m, Instance **l, size_t n, bool more, char **ret);
 
 /* Recomputes effective configuration fingerprints of every compartment and instance and marks
  * the ones that changed. */
