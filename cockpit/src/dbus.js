@@ -31,7 +31,37 @@ export function watchAll(onChange) {
             onChange({ [args[0]]: Object.fromEntries(args[1].map(ifc => [ifc, null])) });
         }
     });
-    return managerCall("Describe").then(([json]) => onChange(describeToPayload(JSON.parse(json))));
+    return describe().then(doc => onChange(describeToPayload(doc)));
+}
+
+const TOO_LARGE = "org.stopstart.StopStart1.Error.TooLarge";
+const PAGE = 10000;
+
+// Describe()'s document. A tenancy too large for one answer (16 MiB) comes in pages: the state
+// without instances, then the instances 10,000 at a time (dbus/README.md, "Answer sizes").
+export function describe() {
+    return managerCall("Describe")
+            .then(([json]) => JSON.parse(json))
+            .catch(ex => {
+                if (ex.name !== TOO_LARGE)
+                    throw ex;
+                return managerCall("DescribeWith", [{ instances: cockpit.variant("b", false) }])
+                        .then(([json]) => {
+                            const doc = JSON.parse(json);
+                            doc.instances = [];
+                            const next = after => {
+                                const filters = { limit: cockpit.variant("u", PAGE) };
+                                if (after)
+                                    filters.after = cockpit.variant("s", after);
+                                return managerCall("DescribeInstances", [filters]).then(([page]) => {
+                                    const p = JSON.parse(page);
+                                    doc.instances.push(...p.instances);
+                                    return p.next ? next(p.next) : doc;
+                                });
+                            };
+                            return next(null);
+                        });
+            });
 }
 
 // What the user may do, asked up front so that controls are disabled with the reason instead of
