@@ -205,17 +205,6 @@ static int status_daemon(sd_bus *bus) {
                         return log_error_errno(EBADMSG, "Could not read the daemon's status: invalid JSON.");
                 if (r < 0)
                         return log_bus_error(&error, r, "read the daemon's status");
-                /* "No result yet" and "no error" are null in stopstartctl's JSON, as in list-jobs
-                 * (the daemon's document has "" for them). */
-                if (json_object_object_get_ex(doc, "jobs", &v) && json_object_is_type(v, json_type_array))
-                        for (size_t i = 0; i < json_object_array_length(v); i++) {
-                                static const char * const keys[] = { "result", "error" };
-                                json_object *job = json_object_array_get_idx(v, i), *f;
-                                for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                                        if (json_object_object_get_ex(job, keys[k], &f) &&
-                                            json_object_is_type(f, json_type_string) && isempty(json_object_get_string(f)))
-                                                json_object_object_add(job, keys[k], NULL);
-                        }
                 r = output_json(doc, &arg_output);
                 if (r < 0)
                         return r;

@@ -151,8 +151,10 @@ json_object *job_to_json(Job *j) {
         json_object_object_add(o, "target", json_object_new_string(j->target));
         json_object_object_add(o, "state", json_object_new_string(job_state_to_string(j->state)));
         json_object_object_add(o, "progress", json_object_new_double(j->progress));
-        json_object_object_add(o, "result", json_object_new_string(job_result_to_string(j->result)));
-        json_object_object_add(o, "error", json_object_new_string(j->error));
+        /* JSON documents say "none yet" with null (D-Bus properties, typed "s", with "") */
+        json_object_object_add(o, "result", j->result == JOB_RESULT_NONE ? NULL :
+                               json_object_new_string(job_result_to_string(j->result)));
+        json_object_object_add(o, "error", isempty(j->error) ? NULL : json_object_new_string(j->error));
         return o;
 }
 

@@ -567,6 +567,9 @@ class TestActions(StackTest):
         described = {j["id"]: j for j in self.ctl_json("status")["jobs"]}
         self.assertTrue(all(j["error"] is None for j in described.values() if j["result"] == "done"), described)
         self.assertEqual(described[int(job.group(1))]["error"], "Canceled by root.")
+        # and so does the daemon's document itself, not only stopstartctl's rendering of it
+        raw = json.loads(self.st.call(ROOT_PATH, MANAGER, "Describe")[0])["jobs"]
+        self.assertTrue(raw and all(j["error"] is None for j in raw if j["result"] == "done"), raw)
         human = self.ctl("list-jobs", check=0).stdout
         self.assertRegex(human.splitlines()[0], r"^JOB\s+KIND\s+INSTANCE\s+STATE\s+RESULT$")
         self.assertRegex(human, rf"(?m)^\s*{job.group(1)}\s+stop\s+\S+\s+done\s+canceled$")

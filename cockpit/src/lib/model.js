@@ -175,7 +175,7 @@ export function describeToPayload(doc) {
         };
     for (const j of doc.jobs || [])
         out[`${ROOT}/job/${j.id}`] = {
-            [IFACE.job]: { Id: j.id, Kind: j.kind, Target: j.target, State: j.state, Progress: j.progress, Result: j.result, Error: j.error },
+            [IFACE.job]: { Id: j.id, Kind: j.kind, Target: j.target, State: j.state, Progress: j.progress, Result: j.result ?? "", Error: j.error ?? "" },
         };
     return out;
 }
