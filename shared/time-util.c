@@ -144,6 +144,9 @@ char *format_timespan(char *buf, size_t l, usec_t t) {
                 const char *suffix;
                 usec_t usec;
         } table[] = {
+                /* systemd's units, a month 30.44 days and a year 365.25 days as it counts them */
+                { "y",     USEC_PER_YEAR },
+                { "month", USEC_PER_MONTH },
                 { "w",   USEC_PER_WEEK },
                 { "d",   USEC_PER_DAY },
                 { "h",   USEC_PER_HOUR },

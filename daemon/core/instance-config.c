@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "instance-config.h"
+#include "time-util.h"
 #include "json-util.h"
 #include "strv.h"
 
@@ -201,9 +202,12 @@ int instance_config_set(InstanceConfig *c, const char *key, const ConfigValue *v
         }
 
         case CONFIG_SOFT_STOP_TIMEOUT:
-                if (v->t == 0 || v->t > CONFIG_SOFT_STOP_TIMEOUT_MAX)
-                        return refuse(ret_error, "Key 'soft_stop_timeout' takes a duration in microseconds, "
-                                      "more than 0 and at most a week.");
+                if (v->t == 0 || v->t > CONFIG_SOFT_STOP_TIMEOUT_MAX) {
+                        char got[TIMESPAN_MAX], max[TIMESPAN_MAX];
+                        return refuse(ret_error, "Key 'soft_stop_timeout' takes a duration of more than 0 and at most "
+                                      "%s, not %s.", format_timespan(max, sizeof max, CONFIG_SOFT_STOP_TIMEOUT_MAX),
+                                      format_timespan(got, sizeof got, v->t));
+                }
                 c->soft_stop_timeout = v->t;
                 break;
 

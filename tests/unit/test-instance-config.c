@@ -6,6 +6,7 @@
 #include "instance-config.h"
 #include "json-util.h"
 #include "tests.h"
+#include "time-util.h"
 
 #define NOW 1700000000000000ULL   /* 2023-11-14, µs */
 
@@ -72,7 +73,9 @@ TEST(set_and_validate) {
         SET_FAILS(&c, "stop_mode", S("gentle"), "\"soft\" or \"hard\"");
         SET_FAILS(&c, "stop_mode", B(true), "takes a string");
         SET_FAILS(&c, "soft_stop_timeout", T(0), "more than 0");
-        SET_FAILS(&c, "soft_stop_timeout", T(CONFIG_SOFT_STOP_TIMEOUT_MAX + 1), "at most a week");
+        SET_FAILS(&c, "soft_stop_timeout", T(CONFIG_SOFT_STOP_TIMEOUT_MAX + 1), "at most 1w, not 1w 1us");
+        /* in the units the user typed (stopstartctl set-config … soft_stop_timeout=+9y), not µs */
+        SET_FAILS(&c, "soft_stop_timeout", T(9 * USEC_PER_YEAR), "not 9y.");
         SET_FAILS(&c, "soft_stop_timeout", I(5), "microseconds (t)");
         SET_FAILS(&c, "priority", T(5), "an integer (i)");
         SET_FAILS(&c, "note", S("bell\a"), "control characters");

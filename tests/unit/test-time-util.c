@@ -64,12 +64,15 @@ TEST(parse_timespan_bad) {
 TEST(format_timespan) {
         char buf[TIMESPAN_MAX];
         usec_t spans[] = { 0, 1, 999, USEC_PER_SEC, 90 * USEC_PER_MINUTE, USEC_PER_DAY + 5 * USEC_PER_MSEC,
-                           3 * USEC_PER_WEEK + 7 };
+                           3 * USEC_PER_WEEK + 7, 9 * USEC_PER_YEAR, USEC_PER_MONTH + USEC_PER_HOUR };
 
         ASSERT_STREQ(format_timespan(buf, sizeof buf, 0), "0");
         ASSERT_STREQ(format_timespan(buf, sizeof buf, 90 * USEC_PER_MINUTE), "1h 30min");
         ASSERT_STREQ(format_timespan(buf, sizeof buf, 250 * USEC_PER_MSEC), "250ms");
         ASSERT_STREQ(format_timespan(buf, sizeof buf, USEC_INFINITY), "infinity");
+        /* systemd's largest units, as `systemd-analyze timespan` prints them */
+        ASSERT_STREQ(format_timespan(buf, sizeof buf, 9 * USEC_PER_YEAR), "9y");
+        ASSERT_STREQ(format_timespan(buf, sizeof buf, USEC_PER_MONTH + USEC_PER_HOUR), "1month 1h");
         /* round trip */
         for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
                 usec_t u;
