@@ -235,6 +235,22 @@ static int status_daemon(sd_bus *bus) {
         return streq_ptr(prop_string(props, "State"), "running") ? 0 : EXIT_NOT_RUNNING;
 }
 
+/* The instance's last finished job as the daemon keeps it (LastJob, from the database: it
+ * survives restarts), when no job of it is on the bus any more. */
+static int instance_last_job(sd_bus *bus, const char *path, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *kind, *result, *err;
+        uint32_t id;
+        uint64_t at;
+
+        if (sd_bus_get_property(bus, SS_BUS_NAME, path, SS_BUS_IFACE_INSTANCE, "LastJob", NULL, &reply, "(ussst)") < 0 ||
+            sd_bus_message_read(reply, "(ussst)", &id, &kind, &result, &err, &at) < 0 || id == 0)
+                return 0;  /* best effort, as instance_job() */
+        *ret = strprintf("%" PRIu32 " (%s): %s%s%s", id, kind, isempty(result) ? "done" : result, isempty(err) ? "" : ": ",
+                         err);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* The instance's newest job (running, or finished within the last minutes: the daemon keeps
  * finished jobs for a while), from ListJobs and the job's own properties. */
 static int instance_job(sd_bus *bus, const char *id, char **ret) {
@@ -425,6 +441,8 @@ static int status_instance(sd_bus *bus, const char *name) {
                 (void) sd_bus_get_property_string(bus, SS_BUS_NAME, cpath, SS_BUS_IFACE_COMPARTMENT, "Path", NULL,
                                                   &compartment);
         r = instance_job(bus, prop_string(props, "Id") ?: "", &job);
+        if (r >= 0 && !job)
+                r = instance_last_job(bus, path, &job);
         if (r < 0)
                 return log_oom();
         r = explain_json(bus, path, name, &explained);

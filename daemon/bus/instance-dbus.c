@@ -41,6 +41,14 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
         return bus_append_config(reply, &i->config, false);
 }
 
+static int property_get_last_job(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Instance *i = ASSERT_PTR(userdata);
+        const InstanceLastJob *l = &i->last_job;
+        return sd_bus_message_append(reply, "(ussst)", l->id, strempty(l->kind), strempty(l->result),
+                                     strempty(l->error), l->finished_at);
+}
+
 static int property_get_effective_config(sd_bus *bus, const char *path, const char *interface,
                                          const char *property, sd_bus_message *reply, void *userdata,
                                          sd_bus_error *error) {
@@ -217,6 +225,10 @@ static const sd_bus_vtable instance_vtable[] = {
          * 20,000 instances; clients Get it by name (see README). */
         SD_BUS_PROPERTY("EffectiveConfig", "a{sv}", property_get_effective_config, 0,
                         SD_BUS_VTABLE_PROPERTY_EXPLICIT | SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        /* The newest finished start/stop/reboot job: id (0: none), kind, result, error, finished
+         * (µs); kept in the database, so it survives restarts. Explicit, like EffectiveConfig. */
+        SD_BUS_PROPERTY("LastJob", "(ussst)", property_get_last_job, 0,
+                        SD_BUS_VTABLE_PROPERTY_EXPLICIT | SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_METHOD_WITH_ARGS("Start",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("o", job),
@@ -275,6 +287,7 @@ static const struct {
         { INSTANCE_PROP_FREEFORM_TAGS, "FreeformTags" },
         { INSTANCE_PROP_CONFIG, "Config" },
         { INSTANCE_PROP_EFFECTIVE_CONFIG, "EffectiveConfig" },
+        { INSTANCE_PROP_LAST_JOB, "LastJob" },
 };
 
 void instance_emit_changes(Instance *i, uint32_t props) {

@@ -40,6 +40,36 @@ int instance_new(Manager *m, const char *id, Instance **ret) {
         return 0;
 }
 
+int instance_set_last_job(Instance *i, uint32_t id, const char *kind, const char *result, const char *error,
+                          uint64_t finished_at) {
+        InstanceLastJob l = {
+                .id = id,
+                .kind = strdup(strempty(kind)),
+                .result = strdup(strempty(result)),
+                .error = strdup(strempty(error)),
+                .finished_at = finished_at,
+        };
+
+        if (!l.kind || !l.result || !l.error) {
+                free(l.kind);
+                free(l.result);
+                free(l.error);
+                return -ENOMEM;
+        }
+        if (i->last_job.id == id && streq_ptr(i->last_job.result, l.result) && streq_ptr(i->last_job.error, l.error)) {
+                free(l.kind);
+                free(l.result);
+                free(l.error);
+                return 0;
+        }
+        free(i->last_job.kind);
+        free(i->last_job.result);
+        free(i->last_job.error);
+        i->last_job = l;
+        instance_mark_dirty(i, INSTANCE_PROP_LAST_JOB);
+        return 1;
+}
+
 Instance *instance_free(Instance *i) {
         Manager *m;
 
@@ -61,6 +91,9 @@ Instance *instance_free(Instance *i) {
         free(i->id);
         free(i->display_name);
         free(i->freeform_tags);
+        free(i->last_job.kind);
+        free(i->last_job.result);
+        free(i->last_job.error);
         instance_config_done(&i->config);
         return mfree(i);
 }

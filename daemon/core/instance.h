@@ -25,8 +25,20 @@ typedef enum InstanceProp {
         INSTANCE_PROP_CONFIG            = 1U << 6,
         INSTANCE_PROP_EFFECTIVE_CONFIG  = 1U << 7,
         INSTANCE_PROP_AVAILABILITY_DOMAIN = 1U << 8,
+        INSTANCE_PROP_LAST_JOB          = 1U << 9,
         INSTANCE_PROP_ADDED             = 1U << 31,
 } InstanceProp;
+
+/* How the instance's newest finished start/stop/reboot job ended; id 0: none yet. */
+typedef struct InstanceLastJob {
+        uint32_t id;
+        char *kind, *result, *error;
+        uint64_t finished_at;           /* µs since the epoch */
+} InstanceLastJob;
+
+/* Records a finished job as the instance's last (marks the property). */
+int instance_set_last_job(Instance *i, uint32_t id, const char *kind, const char *result, const char *error,
+                          uint64_t finished_at);
 
 struct Instance {
         Manager *manager;
@@ -47,6 +59,7 @@ struct Instance {
         uint64_t effective_hash;
         unsigned n_writes;
         uint32_t job_id;                /* the action job running on it, 0 if none */
+        InstanceLastJob last_job;       /* the newest finished action job (kept in the database) */
 
         uint32_t dirty;                 /* InstanceProp */
         LIST_ENTRY(Instance) dirty_link;

@@ -848,7 +848,12 @@ static const char load_instances_sql[] =
         "SELECT i.id, i.compartment_id, i.region, i.availability_domain, coalesce(i.fault_domain, ''), "
         "coalesce(i.shape, ''), i.display_name, i.lifecycle_state, "
         "(extract(epoch from i.state_observed_at) * 1000000)::bigint, i.freeform_tags::text, " CONFIG_COLUMNS("c") " "
+        ", lj.id, lj.kind, lj.result, lj.error, (extract(epoch from lj.finished_at) * 1000000)::bigint "
         "FROM stopstart.instances i LEFT JOIN stopstart.instance_config c ON c.instance_id = i.id "
+        /* each instance's newest finished action job, in one pass over the jobs */
+        "LEFT JOIN (SELECT DISTINCT ON (target) target, id, kind, result, error, finished_at FROM stopstart.jobs "
+        "           WHERE state = 'done' AND kind IN ('start', 'stop', 'reboot') ORDER BY target, id DESC) lj "
+        "       ON lj.target = i.id "
         "WHERE i.deleted_at IS NULL ORDER BY i.display_name, i.id";
 
 static const char load_meta_sql[] =
@@ -959,7 +964,7 @@ static int apply_instances(Manager *m, PGresult *r) {
         struct lh_entry *e, *tmp;
         int n = PQntuples(r), k;
 
-        if (PQnfields(r) != 10 + CONFIG_SQL_COLUMNS)
+        if (PQnfields(r) != 10 + CONFIG_SQL_COLUMNS + 5)
                 return -EBADMSG;
 
         lh_foreach(m->instances, e)
@@ -1034,6 +1039,17 @@ static int apply_instances(Manager *m, PGresult *r) {
                         changed |= INSTANCE_PROP_CONFIG;
                 } else
                         instance_config_done(&cfg);
+
+                {
+                        int lj = 10 + CONFIG_SQL_COLUMNS;
+                        if (!PQgetisnull(r, row, lj)) {
+                                k = instance_set_last_job(i, (uint32_t) parse_usec(PQgetvalue(r, row, lj)),
+                                                          PQgetvalue(r, row, lj + 1), PQgetvalue(r, row, lj + 2),
+                                                          PQgetvalue(r, row, lj + 3), parse_usec(PQgetvalue(r, row, lj + 4)));
+                                if (k < 0)
+                                        return k;
+                        }
+                }
 
                 instance_mark_dirty(i, changed);
         }

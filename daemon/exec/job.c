@@ -233,6 +233,9 @@ void job_finish(Job *j, JobResult result, const char *error) {
         i = j->kind != JOB_REFRESH ? manager_get_instance(m, j->target) : NULL;
         if (i && i->job_id == j->id)
                 i->job_id = 0;
+        if (i && (j->kind == JOB_START || j->kind == JOB_STOP || j->kind == JOB_REBOOT))
+                (void) instance_set_last_job(i, j->id, job_kind_to_string(j->kind), job_result_to_string(result),
+                                             j->error, now(CLOCK_REALTIME));
         if (m->refresh_job == j)
                 m->refresh_job = NULL;
 

@@ -810,6 +810,11 @@ class TestRestart(StackTest):
         self.assertEqual(after, before)
         self.assertEqual(self.prop(path, INSTANCE, "LifecycleState"), "STOPPED")
         self.assertEqual(self.actions(inst["id"]), {"STOP": 1})
+        # the last job's result too: no job on the bus any more, the daemon read it back (issue 8 item 16)
+        last = self.prop(path, INSTANCE, "LastJob")
+        self.assertEqual((last[1], last[2], last[3]), ("stop", "done", ""), last)
+        self.assertGreater(last[0], 0)
+        self.assertRegex(self.ctl("status", inst["id"]).stdout, rf"(?m)^\s*Job: {last[0]} \(stop\): done$")
 
     def test_waiting_client_when_the_daemon_goes(self):
         inst = self.pick("RUNNING")[0]
