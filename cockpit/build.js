@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { poToCockpitJs } from "./src/lib/po.js";
+import { poToCockpitJs, manifestMessages } from "./src/lib/po.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -52,7 +52,11 @@ for (const f of ["src/index.html", "manifest.json"]) {
 for (const f of fs.readdirSync(path.join(HERE, "po")).filter(f => f.endsWith(".po")).sort()) {
     const lang = f.slice(0, -3);
     const src = path.join(HERE, "po", f);
-    fs.writeFileSync(path.join(outdir, `po.${lang}.js`), poToCockpitJs(fs.readFileSync(src, "utf8"), lang));
+    const text = fs.readFileSync(src, "utf8");
+    fs.writeFileSync(path.join(outdir, `po.${lang}.js`), poToCockpitJs(text, lang));
+    // the shell's menu label, translated before the page is loaded
+    const labels = new Set(manifestMessages(fs.readFileSync(path.join(HERE, "manifest.json"), "utf8")).map(m => m.id));
+    fs.writeFileSync(path.join(outdir, `po.manifest.${lang}.js`), poToCockpitJs(text, lang, labels));
     inputs.push(src);
 }
 if (depfile) {

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { extractMessages, parsePo } from "./src/lib/po.js";
+import { extractMessages, manifestMessages, parsePo } from "./src/lib/po.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -34,6 +34,11 @@ export function sourceMessages() {
             if (!seen.get(key).refs.includes(rel))
                 seen.get(key).refs.push(rel);
         }
+    }
+    for (const m of manifestMessages(fs.readFileSync(path.join(HERE, "manifest.json"), "utf8"))) {
+        if (!seen.has(m.id))
+            seen.set(m.id, { ...m, refs: [] });
+        seen.get(m.id).refs.push("manifest.json");
     }
     return [...seen.values()];
 }

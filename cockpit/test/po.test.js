@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
 import { fileURLToPath } from "node:url";
-import { parsePo, poToCockpitJs, extractMessages } from "../src/lib/po.js";
+import { parsePo, poToCockpitJs, extractMessages, manifestMessages } from "../src/lib/po.js";
 import { sourceMessages } from "../update-po.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -47,3 +47,14 @@ for (const f of fs.readdirSync(PO).filter(f => f.endsWith(".po"))) {
         assert.deepEqual(missing, [], `untranslated in ${f} (run node update-po.js, then translate)`);
     });
 }
+
+test("the manifest's menu label is translatable and po.manifest.LANG.js carries it alone", () => {
+    const labels = manifestMessages(fs.readFileSync(path.join(HERE, "..", "manifest.json"), "utf8"));
+    assert.deepEqual(labels, [{ id: "Instance schedules" }]);
+    assert.ok(sourceMessages().some(m => m.id === "Instance schedules"));
+    let got;
+    vm.runInNewContext(poToCockpitJs(fs.readFileSync(path.join(PO, "pt_BR.po"), "utf8"), "pt_BR", new Set(labels.map(l => l.id))),
+                       { cockpit: { locale: d => { got = d } } });
+    assert.deepEqual(Object.keys(got).sort(), ["", "Instance schedules"]);
+    assert.equal(got["Instance schedules"][1], "Agendamento de instâncias");
+});

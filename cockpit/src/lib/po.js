@@ -64,7 +64,8 @@ function headerField(header, name) {
 }
 
 // The JavaScript of po.LANG.js: cockpit.locale({...}) with a real plural function.
-export function poToCockpitJs(text, lang) {
+// only: a Set of msgids to keep (po.manifest.LANG.js carries the manifest's strings alone)
+export function poToCockpitJs(text, lang, only = null) {
     const entries = parsePo(text);
     const header = entries.find(e => e.id === "")?.str[0] || "";
     const pf = headerField(header, "Plural-Forms") || "nplurals=2; plural=(n != 1);";
@@ -72,7 +73,7 @@ export function poToCockpitJs(text, lang) {
         throw new Error(`po: suspicious Plural-Forms: ${pf}`);
     const data = {};
     for (const e of entries) {
-        if (e.id === "" || e.fuzzy || !e.str.length || e.str.some(s => !s))
+        if (e.id === "" || e.fuzzy || !e.str.length || e.str.some(s => !s) || (only && !only.has(e.id)))
             continue;
         const key = e.ctx !== undefined ? `${e.ctx}\u0004${e.id}` : e.id;
         data[key] = [e.plural ?? null, ...e.str];
@@ -80,6 +81,18 @@ export function poToCockpitJs(text, lang) {
     const body = JSON.stringify(data);
     return `cockpit.locale({"": {"plural-forms": function(n) { var nplurals, plural; ${pf} return plural; }, ` +
            `"language": ${JSON.stringify(lang)}, "language-direction": "ltr"}, ${body.slice(1)});\n`;
+}
+
+// The strings of manifest.json that Cockpit's shell shows (menu and tools labels, dashboard
+// entries); the shell translates them from the package's po.manifest.LANG.js.
+export function manifestMessages(manifestText) {
+    const m = JSON.parse(manifestText);
+    const out = [];
+    for (const section of ["menu", "tools", "dashboard"])
+        for (const entry of Object.values(m[section] || {}))
+            if (entry.label)
+                out.push({ id: entry.label });
+    return out;
 }
 
 // Messages used in the sources: _("..."), N_("..."), cockpit.gettext("..."),
