@@ -11,12 +11,13 @@ import { Model } from "./lib/model.js";
 import { buildTree, searchTree, flattenTree, instancesOf, ancestorsOf } from "./lib/tree.js";
 import { configChain, effectiveFromChain, nowUsec } from "./lib/config.js";
 import { errorText } from "./lib/errors.js";
-import { watchAll, checkRight, managerCall } from "./dbus.js";
+import { watchAll, checkRight, managerCall, loadInstanceExtras } from "./dbus.js";
 import { CompartmentTree } from "./tree-view.jsx";
 import { InstancesPane } from "./instances.jsx";
 import { InstanceDialog } from "./instance-dialog.jsx";
 import { DefaultsDialog, BulkDialog } from "./dialogs.jsx";
 import { HistoryView } from "./history.jsx";
+import { SchedulesView } from "./schedules.jsx";
 import { Disabled, InlineError } from "./widgets.jsx";
 import { _, format } from "./lib/i18n.js";
 import { formatTime } from "./time.js";
@@ -31,7 +32,7 @@ export function App() {
     const [gen, setGen] = useState(0);
     const [loadError, setLoadError] = useState(null);
     const [loaded, setLoaded] = useState(false);
-    const [rights, setRights] = useState({ configure: CHECKING, operate: CHECKING });
+    const [rights, setRights] = useState({ configure: CHECKING, operate: CHECKING, "manage-schedules": CHECKING });
     const [expanded, setExpanded] = useState(() => new Set());
     const [selected, setSelected] = useState(null);
     const [query, setQuery] = useState("");
@@ -40,22 +41,33 @@ export function App() {
     const [tab, setTab] = useState("instances");
     const [actionError, setActionError] = useState("");
     const [tick, setTick] = useState(0);
+    const applyRef = useRef(null);
+    // Schedules and NextAction of the rows in view, asked once per instance
+    const extrasAsked = useRef(new Set());
+    const needExtras = list => {
+        const paths = list.filter(i => i.schedules === undefined && !extrasAsked.current.has(i.path)).map(i => i.path);
+        if (!paths.length)
+            return;
+        paths.forEach(p => extrasAsked.current.add(p));
+        loadInstanceExtras(paths, applyRef.current);
+    };
 
     useEffect(() => {
         let frame = 0;
         const t0 = performance.now();
-        watchAll(payload => {
+        applyRef.current = payload => {
             if (model.apply(payload) && !frame)
                 frame = requestAnimationFrame(() => { frame = 0; setGen(model.generation) });
-        })
+        };
+        watchAll(applyRef.current)
                 .then(() => {
                     window.__stopstartLoadMs = performance.now() - t0;
                     setGen(model.generation);
                     setLoaded(true);
                 })
                 .catch(ex => setLoadError(errorText(ex)));
-        Promise.all([checkRight("configure"), checkRight("operate")])
-                .then(([configure, operate]) => setRights({ configure, operate }));
+        Promise.all([checkRight("configure"), checkRight("operate"), checkRight("manage-schedules")])
+                .then(([configure, operate, manage]) => setRights({ configure, operate, "manage-schedules": manage }));
         // relative times ("5 minutes ago") and override expiry age with the clock
         const clock = setInterval(() => setTick(t => t + 1), 30000);
         return () => clearInterval(clock);
@@ -84,6 +96,8 @@ export function App() {
             inst.set(i.id, i);
         return { comp, inst };
     }, [model.structureGeneration]); // eslint-disable-line react-hooks/exhaustive-deps
+    const sortedCompartments = useMemo(() => (tab === "instances" ? [] : [...tree.nodes.values()].map(n => n.c)
+            .sort((a, b) => (a.ocipath || "").localeCompare(b.ocipath || ""))), [tree, tab === "instances"]); // eslint-disable-line react-hooks/exhaustive-deps
     const compartmentName = id => { const c = ids.comp.get(id); return c ? (c.ocipath || c.name) : id };
     const instanceName = id => ids.inst.get(id)?.name || id;
 
@@ -164,6 +178,7 @@ export function App() {
                 <InlineError error={actionError} id="page-error" />
                 <Tabs activeKey={tab} onSelect={(_ev, k) => setTab(k)} id="main-tabs" className="ss-tabs">
                     <Tab eventKey="instances" id="tab-instances" title={<TabTitleText>{_("Instances")}</TabTitleText>} />
+                    <Tab eventKey="schedules" id="tab-schedules" title={<TabTitleText>{_("Schedules")}</TabTitleText>} />
                     <Tab eventKey="history" id="tab-history" title={<TabTitleText>{_("History")}</TabTitleText>} />
                 </Tabs>
                 </div>
@@ -178,10 +193,14 @@ export function App() {
                                        onOpen={path => setDialog({ kind: "instance", path })}
                                        onBulk={(action, list) => setDialog({ kind: "bulk", action, list })}
                                        onDefaults={() => setDialog({ kind: "defaults", path: selected })}
-                                       rights={rights} scheduleNames={p => model.schedules.get(p)?.name || p} />
+                                       rights={rights} scheduleNames={p => model.schedules.get(p)?.name || p}
+                                       onVisible={needExtras} />
                     </div>}
+                {tab === "schedules" &&
+                    <SchedulesView model={model} gen={gen} rights={rights} compartments={sortedCompartments}
+                                   compartmentName={compartmentName} instanceName={instanceName} />}
                 {tab === "history" &&
-                    <HistoryView compartments={tree ? [...tree.nodes.values()].map(n => n.c).sort((a, b) => (a.ocipath || "").localeCompare(b.ocipath || "")) : []}
+                    <HistoryView compartments={sortedCompartments}
                                  instanceName={instanceName} compartmentName={compartmentName} />}
             </PageSection>
             {dialog?.kind === "instance" &&

@@ -31,7 +31,8 @@ export function watchAll(onChange) {
             onChange({ [args[0]]: Object.fromEntries(args[1].map(ifc => [ifc, null])) });
         }
     });
-    return describe().then(doc => onChange(describeToPayload(doc)));
+    return describe().then(doc => onChange(describeToPayload(doc)))
+            .then(() => loadSchedules(onChange));
 }
 
 const TOO_LARGE = "org.stopstart.StopStart1.Error.TooLarge";
@@ -62,6 +63,35 @@ export function describe() {
                             return next(null);
                         });
             });
+}
+
+export function getAll(path, iface) {
+    return call(path, "org.freedesktop.DBus.Properties", "GetAll", [iface]).then(([props]) => signalProps(props));
+}
+
+// The schedules are few: ListSchedules() for their objects, GetAll() for each; later changes come
+// as signals. A daemon without schedules support answers UnknownMethod: the page works without.
+export function loadSchedules(onChange) {
+    return managerCall("ListSchedules")
+            .then(([list]) => Promise.all(list.map(([path]) => getAll(path, IFACE.schedule)
+                    .then(props => onChange({ [path]: { [IFACE.schedule]: props } }))
+                    .catch(() => {}))))
+            .catch(ex => { if (!/UnknownMethod/.test(ex.name || "")) throw ex });
+}
+
+// Instance.Schedules and NextAction are not in Describe(): the visible rows ask for them (a few
+// dozen GetAll at a time), PropertiesChanged keeps them current afterwards.
+export function loadInstanceExtras(paths, onChange) {
+    return Promise.all(paths.map(path => call(path, "org.freedesktop.DBus.Properties", "Get", [IFACE.instance, "Schedules"])
+            .then(([sch]) => call(path, "org.freedesktop.DBus.Properties", "Get", [IFACE.instance, "NextAction"])
+                    .then(([na]) => onChange({ [path]: { [IFACE.instance]: { Schedules: sch.v, NextAction: na.v } } })))
+            .catch(() => onChange({ [path]: { [IFACE.instance]: { Schedules: [], NextAction: null } } }))));
+}
+
+// The next instants of calendar specs not saved yet, from systemd's own calendar engine (what the
+// daemon's timers and Preview() use): `systemd-analyze calendar` in UTC, parsed by the caller.
+export function analyzeCalendars(argv) {
+    return cockpit.spawn(argv, { environ: ["TZ=UTC", "LC_ALL=C.UTF-8"], err: "out" });
 }
 
 // What the user may do, asked up front so that controls are disabled with the reason instead of

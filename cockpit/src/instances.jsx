@@ -1,6 +1,6 @@
 // Right pane: the instances of the selected compartment (optionally its subtree), sortable and
 // filterable, virtualised; bulk start/stop/reboot after a confirmation that lists what happens.
-import React, { useMemo, useState } from "react";
+import React, { useEffect, useMemo, useState } from "react";
 import { Button } from "@patternfly/react-core/dist/esm/components/Button/index.js";
 import { Switch } from "@patternfly/react-core/dist/esm/components/Switch/index.js";
 import { TextInput } from "@patternfly/react-core/dist/esm/components/TextInput/index.js";
@@ -33,7 +33,8 @@ export function nextActionText(i, schedules) {
     const na = i.nextAction;
     if (!na || !na.action || !na.at)
         return "—";
-    return format(_("$0 at $1"), na.action, formatTime(na.at));
+    const name = schedules && na.schedule && na.schedule !== "/" ? schedules(na.schedule) : "";
+    return format(_("$0 at $1"), na.action, formatTime(na.at)) + (name ? " (" + name + ")" : "");
 }
 
 const COLUMNS = [
@@ -47,7 +48,7 @@ const COLUMNS = [
 ];
 
 export function InstancesPane({ compartment, instances, effectiveOf, recursive, onRecursive, onOpen, onBulk,
-                                onDefaults, rights, scheduleNames }) {
+                                onDefaults, rights, scheduleNames, onVisible }) {
     const [filter, setFilter] = useState({ text: "", state: "", managed: "" });
     const [sort, setSort] = useState({ index: 0, direction: "asc" });
     const [selected, setSelected] = useState(() => new Set());
@@ -60,6 +61,7 @@ export function InstancesPane({ compartment, instances, effectiveOf, recursive, 
     }, [instances, filter, sort]); // eslint-disable-line react-hooks/exhaustive-deps
 
     const w = useScrollWindow(rows.length, ROW);
+    useEffect(() => { onVisible?.(rows.slice(w.first, w.last)) });
     const selectedRows = rows.filter(i => selected.has(i.path));
     const allSelected = rows.length > 0 && selectedRows.length === rows.length;
     const toggle = (path, on) => setSelected(s => {
@@ -97,8 +99,8 @@ export function InstancesPane({ compartment, instances, effectiveOf, recursive, 
                     {eff.managed ? _("yes") : _("no")}
                     {eff.override_state ? <Label isCompact color="purple" className="ss-override">{format(_("override: $0"), describeValue("override_state", eff.override_state))}</Label> : null}
                 </Td>
-                <Td dataLabel={_("Schedules")}>{(i.schedules || []).map(p => scheduleNames(p)).join(", ") || "—"}</Td>
-                <Td dataLabel={_("Next action")}>{nextActionText(i)}</Td>
+                <Td dataLabel={_("Schedules")} className="ss-schedules-cell">{i.schedules === undefined ? "…" : i.schedules.map(p => scheduleNames(p)).join(", ") || "—"}</Td>
+                <Td dataLabel={_("Next action")} className="ss-next-action" data-at={i.nextAction?.at || 0}>{i.schedules === undefined ? "…" : nextActionText(i, scheduleNames)}</Td>
             </Tr>
         );
     }

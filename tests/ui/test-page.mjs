@@ -55,7 +55,8 @@ async function closeDialog(p) {
 }
 
 before(async () => {
-    stack = new Stack({ compartments: 8, depth: 3, instances: 30, seed: 7 }).start();
+    // the systemd user manager runs the schedules' timers: NextElapse is systemd's own
+    stack = new Stack({ compartments: 8, depth: 3, instances: 30, seed: 7, usermgr: true }).start();
     tenancy = await stack.oci("GET", "tenancy");
     ws = await new CockpitWs(stack, OPERATOR).start();
     browser = await launchBrowser();
@@ -235,6 +236,65 @@ test("History lists the changes made in the page, filterable", async () => {
     await page.getByRole("tab", { name: "Instances" }).click();
 });
 
+test("a schedule created in the page is the daemon's, with systemd's next elapse; skipping shows in preview", async () => {
+    await page.getByRole("tab", { name: "Schedules" }).click();
+    await page.click("#schedule-create");
+    await page.waitForSelector("#schedule-dialog");
+    await page.fill("#schedule-name", "ui-weekdays");
+    await page.selectOption("#schedule-action", "stop");
+    await page.fill("#schedule-calendars", "Mon..Fri 19:30");
+    await page.fill("#schedule-zone", "America/Sao_Paulo");
+    // the live preview: systemd's instants of the spec as typed, before anything is saved
+    await page.waitForSelector("#schedule-draft-preview li[data-at]");
+    const draft = await page.$$eval("#schedule-draft-preview li[data-at]", ls => ls.map(l => Number(l.dataset.at)));
+    assert.equal(draft.length, 5);
+    await page.fill("#schedule-calendars", "Mon..Fri 19:61");
+    await page.waitForSelector("#schedule-draft-error");
+    await page.fill("#schedule-calendars", "Mon..Fri 19:30");
+    await page.waitForSelector("#schedule-draft-preview li[data-at]");
+    await page.selectOption("#schedule-target-compartment", tenancy.tenancy.id);
+    await page.click("#schedule-target-add-compartment");
+    await page.fill("#schedule-target-other", "tag:team=web");
+    await page.click("#schedule-target-add-other");
+    await page.fill("#schedule-grace", "20");
+    await shot(page, "schedule-create");
+    await page.click("#schedule-save");
+    await page.waitForSelector("#schedule-dialog", { state: "detached" });
+
+    const row = page.locator('#schedules-table tr.ss-schedule-row[data-name="ui-weekdays"]');
+    await waitFor(async () => Number(await row.getAttribute("data-next")) > 0, 15000, "the next elapse in the list");
+    const shown = Number(await row.getAttribute("data-next"));
+    const listed = stack.ctlJson("schedule", "list").find(s => s.name === "ui-weekdays");
+    assert.ok(listed, "in stopstartctl schedule list");
+    assert.equal(listed.action, "stop");
+    assert.equal(Date.parse(listed.next_elapse) * 1000, shown, "the page shows the daemon's next elapse");
+    assert.equal(shown, draft[0], "the next elapse is the preview's first instant");
+    const obj = listed.object;
+    assert.deepEqual(stack.prop(obj, "org.stopstart.StopStart1.Schedule", "Targets"), [`compartment:${tenancy.tenancy.id}`, "tag:team=web"]);
+    assert.equal(stack.prop(obj, "org.stopstart.StopStart1.Schedule", "MisfireGraceUSec"), 20 * 60e6);
+
+    // its next occurrences, skipped from the page
+    await row.locator("td.ss-name").click();
+    await page.waitForSelector("#schedule-preview tbody tr[data-at]");
+    assert.equal(Number(await page.locator("#schedule-preview tbody tr[data-at]").first().getAttribute("data-at")), shown);
+    await page.click("#sim-run");
+    await page.waitForSelector("#sim-result svg .ss-bar");
+    await shot(page, "schedules");
+    await page.click("#skip-0");
+    await page.waitForSelector(`#schedule-preview tbody tr[data-at="${shown}"][data-decision="skip"]`);
+    const preview = stack.ctlJson("schedule", "preview", "ui-weekdays");
+    const first = preview.find(p => Date.parse(p.at) * 1000 === shown);
+    assert.ok(first, `${shown} in ${JSON.stringify(preview)}`);
+    assert.equal(first.decision, "skip");
+
+    // the instances it targets now show it in the table
+    await page.getByRole("tab", { name: "Instances" }).click();
+    await selectCompartment(page, tenancy.tenancy.id);
+    await waitFor(async () => (await page.$$eval("#instances td.ss-schedules-cell", tds => tds.map(t => t.textContent))).some(t => t.includes("ui-weekdays")),
+                  15000, "the schedule in the instances table");
+    await shot(page, "tree-table-schedules");
+});
+
 test("a denied user sees disabled controls with the reason, and nothing changes", async () => {
     wsDenied = await new CockpitWs(stack, DENIED).start();
     const p = await openPage(wsDenied.url);
@@ -253,6 +313,16 @@ test("a denied user sees disabled controls with the reason, and nothing changes"
     assert.equal(await p.locator("#cfg-stop_mode-set").isDisabled(), true);
     await p.waitForSelector("#instance-configure-reason");
     await shot(p, "denied");
+    await p.locator("#instance-close").click();
+    await p.getByRole("tab", { name: "Schedules" }).click();
+    await p.waitForSelector("#schedules-manage-reason");
+    assert.equal(await p.locator("#schedule-create").isDisabled(), true);
+    await p.locator('#schedules-table tr.ss-schedule-row[data-name="ui-weekdays"] td.ss-name').click();
+    await p.waitForSelector("#schedule-preview tbody tr[data-at]");
+    assert.equal(await p.locator("#skip-0").isDisabled(), true);
+    assert.equal(await p.locator("#schedule-edit").isDisabled(), true);
+    assert.match(await p.locator("#schedule-operate-reason").textContent(), /polkit/);
+    await shot(p, "denied-schedules");
     await stack.oci("POST", "counters/reset");
     await new Promise(r => setTimeout(r, 500));
     assert.deepEqual((await stack.oci("GET", "counters")).actions, {});
@@ -267,6 +337,13 @@ test("pt-BR renders translated strings", async () => {
     assert.equal(await p.locator("#compartment-tree").getAttribute("aria-label"), "Compartimentos");
     assert.match(await p.locator("#instance-count").textContent(), /instâncias?/);
     await shot(p, "pt-BR");
+    await p.getByRole("tab", { name: "Agendamentos" }).click();
+    await p.waitForSelector("#schedule-create");
+    assert.equal((await p.locator("#schedule-create").textContent()).trim(), "Criar agendamento");
+    assert.equal(await p.locator("#schedules-table th").first().textContent(), "Nome");
+    await p.locator("#schedules-table tr.ss-schedule-row td.ss-name").first().click();
+    await p.waitForSelector("text=Próximas ocorrências");
+    await shot(p, "pt-BR-schedules");
     await p.context().close();
 });
 

@@ -98,8 +98,8 @@ function userIds(name) {
 
 // --- the stack -----------------------------------------------------------------------------------
 export class Stack {
-    constructor({ compartments = 8, depth = 3, instances = 30, seed = 7 } = {}) {
-        this.opts = { compartments, depth, instances, seed };
+    constructor({ compartments = 8, depth = 3, instances = 30, seed = 7, usermgr = false } = {}) {
+        this.opts = { compartments, depth, instances, seed, usermgr };
         this.dir = mkdtemp("ssui.");
         this.env = null;
     }
@@ -108,7 +108,8 @@ export class Stack {
         const t0 = Date.now();
         const r = spawnSync(PY, [path.join(SRC, "tests/lib/ssstack.py"), "start", path.join(this.dir, "stack"),
             "--build", BUILD, "--compartments", String(this.opts.compartments), "--depth", String(this.opts.depth),
-            "--instances", String(this.opts.instances), "--seed", String(this.opts.seed)],
+            "--instances", String(this.opts.instances), "--seed", String(this.opts.seed),
+            ...(this.opts.usermgr ? ["--usermgr"] : [])],
         { encoding: "utf8", env: { ...process.env, STOPSTART_SOURCE_ROOT: SRC, STOPSTART_BUILD_ROOT: BUILD }, timeout: 300000 });
         if (r.status !== 0)
             throw new Error(`ssstack.py start failed (${r.status}): ${r.stderr}\n${r.stdout}`);
