@@ -42,13 +42,15 @@ export function App() {
     const [actionError, setActionError] = useState("");
     const [tick, setTick] = useState(0);
     const applyRef = useRef(null);
-    // Schedules and NextAction of the rows in view, asked once per instance
-    const extrasAsked = useRef(new Set());
+    // Schedules and NextAction of the rows in view: asked once per instance, and again for the
+    // rows in view after any schedule changed (a daemon that signals their changes needs no more)
+    const extrasAsked = useRef(new Map());
     const needExtras = list => {
-        const paths = list.filter(i => i.schedules === undefined && !extrasAsked.current.has(i.path)).map(i => i.path);
+        const v = modelRef.current.schedulesGeneration;
+        const paths = list.filter(i => extrasAsked.current.get(i.path) !== v).map(i => i.path);
         if (!paths.length)
             return;
-        paths.forEach(p => extrasAsked.current.add(p));
+        paths.forEach(p => extrasAsked.current.set(p, v));
         loadInstanceExtras(paths, applyRef.current);
     };
 
@@ -118,8 +120,11 @@ export function App() {
                               [tree, selected, recursive, gen]); // eslint-disable-line react-hooks/exhaustive-deps
 
     useEffect(() => {
-        if (loaded && !window.__stopstartRenderMs)
+        if (loaded && !window.__stopstartRenderMs) {
             window.__stopstartRenderMs = performance.now();
+            if (window.__stopstartTimings)
+                window.__stopstartTimings.rendered = window.__stopstartRenderMs;
+        }
         if (loaded)
             document.title = "StopStart";
     }, [loaded]);

@@ -31,8 +31,17 @@ export function watchAll(onChange) {
             onChange({ [args[0]]: Object.fromEntries(args[1].map(ifc => [ifc, null])) });
         }
     });
-    return describe().then(doc => onChange(describeToPayload(doc)))
-            .then(() => loadSchedules(onChange));
+    // where the first load's time goes (the ui-scale test prints it)
+    const t = window.__stopstartTimings = { start: performance.now(), reply: 0, parse: 0, bytes: 0 };
+    return describe(t).then(doc => {
+        t.parsed = performance.now();
+        const payload = describeToPayload(doc);
+        t.converted = performance.now();
+        onChange(payload);
+        t.applied = performance.now();
+    })
+            .then(() => loadSchedules(onChange))
+            .then(() => { t.schedules = performance.now() });
 }
 
 const TOO_LARGE = "org.stopstart.StopStart1.Error.TooLarge";
@@ -40,22 +49,27 @@ const PAGE = 10000;
 
 // Describe()'s document. A tenancy too large for one answer (16 MiB) comes in pages: the state
 // without instances, then the instances 10,000 at a time (dbus/README.md, "Answer sizes").
-export function describe() {
+export function describe(t = {}) {
+    const parse = json => {
+        t.reply = performance.now();
+        t.bytes = (t.bytes || 0) + json.length;
+        return JSON.parse(json);
+    };
     return managerCall("Describe")
-            .then(([json]) => JSON.parse(json))
+            .then(([json]) => parse(json))
             .catch(ex => {
                 if (ex.name !== TOO_LARGE)
                     throw ex;
                 return managerCall("DescribeWith", [{ instances: cockpit.variant("b", false) }])
                         .then(([json]) => {
-                            const doc = JSON.parse(json);
+                            const doc = parse(json);
                             doc.instances = [];
                             const next = after => {
                                 const filters = { limit: cockpit.variant("u", PAGE) };
                                 if (after)
                                     filters.after = cockpit.variant("s", after);
                                 return managerCall("DescribeInstances", [filters]).then(([page]) => {
-                                    const p = JSON.parse(page);
+                                    const p = parse(page);
                                     doc.instances.push(...p.instances);
                                     return p.next ? next(p.next) : doc;
                                 });

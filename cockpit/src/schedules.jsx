@@ -426,7 +426,7 @@ function ScheduleDialog({ model, path, rights, compartments, compartmentName, in
                         ))}
                         {!form.targets.length && <span className="ss-muted">{_("No targets yet.")}</span>}
                     </div>
-                    <div className="ss-actions">
+                    <div className="ss-target-pick">
                         <FormSelect id="schedule-target-compartment" aria-label={_("Compartment")} value={pick.compartment}
                                     onChange={(_ev, v) => setPick({ ...pick, compartment: v })}>
                             <FormSelectOption value="" label={_("Pick a compartment…")} />
@@ -437,7 +437,7 @@ function ScheduleDialog({ model, path, rights, compartments, compartmentName, in
                         <Button variant="secondary" id="schedule-target-add-compartment" isDisabled={!pick.compartment}
                                 onClick={() => addTarget((pick.subtree ? "compartment:" : "compartment-only:") + pick.compartment)}>{_("Add")}</Button>
                     </div>
-                    <div className="ss-actions">
+                    <div className="ss-target-pick">
                         <TextInput id="schedule-target-other" aria-label={_("Instance or tag")} value={pick.other}
                                    placeholder={_("tag:KEY=VALUE, instance name or OCID")} onChange={(_ev, v) => setPick({ ...pick, other: v })} />
                         <Button variant="secondary" id="schedule-target-add-other" isDisabled={!pick.other.trim()}

@@ -113,3 +113,19 @@ test("Describe() JSON gives the same objects as the bus, at the daemon's paths",
     assert.equal(m.manager.State, "running");
     assert.equal(m.jobForTarget("ocid1.instance.i").id, 4);
 });
+
+test("schedules and the instances' Schedules/NextAction come from signals and Get", () => {
+    const m = new Model();
+    const s = "/org/stopstart/StopStart1/schedule/1";
+    const i = "/org/stopstart/StopStart1/instance/x";
+    m.apply({ [i]: { [IFACE.instance]: { Id: "x", DisplayName: "x" } } });
+    const g = m.schedulesGeneration;
+    m.apply({ [s]: { [IFACE.schedule]: { Name: "nightly", NextElapse: 5, Targets: ["tag:a=b"] } } });
+    assert.equal(m.schedules.get(s).name, "nightly");
+    assert.ok(m.schedulesGeneration > g, "a schedule change is seen");
+    m.apply({ [i]: { [IFACE.instance]: { Schedules: [s], NextAction: ["stop", 7, s] } } });
+    assert.deepEqual(m.instances.get(i).schedules, [s]);
+    assert.deepEqual(m.instances.get(i).nextAction, { action: "stop", at: 7, schedule: s });
+    m.apply({ [s]: { [IFACE.schedule]: null } });
+    assert.equal(m.schedules.size, 0);
+});

@@ -71,7 +71,7 @@ test("Preview, ListOccurrences and Simulate replies become rows", () => {
     assert.deepEqual(occ.map(o => o.id), [2, 1]);
     assert.equal(actionSummary(occ[1].actions), "1 done, 1 skipped");
     const c = simulationChart([[1, "stop", []], [2, "start", []]], [["i1", 40, 168], ["i2", 168, 168]], id => id.toUpperCase());
-    assert.deepEqual(c.bars.map(b => b.name), ["I1", "I2"]);
+    assert.deepEqual(c.bars.map(b => b.name), ["I2", "I1"]);
     assert.deepEqual(c.total, { running: 208, always: 336 });
     assert.equal(c.saved, 38);
     assert.equal(c.firings, 2);

@@ -40,7 +40,14 @@ test("2,000 compartments and 20,000 instances render within the budget", async (
         await page.waitForSelector(".ss-tree-row", { timeout: 60000 });
         await page.waitForSelector("#instances tr.ss-row", { timeout: 60000 });
         const wall = Date.now() - t0;
-        const inPage = await page.evaluate(() => ({ data: Math.round(window.__stopstartLoadMs), render: Math.round(window.__stopstartRenderMs) }));
+        const inPage = await page.evaluate(() => {
+            const t = window.__stopstartTimings || {};
+            const d = (a, b) => Math.round((t[b] || 0) - (t[a] || 0));
+            return { data: Math.round(window.__stopstartLoadMs), render: Math.round(window.__stopstartRenderMs),
+                     describe: d("start", "reply"), mb: +((t.bytes || 0) / 1e6).toFixed(1), parse: d("reply", "parsed"),
+                     convert: d("parsed", "converted"), apply: d("converted", "applied"), schedules: d("applied", "schedules"),
+                     firstRender: d("schedules", "rendered"), navToScript: Math.round(t.start || 0) };
+        });
         runs.push({ wall, ...inPage });
     }
     log(`render at 20,000 instances: ${JSON.stringify(runs)} (wall ms from navigation; in-page ms for the D-Bus data and the first render)`);

@@ -69,6 +69,7 @@ export class Model {
         this.schedules = new Map();
         this.generation = 0;        // bumped by every change: the page re-renders on it
         this.structureGeneration = 0; // objects added/removed, or tree-relevant fields changed
+        this.schedulesGeneration = 0; // any schedule changed: what applies to instances may have
     }
 
     // payload: {path: {iface: props | null}}
@@ -86,6 +87,8 @@ export class Model {
                 if (!coll)
                     continue;
                 const map = this[coll];
+                if (coll === "schedules")
+                    this.schedulesGeneration++;
                 if (props === null) {
                     if (map.delete(path)) {
                         changed = true;

@@ -126,7 +126,7 @@ export function actionSummary(actions) {
 // the always-on hours of the range, the largest first; totals.
 export function simulationChart(firings, instances, nameOf = id => id) {
     const bars = (instances || []).map(([id, running, always]) => ({ id, name: nameOf(id), running: Number(running), always: Number(always) }))
-            .sort((a, b) => b.always - a.always || a.running - b.running || a.name.localeCompare(b.name));
+            .sort((a, b) => b.running - a.running || b.always - a.always || a.name.localeCompare(b.name));
     const total = bars.reduce((t, b) => ({ running: t.running + b.running, always: t.always + b.always }), { running: 0, always: 0 });
     const saved = total.always > 0 ? Math.round(100 * (1 - total.running / total.always)) : 0;
     return { bars, total, saved, firings: (firings || []).length };
