@@ -32,7 +32,7 @@ export function watchAll(onChange) {
         }
     });
     // where the first load's time goes (the ui-scale test prints it)
-    const t = window.__stopstartTimings = { start: performance.now(), reply: 0, parse: 0, bytes: 0 };
+    const t = window.__stopstartTimings = { start: performance.now(), bytes: 0 };
     return describe(t).then(doc => {
         t.parsed = performance.now();
         const payload = describeToPayload(doc);
