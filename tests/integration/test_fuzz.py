@@ -67,7 +67,7 @@ class TestFuzz(unittest.TestCase):
                 dst.write(src.read())
             os.chmod(prog, 0o755)
         argv = as_user(user) + [PY, prog, st.bus.address, BUS_NAME, ROOT_PATH, "--calls", str(calls),
-                                "--seed", str(seed), "--timeout", "10"]
+                                "--seed", str(seed), "--timeout", "30"]
         if skip:
             argv += ["--skip", *skip]
         r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=calls * 2 + 120)
