@@ -197,11 +197,15 @@ sd_bus_message **bus_pages_free(sd_bus_message **pages) {
 
 int bus_list_instances_pages(sd_bus *bus, int (*append_filters)(sd_bus_message *m, void *userdata), void *userdata,
                              sd_bus_error *error, sd_bus_message ***ret_pages) {
+        _cleanup_(sd_bus_error_free) sd_bus_error local = SD_BUS_ERROR_NULL;
         sd_bus_message **pages = NULL;
         _cleanup_free_ char *after = NULL;
+        uint32_t limit = BUS_PAGE_SIZE;
         size_t n = 0;
         int r;
 
+        if (!error)
+                error = &local;   /* the refusal's name decides whether to ask for less */
         for (;;) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
                 const char *id, *s;
@@ -214,7 +218,7 @@ int bus_list_instances_pages(sd_bus *bus, int (*append_filters)(sd_bus_message *
                 if (r >= 0 && append_filters)
                         r = append_filters(m, userdata);
                 if (r >= 0)
-                        r = sd_bus_message_append(m, "{sv}", "limit", "u", BUS_PAGE_SIZE);
+                        r = sd_bus_message_append(m, "{sv}", "limit", "u", limit);
                 if (r >= 0 && after)
                         r = sd_bus_message_append(m, "{sv}", "after", "s", after);
                 if (r >= 0)
@@ -222,6 +226,12 @@ int bus_list_instances_pages(sd_bus *bus, int (*append_filters)(sd_bus_message *
                 if (r < 0)
                         goto fail;
                 r = bus_call(bus, m, error, &reply);
+                if (r < 0 && limit > 1 && sd_bus_error_has_name(error, SS_ERROR_TOO_LARGE)) {
+                        /* long names, or a daemon with a lower bound: smaller pages */
+                        sd_bus_error_free(error);
+                        limit /= 2;
+                        continue;
+                }
                 if (r < 0)
                         goto fail;
                 /* the last OCID of the page is where the next one starts */
@@ -247,7 +257,7 @@ int bus_list_instances_pages(sd_bus *bus, int (*append_filters)(sd_bus_message *
                 pages = k;
                 pages[n++] = TAKE_PTR(reply);
                 pages[n] = NULL;
-                if (count < BUS_PAGE_SIZE)
+                if (count < limit)
                         break;
         }
         *ret_pages = pages;
@@ -279,6 +289,7 @@ static int describe_call(sd_bus *bus, const char *member, sd_bus_error *error, j
 int bus_describe(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         _cleanup_json_ json_object *doc = NULL, *instances = NULL;
         _cleanup_free_ char *next = NULL;
+        uint32_t limit = BUS_PAGE_SIZE;
         int r;
 
         r = describe_call(bus, "Describe", error, &doc, NULL);
@@ -295,13 +306,18 @@ int bus_describe(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         instances = json_object_new_array();
         if (!instances)
                 return -ENOMEM;
-        do {
+        for (;;) {
                 _cleanup_json_ json_object *page = NULL;
                 json_object *items, *n;
 
-                r = next ? describe_call(bus, "DescribeInstances", error, &page, "a{sv}", 2, "limit", "u", BUS_PAGE_SIZE,
+                r = next ? describe_call(bus, "DescribeInstances", error, &page, "a{sv}", 2, "limit", "u", limit,
                                          "after", "s", next)
-                         : describe_call(bus, "DescribeInstances", error, &page, "a{sv}", 1, "limit", "u", BUS_PAGE_SIZE);
+                         : describe_call(bus, "DescribeInstances", error, &page, "a{sv}", 1, "limit", "u", limit);
+                if (r < 0 && limit > 1 && sd_bus_error_has_name(error, SS_ERROR_TOO_LARGE)) {
+                        sd_bus_error_free(error);
+                        limit /= 2;
+                        continue;
+                }
                 if (r < 0)
                         return r;
                 if (!json_object_object_get_ex(page, "instances", &items) || !json_object_is_type(items, json_type_array))
@@ -315,7 +331,9 @@ int bus_describe(sd_bus *bus, sd_bus_error *error, json_object **ret) {
                         if (!next)
                                 return -ENOMEM;
                 }
-        } while (next);
+                if (!next)
+                        break;
+        }
         json_object_object_add(doc, "instances", TAKE_PTR(instances));
         *ret = TAKE_PTR(doc);
         return 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -124,7 +125,26 @@ static int method_list_compartments(sd_bus_message *message, void *userdata, sd_
 /* The most an answer may carry: dbus-daemon drops a peer for a message over max_message_size
  * (32 MiB by default) and dbus-broker's per-peer quotas are tighter; answers that could grow
  * past this with the tenancy are refused with TooLarge instead, naming how to page. */
-#define BUS_ANSWER_MAX (16U * 1024U * 1024U - 64U * 1024U)
+#define BUS_ANSWER_MAX_DEFAULT (16U * 1024U * 1024U - 64U * 1024U)
+#define BUS_ANSWER_MAX_MIN (4U * 1024U)
+
+/* $STOPSTART_BUS_ANSWER_MAX (bytes) lowers the bound, never raises it: for a broker configured
+ * tighter, and for tests, which scale it down with their tenancy so that a small one takes the
+ * paths of a large one. */
+static uint64_t bus_answer_max(void) {
+        const char *e = getenv("STOPSTART_BUS_ANSWER_MAX");
+        unsigned long long v;
+        char *end;
+
+        if (!e)
+                return BUS_ANSWER_MAX_DEFAULT;
+        errno = 0;
+        v = strtoull(e, &end, 10);
+        if (errno != 0 || end == e || *end != 0 || v < BUS_ANSWER_MAX_MIN || v > BUS_ANSWER_MAX_DEFAULT)
+                return BUS_ANSWER_MAX_DEFAULT;
+        return v;
+}
+#define BUS_ANSWER_MAX bus_answer_max()
 
 static int read_instance_query(sd_bus_message *message, Manager *m, InstanceQuery *q, sd_bus_error *error) {
         const char *compartment = NULL;
@@ -160,8 +180,9 @@ static int read_instance_query(sd_bus_message *message, Manager *m, InstanceQuer
 
 static int too_large(sd_bus_error *error, const char *method, size_t n, uint64_t bytes, const char *how) {
         return bus_error_setf(error, SS_ERROR_TOO_LARGE,
-                              "%s would answer %zu instances in %.1f MiB, more than one answer may carry (16 MiB): %s.",
-                              method, n, (double) bytes / (1024.0 * 1024.0), how);
+                              "%s would answer %zu instances in %.1f MiB, more than one answer may carry (%.1f MiB): %s.",
+                              method, n, (double) bytes / (1024.0 * 1024.0), (double) BUS_ANSWER_MAX / (1024.0 * 1024.0),
+                              how);
 }
 
 /* A string's share of a message: length, NUL, and up to 3 bytes of alignment. */
@@ -489,8 +510,9 @@ static void on_history(Db *db, PGresult *r, int error, void *userdata) {
         if (bytes > BUS_ANSWER_MAX) {
                 (void) bus_error_setf(&e, SS_ERROR_TOO_LARGE,
                                       "History would answer %d entries in %.1f MiB, more than one answer may carry "
-                                      "(16 MiB): lower 'limit', or narrow with 'since', 'until', 'instance' or "
-                                      "'compartment'.", PQntuples(r), (double) bytes / (1024.0 * 1024.0));
+                                      "(%.1f MiB): lower 'limit', or narrow with 'since', 'until', 'instance' or "
+                                      "'compartment'.", PQntuples(r), (double) bytes / (1024.0 * 1024.0),
+                                      (double) BUS_ANSWER_MAX / (1024.0 * 1024.0));
                 PQclear(r);
                 (void) bus_reply_error(msg, &e);
                 return;

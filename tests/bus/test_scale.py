@@ -39,6 +39,8 @@ ROOT = "/org/stopstart/StopStart1"
 MANAGER = BUS_NAME + ".Manager"
 INSTANCE = BUS_NAME + ".Instance"
 LIMIT = 16 * 1024 * 1024
+FULL_OBJECTS = 5000 + 50000
+ANSWER_MAX = 16 * 1024 * 1024 - 64 * 1024    # the daemon's bound (daemon/bus/manager-dbus.c)
 ROOT_POLICY = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig><policy user="root"><allow own="org.stopstart.StopStart1"/></policy></busconfig>
@@ -96,8 +98,14 @@ class DaemonOnPrivateBus(unittest.TestCase):
         cls.log_path = os.path.join(cls.work, "stopstartd.log")
         cls.log = open(cls.log_path, "w+")
         t0 = time.monotonic()
+        # A smaller tenancy gets the daemon's bound scaled down with it, so that it takes the
+        # paths of the full size: whole answers refused, clients (stopstartctl too) paging.
+        cls.scale = min(1.0, (a.compartments + a.instances) / FULL_OBJECTS)
+        cls.env = dict(cls.bus.env(), STOPSTART_LOG_LEVEL="info")
+        if cls.scale < 1.0 and not ARGS.raise_bus_limits:
+            cls.env["STOPSTART_BUS_ANSWER_MAX"] = str(max(4096, int(ANSWER_MAX * cls.scale)))
         cls.daemon = subprocess.Popen([f"{BUILD}/daemon/stopstartd", f"--config={conf}"],
-                                      env=dict(cls.bus.env(), STOPSTART_LOG_LEVEL="info"),
+                                      env=cls.env,
                                       stdin=subprocess.DEVNULL, stdout=cls.log, stderr=subprocess.STDOUT)
 
         def refreshed():
@@ -183,14 +191,21 @@ class TestScale(DaemonOnPrivateBus):
     # whatever the tenancy, and the pages together are the whole inventory, once each.
     PAGE = 10000
 
+    def page(self):
+        """stopstartctl's page (PAGE at the full size), scaled like the daemon's bound."""
+        return max(1, int(self.PAGE * self.scale))
+
     def pages(self, method, limit):
-        got, after = [], None
+        got, after, largest = [], None, 0
         while True:
             f = {"limit": GLib.Variant("u", limit)}
             if after:
                 f["after"] = GLib.Variant("s", after)
             size, _, reply = busreply.call_size(self.conn, BUS_NAME, ROOT, MANAGER, method, "a{sv}", (f,), timeout=300)
             self.assertLessEqual(size, LIMIT)
+            # the page as large, relative to the tenancy, at the full size
+            self.assertLessEqual(size / self.scale, LIMIT, f"{method}: a page of {limit}: {size} bytes")
+            largest = max(largest, size)
             body = reply.get_body().unpack()[0]
             if method == "ListInstances":
                 ids = [x[0] for x in body]
@@ -201,6 +216,9 @@ class TestScale(DaemonOnPrivateBus):
                 after = doc["next"]
             got += ids
             if not after:
+                type(self).figures.append({"call": f"{method} pages of {limit}", "compartments": ARGS.compartments,
+                                           "instances": ARGS.instances, "largest_page_bytes": largest,
+                                           "bytes_per_instance": round(largest / min(limit, ARGS.instances), 1)})
                 return got
 
     def whole_or_refused(self, method, sig=None, args=None):
@@ -210,11 +228,12 @@ class TestScale(DaemonOnPrivateBus):
         except busreply.CallFailed as e:
             self.assertIn("org.stopstart.StopStart1.Error.TooLarge", str(e))
             self.assertTrue(self.bus.has_name(BUS_NAME))
+            type(self).figures.append({"call": method, "refused": str(e)})
             return None
 
     def test_list_instances(self):
         reply = self.whole_or_refused("ListInstances", "a{sv}", ({},))
-        page = self.PAGE if reply is None else max(ARGS.instances // 7, 1)
+        page = self.page() if reply is None else max(ARGS.instances // 7, 1)
         ids = self.pages("ListInstances", page)
         self.assertEqual(len(ids), ARGS.instances)
         self.assertEqual(ids, sorted(set(ids)))                      # all, once each, in OCID order
@@ -227,8 +246,13 @@ class TestScale(DaemonOnPrivateBus):
     def test_describe(self):
         reply = self.whole_or_refused("Describe")
         if reply is None:
-            ids = self.pages("DescribeInstances", self.PAGE)
+            ids = self.pages("DescribeInstances", self.page())
             self.assertEqual(len(ids), ARGS.instances)
+            lean = self.measure("DescribeWith(instances: false)", ROOT, MANAGER, "DescribeWith", "a{sv}",
+                                ({"instances": GLib.Variant("b", False)},), extrapolate=False)
+            size = len(lean.to_blob(Gio.DBusCapabilityFlags.NONE))
+            self.assertLessEqual(size * 5000 / ARGS.compartments, LIMIT)
+            self.assertNotIn("instances", json.loads(lean.get_body().unpack()[0]))
             return
         whole = json.loads(reply.get_body().unpack()[0])
         per_instance = len(reply.to_blob(Gio.DBusCapabilityFlags.NONE)) / (ARGS.instances + ARGS.compartments)
@@ -242,6 +266,29 @@ class TestScale(DaemonOnPrivateBus):
         self.assertEqual(len(lean["compartments"]), len(whole["compartments"]))
         ids = self.pages("DescribeInstances", max(ARGS.instances // 5, 1))
         self.assertEqual(ids, sorted(x["id"] for x in whole["instances"]))
+
+    def ctl(self, *args):
+        p = subprocess.run([f"{BUILD}/ctl/stopstartctl", "--no-pager", *args], env=self.env, capture_output=True,
+                           text=True, timeout=600)
+        sanitizers.check("stopstartctl", p.returncode, p.stderr)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_ctl_pages(self):
+        """stopstartctl pages by itself (smaller pages when one is refused as too large): the
+        whole inventory, as if it had come in one answer, which the daemon refuses here."""
+        for method, sig, args in (("ListInstances", "a{sv}", ({},)), ("Describe", None, None)):
+            with self.assertRaises(busreply.CallFailed) as cm:
+                busreply.call_size(self.conn, BUS_NAME, ROOT, MANAGER, method, sig, args, timeout=300)
+            self.assertIn("org.stopstart.StopStart1.Error.TooLarge", str(cm.exception))
+        rows = self.ctl("list-instances", "--no-legend").splitlines()
+        self.assertEqual(len(rows), ARGS.instances)
+        listed = json.loads(self.ctl("list-instances", "--json=short"))
+        self.assertEqual(len({i["id"] for i in listed}), ARGS.instances)
+        status = json.loads(self.ctl("status", "--json=short"))
+        self.assertEqual(len({i["id"] for i in status["instances"]}), ARGS.instances)
+        self.assertEqual(len(status["compartments"]), ARGS.compartments + 1)
+        self.assertIn(f"{ARGS.compartments + 1} compartments, {ARGS.instances} instances.", self.ctl("tree"))
 
     def test_history(self):
         # at most HISTORY_LIMIT_MAX entries, whatever the tenancy
