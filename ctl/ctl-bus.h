@@ -54,8 +54,8 @@ int bus_list_instances_pages(sd_bus *bus, int (*append_filters)(sd_bus_message *
                              sd_bus_error *error, sd_bus_message ***ret_pages);
 sd_bus_message **bus_pages_free(sd_bus_message **pages);
 DEFINE_TRIVIAL_CLEANUP_FUNC(sd_bus_message**, bus_pages_free);
-/* Describe()'s document; over the answer limit, assembled from DescribeWith({"instances": false})
- * and DescribeInstances() pages. */
+/* Describe()'s document, assembled from DescribeWith({"instances": false}) and DescribeInstances()
+ * pages, whatever the size. */
 int bus_describe(sd_bus *bus, sd_bus_error *error, json_object **ret);
 
 /* A name as typed, for a message: escaped, at most 120 columns, cut on a character boundary.

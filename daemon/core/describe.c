@@ -34,15 +34,19 @@ static int build_inventory_json(Manager *m, bool with_instances, char **ret) {
         }
         fputs("]", f);
         if (with_instances) {
+                /* In OCID order, as DescribeInstances() pages: the pages joined are this array. */
+                _cleanup_free_ Instance **l = NULL;
+                size_t n;
+                int r = manager_query_instances(m, &(InstanceQuery) { .managed = -1 }, &l, &n, NULL);
+                if (r < 0)
+                        return r;
                 fputs(",\"instances\":[", f);
-                first = true;
-                lh_foreach(m->instances, e) {
-                        json_object *o = instance_to_json(lh_entry_v(e), now);
+                for (size_t k = 0; k < n; k++) {
+                        json_object *o = instance_to_json(l[k], now);
                         if (!o)
                                 return -ENOMEM;
-                        fprintf(f, "%s%s", first ? "" : ",", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                        fprintf(f, "%s%s", k == 0 ? "" : ",", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
                         json_object_put(o);
-                        first = false;
                 }
                 fputs("]", f);
         }
