@@ -16,6 +16,7 @@ Command line (used by make demo and by tests that stop the server under a client
     pgcluster.py run -- CMD...  a fresh cluster for the duration of CMD, with PG* and
                                 DATABASE_URL and PGCLUSTER_DIR in its environment; exit status of CMD
 """
+import atexit
 import glob
 import os
 import pwd
@@ -124,6 +125,9 @@ class PgCluster:
             shutil.rmtree(tmpl)
             shutil.copytree(self.data, tmpl, symlinks=True)
             PgCluster._template = tmpl
+            # A process that uses us as a library (test_scale.py, ssstack) would otherwise leave
+            # the template in /dev/shm at every run: hundreds of them filled the memory.
+            atexit.register(PgCluster.cleanup_template)
         self.start_server()
         self.createdb(self.dbname)
         return self
