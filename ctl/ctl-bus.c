@@ -835,8 +835,6 @@ static const struct {
 } explicit_properties[] = {
         { SS_BUS_IFACE_INSTANCE, "EffectiveConfig" },
         { SS_BUS_IFACE_COMPARTMENT, "EffectiveDefaults" },
-        { SS_BUS_IFACE_INSTANCE, "Schedules" },
-        { SS_BUS_IFACE_INSTANCE, "NextAction" },
 };
 
 int bus_get_all_properties(sd_bus *bus, const char *path, const char *interface, char * const *wanted,

@@ -288,6 +288,8 @@ static const struct {
         { INSTANCE_PROP_CONFIG, "Config" },
         { INSTANCE_PROP_EFFECTIVE_CONFIG, "EffectiveConfig" },
         { INSTANCE_PROP_LAST_JOB, "LastJob" },
+        { INSTANCE_PROP_SCHEDULES, "Schedules" },
+        { INSTANCE_PROP_NEXT_ACTION, "NextAction" },
 };
 
 void instance_emit_changes(Instance *i, uint32_t props) {

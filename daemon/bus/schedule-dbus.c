@@ -9,6 +9,7 @@
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "instance.h"
+#include "instance-schedules.h"
 #include "job.h"
 #include "json-util.h"
 #include "log.h"
@@ -793,6 +794,7 @@ void schedule_bus_emit_changed(ScheduleEntry *e, uint32_t props) {
         Manager *m = manager_of(e);
         int r;
 
+        manager_schedules_changed(m);  /* the instances' Schedules/NextAction follow */
         if (!m->bus || !m->emit_enabled)
                 return;
         r = sd_bus_emit_properties_changed_strv(m->bus, e->bus_path, SS_BUS_IFACE_SCHEDULE,
@@ -803,12 +805,14 @@ void schedule_bus_emit_changed(ScheduleEntry *e, uint32_t props) {
 
 void schedule_bus_emit_added(ScheduleEntry *e) {
         Manager *m = manager_of(e);
+        manager_schedules_changed(m);
         if (m->bus && m->emit_enabled)
                 (void) sd_bus_emit_object_added(m->bus, e->bus_path);
 }
 
 void schedule_bus_emit_removed(ScheduleEntry *e) {
         Manager *m = manager_of(e);
+        manager_schedules_changed(m);
         if (m->bus && m->emit_enabled)
                 (void) sd_bus_emit_object_removed(m->bus, e->bus_path);
 }
@@ -1288,16 +1292,13 @@ int method_remove_calendar(sd_bus_message *message, void *userdata, sd_bus_error
 int property_get_instance_schedules(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Instance *i = ASSERT_PTR(userdata);
-        Manager *m = i->manager;
         _cleanup_free_ ScheduleEntry **l = NULL;
         size_t n = 0;
         int r;
 
-        if (m->scheduler) {
-                r = scheduler_schedules_of(m->scheduler, i, &l, &n);
-                if (r < 0)
-                        return r;
-        }
+        r = instance_schedules(i, &l, &n, NULL);
+        if (r < 0)
+                return r;
         r = sd_bus_message_open_container(reply, 'a', "o");
         for (size_t k = 0; r >= 0 && k < n; k++)
                 r = sd_bus_message_append(reply, "o", l[k]->bus_path);
@@ -1307,38 +1308,20 @@ int property_get_instance_schedules(sd_bus *bus, const char *path, const char *i
 }
 
 /* The earliest coming firing among the enabled schedules that target the instance. */
-static ScheduleEntry *next_action_of(Manager *m, Instance *i, ScheduleEntry **l, size_t n) {
-        ScheduleEntry *best = NULL;
-
-        for (size_t k = 0; k < n; k++) {
-                ScheduleEntry *e = l[k];
-                if (!e->schedule->enabled || e->timer.next_elapse == 0)
-                        continue;
-                if (!best || e->timer.next_elapse < best->timer.next_elapse)
-                        best = e;
-        }
-        return best;
-}
-
 int property_get_instance_next_action(sd_bus *bus, const char *path, const char *interface, const char *property,
                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Instance *i = ASSERT_PTR(userdata);
-        Manager *m = i->manager;
         _cleanup_free_ ScheduleEntry **l = NULL;
-        ScheduleEntry *best = NULL;
-        size_t n = 0;
+        ScheduleEntry *next = NULL;
         int r;
 
-        if (m->scheduler) {
-                r = scheduler_schedules_of(m->scheduler, i, &l, &n);
-                if (r < 0)
-                        return r;
-                best = next_action_of(m, i, l, n);
-        }
-        if (!best)
+        r = instance_schedules(i, &l, NULL, &next);
+        if (r < 0)
+                return r;
+        if (!next)
                 return sd_bus_message_append(reply, "(sto)", "", (uint64_t) 0, "/");
-        return sd_bus_message_append(reply, "(sto)", schedule_action_to_string(best->schedule->action),
-                                     best->timer.next_elapse, best->bus_path);
+        return sd_bus_message_append(reply, "(sto)", schedule_action_to_string(next->schedule->action),
+                                     next->timer.next_elapse, next->bus_path);
 }
 
 json_object *schedule_explain_instance(void *manager, void *instance) {

@@ -91,10 +91,11 @@ int property_get_instance_next_action(sd_bus *bus, const char *path, const char 
                                 SD_BUS_NO_RESULT,                                                       \
                                 method_remove_calendar, SD_BUS_VTABLE_UNPRIVILEGED)
 
-/* The Instance's schedule properties: computed on every read from the schedules' targets, so
- * explicit (left out of GetAll) and announced only as invalidated. */
+/* The Instance's schedule properties: in GetAll (not in GetManagedObjects: see the instance's
+ * managed_properties), announced with their values when a pass of instance-schedules.h finds
+ * that they changed. */
 #define INSTANCE_SCHEDULE_PROPERTIES                                                                    \
         SD_BUS_PROPERTY("Schedules", "ao", property_get_instance_schedules, 0,                          \
-                        SD_BUS_VTABLE_PROPERTY_EXPLICIT | SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),   \
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),                                           \
         SD_BUS_PROPERTY("NextAction", "(sto)", property_get_instance_next_action, 0,                    \
-                        SD_BUS_VTABLE_PROPERTY_EXPLICIT | SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)

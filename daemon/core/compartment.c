@@ -3,6 +3,7 @@
 
 #include "bus-names.h"
 #include "compartment.h"
+#include "instance-schedules.h"
 #include "json-util.h"
 #include "manager.h"
 #include "strv.h"
@@ -46,6 +47,7 @@ Compartment *compartment_free(Compartment *c) {
                 if (m->root == c)
                         m->root = NULL;
                 manager_invalidate_describe(m);
+                manager_schedules_changed(m);
         }
         /* Instances are re-linked by the caller (manager_relink()); the tree we fix here. */
         for (size_t i = 0; i < c->n_children; i++)
@@ -151,6 +153,9 @@ void compartment_mark_dirty(Compartment *c, uint32_t props) {
         if (props == 0)
                 return;
         manager_invalidate_describe(m);
+        /* Subtree targets of schedules select by the tree. */
+        if (props & (COMPARTMENT_PROP_ADDED | COMPARTMENT_PROP_PARENT))
+                manager_schedules_changed(m);
         if (!m->emit_enabled)
                 return;
         if (!c->dirty)

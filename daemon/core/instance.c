@@ -4,6 +4,7 @@
 
 #include "bus-names.h"
 #include "instance.h"
+#include "instance-schedules.h"
 #include "json-util.h"
 #include "manager.h"
 #include "strv.h"
@@ -76,6 +77,7 @@ Instance *instance_free(Instance *i) {
         if (!i)
                 return NULL;
         m = i->manager;
+        instance_schedules_forget(i);
         if (i->id && manager_get_instance(m, i->id) == i) {
                 (void) lh_table_delete(m->instances, i->id);
                 if (i->dirty)
@@ -189,6 +191,10 @@ void instance_mark_dirty(Instance *i, uint32_t props) {
         if (props == 0)
                 return;
         manager_invalidate_describe(m);
+        /* What the schedules' targets select by, and what decides whether a firing acts. */
+        if (props & (INSTANCE_PROP_ADDED | INSTANCE_PROP_COMPARTMENT | INSTANCE_PROP_FREEFORM_TAGS |
+                     INSTANCE_PROP_LIFECYCLE_STATE | INSTANCE_PROP_CONFIG | INSTANCE_PROP_EFFECTIVE_CONFIG))
+                manager_schedules_changed(m);
         if (!m->emit_enabled)
                 return;
         if (!i->dirty)

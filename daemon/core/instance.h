@@ -26,6 +26,8 @@ typedef enum InstanceProp {
         INSTANCE_PROP_EFFECTIVE_CONFIG  = 1U << 7,
         INSTANCE_PROP_AVAILABILITY_DOMAIN = 1U << 8,
         INSTANCE_PROP_LAST_JOB          = 1U << 9,
+        INSTANCE_PROP_SCHEDULES         = 1U << 10,
+        INSTANCE_PROP_NEXT_ACTION       = 1U << 11,
         INSTANCE_PROP_ADDED             = 1U << 31,
 } InstanceProp;
 
@@ -57,6 +59,8 @@ struct Instance {
 
         InstanceConfig config;
         uint64_t effective_hash;
+        uint32_t schedules_hash;        /* fingerprints of Schedules and NextAction (instance-schedules.h) */
+        uint32_t next_action_hash;
         unsigned n_writes;
         uint32_t job_id;                /* the action job running on it, 0 if none */
         InstanceLastJob last_job;       /* the newest finished action job (kept in the database) */

@@ -130,6 +130,7 @@ Manager *manager_free(Manager *m) {
         free(m->oci_tenancy);
         free(m->oci_region);
         sd_event_source_disable_unref(m->emit_event);
+        sd_event_source_disable_unref(m->schedules_event);
         sd_event_source_disable_unref(m->trim_event);
         sd_event_source_disable_unref(m->describe_release);
         sd_event_source_disable_unref(m->refresh_timer);

@@ -92,6 +92,9 @@ struct Manager {
         LIST_HEAD(, Instance) dirty_instances;
         LIST_HEAD(, Job) dirty_jobs;
         sd_event_source *emit_event;
+        sd_event_source *schedules_event; /* the pass of instance-schedules.h */
+        Instance *schedules_cursor;     /* where its next slice starts, NULL: the first instance */
+        bool schedules_again;           /* changes since the pass under way started */
         sd_event_source *trim_event;    /* malloc_trim() once idle, after a large answer */
         bool emit_enabled;              /* objects are on the bus */
 

@@ -8,6 +8,7 @@
 #include "calendar.h"
 #include "compartment.h"
 #include "instance.h"
+#include "instance-schedules.h"
 #include "log.h"
 #include "manager.h"
 #include "job.h"
@@ -1181,6 +1182,7 @@ static void on_calendar_stored(int error, ExceptionCalendar **calendars, size_t 
         free(calendars);
         calendars = NULL;
         n = 0;
+        manager_schedules_changed(s->manager);  /* a closed day changes the instances' NextAction */
         if (c->handler)
                 c->handler(s, NULL, c->userdata);
 finish:

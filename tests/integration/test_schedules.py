@@ -14,13 +14,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from busenv import as_user, wait_for  # noqa: E402
-from ssstack import (INSTANCE, MANAGER, OPERATOR, ROOT_PATH, VIEWER, CallError, Stack, V)  # noqa: E402
+from ssstack import (BUS_NAME, INSTANCE, MANAGER, OPERATOR, ROOT_PATH, VIEWER, CallError, Stack, V)  # noqa: E402
 
 SCHEDULE = "org.stopstart.StopStart1.Schedule"
 USEC = 1000000
@@ -49,6 +50,58 @@ def analyze_next(spec, n, base=None):
             res.append(int(datetime.datetime.strptime(ts, "%a %Y-%m-%d %H:%M:%S UTC").replace(
                 tzinfo=datetime.timezone.utc).timestamp()) * USEC)
     return res
+
+
+class PropMonitor:
+    """busctl monitor of the daemon's PropertiesChanged signals, with their values."""
+
+    def __init__(self, st):
+        self.st = st
+        self.signals = []   # (path, {name: value}, invalidated)
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            ["busctl", "--system", "monitor", "--json=short",
+             f"--match=type='signal',sender='{BUS_NAME}',interface='org.freedesktop.DBus.Properties',"
+             "member='PropertiesChanged'"],
+            env=self.st.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()   # busctl says so once its match is in place
+        if "Monitoring" not in line:
+            raise RuntimeError(f"busctl monitor did not start: {line}")
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        return self
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                m = json.loads(line)
+            except ValueError:
+                continue
+            _, changed, invalidated = m["payload"]["data"]
+            with self.lock:
+                self.signals.append((m["path"], {k: v["data"] for k, v in changed.items()}, invalidated))
+
+    def values(self, path, name):
+        """Every value of name announced for path, oldest first."""
+        with self.lock:
+            return [c[name] for p, c, _ in self.signals if p == path and name in c]
+
+    def last(self, path, name):
+        v = self.values(path, name)
+        return v[-1] if v else None
+
+    def paths(self):
+        with self.lock:
+            return {p for p, _, _ in self.signals}
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()
+        self.thread.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 class ScheduleTest(unittest.TestCase):
@@ -314,6 +367,70 @@ class TestVerbs(ScheduleTest):
         explain = json.loads(self.call(ipath, INSTANCE, "Explain")[0])
         self.assertEqual(explain["schedules"][0]["schedule"], "later")
         self.assertEqual(explain["schedules"][0]["selected_by"], inst["id"])
+
+    def get_all(self, path, iface):
+        out = json.loads(self.st.busctl("--json=short", "call", BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                        "GetAll", "s", iface).stdout)
+        return {k: v["data"] for k, v in out["data"][0].items()}
+
+    def test_instance_schedules_live(self):
+        """Instance.Schedules and NextAction are in GetAll and announced with their new values
+        when a schedule is created, disabled, enabled, retargeted and removed; instances it
+        does not target hear nothing. NextAction is the next firing that would act on the
+        instance: a start does nothing to a running one."""
+        self.manage_all()
+        inst, other, bystander = self.instances("RUNNING")[:3]
+        stopped = self.instances("STOPPED")[0]
+        ipath, opath, bpath, spath_ = (self.call(ROOT_PATH, MANAGER, "GetInstance", "s", x["id"])[0]
+                                       for x in (inst, other, bystander, stopped))
+        none = ["", 0, "/"]
+        self.assertEqual(self.get_all(ipath, INSTANCE)["Schedules"], [])
+        self.assertEqual(self.get_all(ipath, INSTANCE)["NextAction"], none)
+        with PropMonitor(self.st) as mon:
+            self.add("live", "--action=stop", "--on=*-*-* 04:00", "--tz=UTC", inst["id"])
+            spath = self.call(ROOT_PATH, MANAGER, "GetSchedule", "s", "live")[0]
+            # Schedules at once; NextAction once the timer reports its next elapse.
+            wait_for(lambda: (mon.last(ipath, "NextAction") or none)[1] > 0, 15, 0.05, "NextAction announced")
+            elapse = self.st.prop(spath, SCHEDULE, "NextElapse")
+            self.assertEqual(mon.last(ipath, "Schedules"), [spath])
+            self.assertEqual(mon.last(ipath, "NextAction"), ["stop", elapse, spath])
+            props = self.get_all(ipath, INSTANCE)
+            self.assertEqual(props["Schedules"], [spath])
+            self.assertEqual(props["NextAction"], ["stop", elapse, spath])
+
+            r = self.ctl("schedule", "disable", "live")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wait_for(lambda: mon.last(ipath, "NextAction") == none, 15, 0.05, "NextAction cleared")
+            props = self.get_all(ipath, INSTANCE)
+            self.assertEqual(props["NextAction"], none)
+            self.assertEqual(props["Schedules"], [spath])   # still targeted, just disabled
+
+            r = self.ctl("schedule", "enable", "live")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wait_for(lambda: (mon.last(ipath, "NextAction") or none)[1] > 0, 15, 0.05, "NextAction back")
+
+            r = self.ctl("schedule", "edit", "live", other["id"])   # retargeted
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wait_for(lambda: mon.last(ipath, "Schedules") == [] and mon.last(opath, "Schedules") == [spath],
+                     15, 0.05, "Schedules moved to the new target")
+            wait_for(lambda: mon.last(ipath, "NextAction") == none, 15, 0.05, "old target's NextAction cleared")
+            wait_for(lambda: (mon.last(opath, "NextAction") or none)[1] > 0, 15, 0.05, "new target's NextAction")
+
+            r = self.ctl("schedule", "remove", "live")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wait_for(lambda: mon.last(opath, "Schedules") == [], 15, 0.05, "Schedules after removal")
+            wait_for(lambda: mon.last(opath, "NextAction") == none, 15, 0.05, "NextAction after removal")
+            time.sleep(0.5)
+            self.assertNotIn(bpath, mon.paths())
+
+        # A start acts on the stopped instance only; status shows the schedules and the next action.
+        self.add("live2", "--action=start", "--on=*-*-* 05:00", "--tz=UTC", inst["id"], stopped["id"])
+        wait_for(lambda: self.st.prop(spath_, INSTANCE, "NextAction")[1] > 0, 15, 0.05, "NextAction")
+        self.assertEqual(len(self.st.prop(ipath, INSTANCE, "Schedules")), 1)
+        self.assertEqual(self.st.prop(ipath, INSTANCE, "NextAction"), none)   # already RUNNING
+        out = self.ctl("status", stopped["id"], check=None).stdout
+        self.assertRegex(out, r"Schedules:\s+live2")
+        self.assertRegex(out, r"Next action:\s+start at .*by live2")
 
     def test_polkit(self):
         inst = self.instances()[0]
