@@ -888,7 +888,7 @@ int occurrence_store_fire(Db *db, uint64_t schedule_id, uint64_t scheduled_at, O
                       7,
                       (const char *[]) { id, at, occurrence_state_to_string(state), strempty(reason), fired_by,
                                          fmt_uid(actor, uid), actor_name(actor) },
-                      0, CALL(CALL_OCCURRENCES, handler, userdata, .no_rows_is_enoent = true));
+                      DB_QUERY_FAIL_FAST, CALL(CALL_OCCURRENCES, handler, userdata, .no_rows_is_enoent = true));
 }
 
 int occurrence_store_claim(Db *db, uint64_t id, occurrence_store_handler_t handler, void *userdata) {

@@ -728,6 +728,8 @@ static void on_db_state(Db *db, DbState state, void *userdata) {
                          * write whose answer was lost): read it back. */
                         m->db_was_lost = false;
                         (void) manager_load(m, NULL, NULL);
+                        if (m->scheduler)
+                                scheduler_database_back(m->scheduler);
                 }
                 manager_schedule_expiry(m);
         }

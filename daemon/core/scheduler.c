@@ -94,6 +94,7 @@ Scheduler *scheduler_free(Scheduler *s) {
         for (size_t i = 0; i < s->n_delay_timers; i++)
                 sd_event_source_disable_unref(s->delay_timers[i]);
         free(s->delay_timers);
+        free(s->pending_firings);
         free(s->default_zone);
         return mfree(s);
 }
@@ -445,10 +446,28 @@ typedef struct FireCtx {
         uint64_t schedule_id;
         uint64_t instant;
         bool manual;
+        bool replayed;                  /* a firing that waited for the database */
         uid_t uid;
         scheduler_fired_t handler;
         void *userdata;
 } FireCtx;
+
+/* A timer firing that could not be recorded (database away) waits here, and is decided when it
+ * can be recorded: the misfire grace counts until then, so an outage longer than the grace gives
+ * `missed`, never a late action. */
+static int pending_firing_add(Scheduler *s, uint64_t schedule_id, uint64_t instant) {
+        PendingFiring *n;
+
+        for (size_t i = 0; i < s->n_pending_firings; i++)
+                if (s->pending_firings[i].schedule_id == schedule_id && s->pending_firings[i].instant == instant)
+                        return 0;
+        n = reallocarray(s->pending_firings, s->n_pending_firings + 1, sizeof(PendingFiring));
+        if (!n)
+                return log_oom();
+        s->pending_firings = n;
+        s->pending_firings[s->n_pending_firings++] = (PendingFiring) { schedule_id, instant };
+        return 0;
+}
 
 /* An occurrence being executed: its job (the bus object with progress) and the executor's run. */
 typedef struct Execution {
@@ -462,6 +481,13 @@ typedef struct Execution {
         start_handler_t started;
         void *userdata;
 } Execution;
+
+static bool executing(Scheduler *s, uint64_t occurrence_id) {
+        for (size_t i = 0; i < s->n_executions; i++)
+                if (s->executions[i]->row.id == occurrence_id)
+                        return true;
+        return false;
+}
 
 static void execution_free(Execution *x) {
         if (!x)
@@ -619,11 +645,26 @@ static void on_occurrence_fired(int error, OccurrenceRow *rows, size_t n, const 
         uint32_t job_id = 0;
         int r;
 
+        if ((error == -ENOTCONN || error == -ECONNRESET) && !c->manual) {
+                log_warning("Schedule %s: the firing at %" PRIu64 " waits for the database to be recorded.",
+                            e ? e->schedule->name : "?", c->instant);
+                (void) pending_firing_add(s, c->schedule_id, c->instant);
+                goto finish;
+        }
         if (error < 0 || n != 1) {
                 log_warning("Could not record the firing of schedule %" PRIu64 " at %" PRIu64 ": %s", c->schedule_id,
                             c->instant, message ?: strerror(-(error < 0 ? error : EBADMSG)));
                 err = (SchedulerError) { .error = error < 0 ? error : -EBADMSG, .kind = store_error_kind(error),
                                          .message = message };
+                goto finish;
+        }
+        if (!rows[0].created && !c->manual && c->replayed && rows[0].state == OCCURRENCE_RUNNING && e &&
+            !executing(s, rows[0].id)) {
+                /* The first attempt was committed but its answer lost with the connection. */
+                log_info("Schedule %s: the firing at %" PRIu64 " was recorded before the connection broke; running it.",
+                         e->schedule->name, c->instant);
+                if (start_occurrence(s, e, &rows[0], (uid_t) -1, NULL, NULL) < 0)
+                        log_warning("Could not run occurrence %" PRIu64 ".", rows[0].id);
                 goto finish;
         }
         if (!rows[0].created && !c->manual) {
@@ -657,7 +698,7 @@ finish:
         free(c);
 }
 
-static int record_firing(Scheduler *s, ScheduleEntry *e, uint64_t instant, bool manual, uid_t uid,
+static int record_firing(Scheduler *s, ScheduleEntry *e, uint64_t instant, bool manual, bool replayed, uid_t uid,
                          scheduler_fired_t handler, void *userdata) {
         _cleanup_free_ char *actor_buf = NULL;
         StoreActor actor = scheduler_actor(uid, &actor_buf);
@@ -680,7 +721,8 @@ static int record_firing(Scheduler *s, ScheduleEntry *e, uint64_t instant, bool 
         c = new0(FireCtx, 1);
         if (!c)
                 return -ENOMEM;
-        *c = (FireCtx) { .s = s, .schedule_id = e->schedule->id, .instant = instant, .manual = manual, .uid = uid,
+        *c = (FireCtx) { .s = s, .schedule_id = e->schedule->id, .instant = instant, .manual = manual,
+                         .replayed = replayed, .uid = uid,
                          .handler = handler, .userdata = userdata };
         r = occurrence_store_fire(s->manager->db, e->schedule->id, instant, state, reason,
                                   manual ? actor.name : "timer", &actor, on_occurrence_fired, c);
@@ -700,14 +742,19 @@ static void on_pid1_fire(Pid1 *p, const Pid1Firing *firing, void *userdata) {
         }
         log_info("Schedule %s fired for %" PRIu64 "%s.", e->schedule->name, firing->scheduled,
                  firing->catch_up ? " (catch-up)" : "");
-        r = record_firing(s, e, firing->scheduled, false, (uid_t) -1, NULL, NULL);
+        r = record_firing(s, e, firing->scheduled, false, false, (uid_t) -1, NULL, NULL);
+        if (r == -ENOTCONN) {
+                log_warning("Schedule %s: the database is unreachable; the firing is recorded when it is back "
+                            "(if still within the misfire grace, it runs then).", e->schedule->name);
+                r = pending_firing_add(s, e->schedule->id, firing->scheduled);
+        }
         if (r < 0)
                 log_warning_errno(r, "Schedule %s: could not record the firing (database away?): %m", e->schedule->name);
 }
 
 int scheduler_fire(Scheduler *s, ScheduleEntry *e, uid_t uid, scheduler_fired_t handler, void *userdata) {
         /* A manual firing is keyed by its own instant (now, to the microsecond). */
-        return record_firing(s, e, manager_now(), true, uid, handler, userdata);
+        return record_firing(s, e, manager_now(), true, false, uid, handler, userdata);
 }
 
 /* Delayed occurrences run at their new time from a timer of ours. */
@@ -792,6 +839,8 @@ static void on_unfinished(int error, OccurrenceRow *rows, size_t n, const char *
                         log_warning("Occurrence %" PRIu64 " belongs to a removed schedule; left as it is.", rows[i].id);
                         continue;
                 }
+                if (executing(s, rows[i].id))
+                        continue;   /* reconnected: this one never stopped */
                 log_info("Resuming occurrence %" PRIu64 " of schedule %s.", rows[i].id, e->schedule->name);
                 if (start_occurrence(s, e, &rows[i], (uid_t) -1, NULL, NULL) < 0)
                         log_warning("Could not resume occurrence %" PRIu64 ".", rows[i].id);
@@ -802,6 +851,31 @@ static void on_unfinished(int error, OccurrenceRow *rows, size_t n, const char *
 static void resume_occurrences(Scheduler *s) {
         if (occurrence_store_unfinished(s->manager->db, on_unfinished, s) < 0)
                 log_warning("Could not look for unfinished occurrences.");
+}
+
+void scheduler_database_back(Scheduler *s) {
+        _cleanup_free_ PendingFiring *pending = TAKE_PTR(s->pending_firings);
+        size_t n = s->n_pending_firings;
+
+        s->n_pending_firings = 0;
+
+        if (!s->loaded)
+                return;   /* the first load resumes everything */
+        for (size_t i = 0; i < n; i++) {
+                ScheduleEntry *e = scheduler_get(s, pending[i].schedule_id);
+                int r;
+
+                if (!e)
+                        continue;   /* removed meanwhile */
+                r = record_firing(s, e, pending[i].instant, false, true, (uid_t) -1, NULL, NULL);
+                if (r == -ENOTCONN)
+                        r = pending_firing_add(s, pending[i].schedule_id, pending[i].instant);
+                if (r < 0)
+                        log_warning_errno(r, "Schedule %s: could not record the firing at %" PRIu64 ": %m",
+                                          e->schedule->name, pending[i].instant);
+        }
+        /* Occurrences whose job could not start while the database was away. */
+        resume_occurrences(s);
 }
 
 /* ---- create, update, enable, delete -------------------------------------------------------------- */

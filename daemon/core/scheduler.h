@@ -33,6 +33,11 @@ typedef struct ScheduleEntry {
         unsigned n_writes;              /* changes in flight: a second one is refused (Busy) */
 } ScheduleEntry;
 
+typedef struct PendingFiring {
+        uint64_t schedule_id;
+        uint64_t instant;
+} PendingFiring;
+
 struct Scheduler {
         Manager *manager;
         Pid1 *pid1;
@@ -48,6 +53,8 @@ struct Scheduler {
         size_t n_delay_timers;
         struct Execution **executions;  /* occurrences being executed */
         size_t n_executions;
+        PendingFiring *pending_firings; /* timer firings waiting for the database */
+        size_t n_pending_firings;
 };
 
 /* Why an operation failed: a negative errno and a one-line message (may be NULL). The bus
@@ -83,6 +90,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Scheduler*, scheduler_free);
 int scheduler_load(Scheduler *s, scheduler_done_t handler, void *userdata);
 /* Reconciles every timer with the systemd manager now (Reload()). */
 int scheduler_reconcile(Scheduler *s);
+/* The database is back after an outage: firings that waited are recorded (and decided) now,
+ * occurrences left running resume. */
+void scheduler_database_back(Scheduler *s);
 
 ScheduleEntry *scheduler_get(Scheduler *s, uint64_t id);
 /* By name, or by id in decimal. */
