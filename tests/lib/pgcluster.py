@@ -57,8 +57,11 @@ class PgCluster:
     # initdb costs most of the start-up: later clusters of the same process copy the first one.
     _template = None
 
-    def __init__(self, basedir=None, tcp=False, dbname="stopstart"):
+    def __init__(self, basedir=None, tcp=False, dbname="stopstart", durable=False):
         self.bindir = pg_bindir()
+        # durable: a commit is acknowledged once its WAL is written, as in production, so an
+        # immediate shutdown (a crash) keeps it; otherwise speed wins (synchronous_commit=off)
+        self.durable = durable
         self.tcp = tcp
         self.dbname = dbname
         self.own_dir = basedir is None
@@ -135,7 +138,8 @@ class PgCluster:
     def start_server(self):
         listen = "127.0.0.1" if self.tcp else ""
         opts = (f"-k {self.dir} -p {self.port} -c listen_addresses='{listen}' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                f"-c synchronous_commit={'on' if self.durable else 'off'} -c full_page_writes=off "
+                "-c max_connections=200")
         try:
             self._run([f"{self.bindir}/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-s", "-t", "60",
                        "start", "-o", opts])

@@ -3,6 +3,7 @@
 systemd user manager holding the timers, and the helpers every such test uses (schedule add with
 clean-up, occurrences once finished, the fake server's action counters)."""
 import datetime
+import os
 import sys
 import time
 import unittest
@@ -49,7 +50,7 @@ class ScheduleTest(unittest.TestCase):
     def run(self, result=None):
         r = super().run(result)
         if result is not None and (result.failures or result.errors) and not getattr(self, "_log_shown", False):
-            print("--- stopstartd log (tail) ---\n" + self.st.log_tail(80), file=sys.stderr)
+            print("--- stopstartd log (tail) ---\n" + self.st.log_tail(int(os.environ.get("SCHEDCASE_LOG_LINES", "80"))), file=sys.stderr)
             type(self)._log_shown = True
         return r
 

@@ -116,7 +116,7 @@ class Stack:
     def __init__(self, *, seed=1, compartments=5, depth=3, instances=16, regions=("us-phoenix-1", "us-ashburn-1"),
                  fixture=None, oci_args=(), polkit="real", daemon_user=DAEMON_USER, allow_users=(),
                  refresh_interval="1h", workdir=None, wait_refresh=True, database=None, systemd_manager=False,
-                 max_attempts=4):
+                 max_attempts=4, pg_durable=False):
         self.dir = workdir or tempfile.mkdtemp(prefix="ssstack.")
         self.own_dir = workdir is None
         os.makedirs(self.dir, exist_ok=True)
@@ -133,6 +133,7 @@ class Stack:
         # (tests/lib/usermgr.py): the schedules' timers; the daemon is configured for it anyway
         self.systemd_manager = systemd_manager
         self.max_attempts = max_attempts   # oci.max_attempts: retries of every OCI call
+        self.pg_durable = pg_durable       # PgCluster(durable=): tests that crash PostgreSQL
         self.usermgr = None
         # Other users (the daemon's, the test callers) run these: the checkout may sit in a 0700
         # directory (mktemp -d), so they get copies in our 0755 directory.
@@ -166,7 +167,7 @@ class Stack:
         ensure_user(DENIED)
 
         if self.database is None:
-            self.pg = PgCluster()
+            self.pg = PgCluster(durable=self.pg_durable)
             self.pg.start()
             self.database = self.pg.conninfo
             r = sanitizers.run("stopstartctl db upgrade head", [self.stopstartctl, "db", "upgrade", "head"],
