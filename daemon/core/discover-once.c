@@ -35,12 +35,12 @@ static void on_done(Discovery *d, const DiscoveryResult *r, void *userdata) {
         log_full(r->error < 0 ? LOG_DEBUG : LOG_INFO, "Discovery run %" PRIi64 ": %" PRIu64 " compartments, %" PRIu64 " instances (regions done: %s%s%s); "
                  "%" PRIu64 " HTTP requests for %" PRIu64 " pages (ListInstances: %" PRIu64 " pages, %" PRIu64
                  " compartments, %" PRIu64 " instances not as Search said), at most %u in flight; "
-                 "fetched in %" PRIu64 " ms, stored in %" PRIu64 " ms; compartments +%" PRIi64 " -%" PRIi64
+                 "inventory complete in %" PRIu64 " ms; fetched in %" PRIu64 " ms, stored in %" PRIu64 " ms; compartments +%" PRIi64 " -%" PRIi64
                  "; instances +%" PRIi64 " -%" PRIi64 " moved %" PRIi64 " renamed %" PRIi64 " state %" PRIi64 ".",
                  r->run_id, r->compartments, r->instances, isempty(done) ? "none" : done,
                  isempty(failed) ? "" : ", failed: ", strempty(failed), r->http_requests, r->requests,
                  r->details_requests, r->details_compartments, r->details_differ, r->max_in_flight,
-                 r->fetch_usec / USEC_PER_MSEC, (r->elapsed_usec - MIN(r->fetch_usec, r->elapsed_usec)) / USEC_PER_MSEC,
+                 r->inventory_usec / USEC_PER_MSEC, r->fetch_usec / USEC_PER_MSEC, (r->elapsed_usec - MIN(r->fetch_usec, r->elapsed_usec)) / USEC_PER_MSEC,
                  r->compartment_changes.added, r->compartment_changes.removed, r->instance_changes.added,
                  r->instance_changes.removed, r->instance_changes.moved, r->instance_changes.renamed,
                  r->instance_changes.state_changed);

@@ -167,6 +167,10 @@ struct Region {
         unsigned n_chains;               /* queued or active */
         unsigned db_batches;             /* batch statements not answered yet */
         bool last_batch_sent, removal_submitted, synced;
+        /* Search's batches went out (the details pass may add more): once they are answered,
+         * the region's inventory is complete and the unseen can be marked removed. */
+        bool search_flushed;
+        unsigned n_flushed, n_answered, search_mark;
         uint64_t n_stored;               /* instances its batches stored */
 };
 
@@ -226,6 +230,7 @@ struct Discovery {
         uint64_t requests, details_requests, details_compartments, details_differ;
         unsigned max_active;
         usec_t fetch_usec;
+        usec_t inventory_usec;           /* start → inventory complete (0: not yet) */
         uint64_t n_compartments_stored, n_instances_stored;
         char **regions_done, **regions_failed;
         InventorySyncResult comp_changes, inst_changes;
@@ -1348,6 +1353,7 @@ static void finish(Discovery *d) {
                 .details_compartments = d->details_compartments,
                 .details_differ = d->details_differ,
                 .fetch_usec = d->fetch_usec,
+                .inventory_usec = d->inventory_usec,
                 .elapsed_usec = now_usec(d) - d->started,
                 .regions_done = d->regions_done,
                 .regions_failed = d->regions_failed,
@@ -1432,6 +1438,7 @@ static void on_batch_stored(int error, const InventorySyncResult *res, const cha
 
         d->db_pending--;
         reg->db_batches--;
+        reg->n_answered++;       /* FIFO: answers come in the order the batches went */
         if (!d->cancelled) {
                 if (error < 0)
                         region_fail(reg, message ?: strerror(-error), NULL, error);
@@ -1473,6 +1480,7 @@ static int region_flush(Region *reg, Batch *b) {
         discovery_ref(d);
         d->db_pending++;
         reg->db_batches++;
+        reg->n_flushed++;
         return 0;
 }
 
@@ -1596,12 +1604,14 @@ static void store_regions(Discovery *d) {
         for (size_t i = 0; i < d->n_regions; i++) {
                 Region *reg = d->regions[i];
                 bool last = reg->state == REGION_COMPLETE && d->comp_sync_submitted;
+                /* Search is over: what it found goes out now, the details pass does not hold it */
+                bool search_last = reg->state != REGION_SEARCHING && d->comp_sync_submitted && !reg->search_flushed;
 
                 r = 0;
                 if (reg->state == REGION_FAILED || reg->last_batch_sent)
                         goto removal;
                 /* full, or the database has nothing else to do */
-                if (last || reg->batches[BATCH_READY].n >= d->store_batch ||
+                if (last || search_last || reg->batches[BATCH_READY].n >= d->store_batch ||
                     (reg->batches[BATCH_READY].n > 0 && db_pending(d->db) == 0))
                         r = region_flush(reg, reg->batches + BATCH_READY);
                 if (r >= 0 && d->comp_sync_submitted)   /* nothing joins it any more */
@@ -1611,10 +1621,18 @@ static void store_regions(Discovery *d) {
                         continue;
                 }
                 reg->last_batch_sent = last;
+                if (search_last) {
+                        reg->search_flushed = true;
+                        reg->search_mark = reg->n_flushed;
+                }
         removal:
                 if (reg->state == REGION_FAILED)
                         continue;
-                if (reg->last_batch_sent && reg->db_batches == 0 && d->comp_sync_ok && !reg->removal_submitted) {
+                /* Every instance Search saw is stored with this run's id: the rest is gone. Not
+                 * waiting for ListInstances keeps it off the critical path (it only fills in
+                 * shapes and fault domains). */
+                if (reg->search_flushed && reg->n_answered >= reg->search_mark && d->comp_sync_ok &&
+                    !reg->removal_submitted) {
                         reg->removal_submitted = true;
                         r = inventory_remove_unseen_instances(d->db, d->run_id, reg->name, on_unseen_removed, reg);
                         if (r < 0) {
@@ -1625,6 +1643,16 @@ static void store_regions(Discovery *d) {
                         d->db_pending++;
                 }
         }
+}
+
+/* Tree stored and every region synchronised (or failed): the details pass may go on. */
+static bool inventory_complete(Discovery *d) {
+        if (!d->comp_sync_ok || !d->regions_known)
+                return false;
+        for (size_t i = 0; i < d->n_regions; i++)
+                if (d->regions[i]->state != REGION_FAILED && !d->regions[i]->synced)
+                        return false;
+        return true;
 }
 
 static bool storing_over(Discovery *d) {
@@ -1763,6 +1791,11 @@ static void advance(Discovery *d) {
         release_compartments(d);
 
         store_regions(d);
+        if (d->inventory_usec == 0 && inventory_complete(d)) {
+                d->inventory_usec = MAX(now_usec(d) - d->started, (usec_t) 1);
+                log_debug("Discovery: the inventory is complete after %" PRIu64 " ms%s.", d->inventory_usec / USEC_PER_MSEC,
+                          d->n_active > 0 || !TAILQ_EMPTY(&d->pending) ? "; shapes and fault domains follow" : "");
+        }
 
         if (fetching_over(d)) {
                 if (d->fetch_usec == 0)

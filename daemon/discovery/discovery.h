@@ -103,6 +103,8 @@ typedef struct DiscoveryResult {
         uint64_t details_differ;         /* instances ListInstances saw otherwise than Search,
                                           * or only one of them saw (in listed compartments) */
         usec_t fetch_usec;               /* start → last OCI answer */
+        usec_t inventory_usec;           /* start → tree and instances stored, the unseen marked
+                                          * removed (0: never); shapes may follow (details pass) */
         usec_t elapsed_usec;             /* start → everything stored */
         char **regions_done;             /* regions whose instances were synchronised */
         char **regions_failed;

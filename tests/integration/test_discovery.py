@@ -276,6 +276,30 @@ class TestSmall(DiscoveryCase):
                                   f"WHERE id = '{new2['id']}'"), [None, None])
         self.assertEqual(self.sql("SELECT count(*) FROM stopstart.instances WHERE shape IS NULL"), 1)
 
+    def test_details_pass_is_off_the_critical_path(self):
+        """Without additionalDetails the inventory (names, states, compartments, the unseen marked
+        removed) is complete before ListInstances fills in the shapes: slow ListInstances pages
+        delay the shapes, not the inventory."""
+        self.oci.config(search={"additional_details": False})
+        gone = self.fixture["instances"][0]["id"]
+        self.discover()
+        self.oci.remove_instance(gone)
+        self.pg.psql("UPDATE stopstart.instances SET shape = NULL, fault_domain = NULL", dbname=self.dbname)
+        self.oci.set_faults(operations={"ListInstances": {"latency_ms": 400}})
+        _, err, s = self.discover()
+        m = re.search(r"inventory complete in (\d+) ms; fetched in (\d+) ms", err)
+        self.assertIsNotNone(m, err)
+        inventory_ms, fetched_ms = int(m.group(1)), int(m.group(2))
+        self.assertGreater(s["list_pages"], 0)
+        # every ListInstances page takes 400 ms: the inventory was complete before the first one
+        # answered, the shapes came after
+        self.assertLess(inventory_ms + 300, fetched_ms, err)
+        self.assertEqual(self.sql(f"SELECT to_json(deleted_at IS NOT NULL) FROM stopstart.instances WHERE id = '{gone}'"),
+                         True)
+        self.assertEqual(self.sql("SELECT count(*) FROM stopstart.instances WHERE shape IS NULL AND deleted_at IS NULL"),
+                         0)
+        self.assert_stored_exactly()
+
     def test_incremental_changes(self):
         out, _, s = self.discover()
         d = self.fixture
