@@ -2,8 +2,8 @@
 #   make demo    install dependencies, build, run everything on a simulated tenancy
 #   make check   install dependencies, build twice (plain, ASan+UBSan), run every test suite
 #   make soak    the long forms of the abuse tests (fuzzers)
-#   make bench   discovery benchmark against the fake OCI server, the daemon's answer sizes at
-#                5,000/50,000 (not part of check)
+#   make bench   discovery, the daemon's answers and the schedules against the fake OCI server:
+#                a table, BUILD/bench/results.json and PNG plots (not part of check)
 BUILD ?= build
 BUILD_SAN ?= build-sanitize
 SUITES ?=
@@ -28,6 +28,7 @@ demo: build
 	scripts/demo $(BUILD)
 
 bench: build
+	@scripts/install-deps --bench
 	scripts/bench $(BUILD)
 
 soak: build

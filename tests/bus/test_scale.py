@@ -122,7 +122,7 @@ class DaemonOnPrivateBus(unittest.TestCase):
     def tearDownClass(cls):
         try:
             if ARGS.report:
-                print(json.dumps({"startup_seconds": round(cls.startup, 1)}))
+                print(json.dumps({"startup_seconds": round(cls.startup, 1), **daemon_memory(cls.daemon.pid)}))
                 for f in cls.figures:
                     print(json.dumps(f))
             if cls.daemon.poll() is None:
@@ -151,6 +151,20 @@ class DaemonOnPrivateBus(unittest.TestCase):
         shutil.rmtree(cls.work, ignore_errors=True)
 
 
+def daemon_memory(pid):
+    """The daemon's resident set now and its peak so far (KiB), from /proc."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmHWM"):
+                    out["rss_kib" if k == "VmRSS" else "peak_rss_kib"] = int(v.split()[0])
+    except OSError:
+        pass
+    return out
+
+
 class TestScale(DaemonOnPrivateBus):
     """Reply sizes: absolute (<= 16 MiB) and per object, extrapolated to 5,000 compartments and
     50,000 instances (the answers grow linearly), so that the small tenancy of make check guards
@@ -161,7 +175,7 @@ class TestScale(DaemonOnPrivateBus):
         objects = ARGS.compartments + ARGS.instances
         type(self).figures.append({"call": what, "compartments": ARGS.compartments, "instances": ARGS.instances,
                                    "bytes": size, "bytes_per_object": round(size / objects, 1),
-                                   "seconds": round(seconds, 2)})
+                                   "seconds": round(seconds, 2), **daemon_memory(self.daemon.pid)})
         self.assertLessEqual(size, LIMIT, f"{what}: {size} bytes")
         if extrapolate:
             at_scale = size * (5000 + 50000) / objects
