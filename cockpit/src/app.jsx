@@ -11,7 +11,7 @@ import { Model } from "./lib/model.js";
 import { buildTree, searchTree, flattenTree, instancesOf, ancestorsOf } from "./lib/tree.js";
 import { configChain, effectiveFromChain, nowUsec } from "./lib/config.js";
 import { errorText } from "./lib/errors.js";
-import { watchAll, checkRight, managerCall, loadInstanceExtras } from "./dbus.js";
+import { Loader, checkRight, managerCall, loadInstanceExtras } from "./dbus.js";
 import { CompartmentTree } from "./tree-view.jsx";
 import { InstancesPane } from "./instances.jsx";
 import { InstanceDialog } from "./instance-dialog.jsx";
@@ -54,16 +54,25 @@ export function App() {
         loadInstanceExtras(paths, applyRef.current);
     };
 
+    const loaderRef = useRef(null);
+    const [complete, setComplete] = useState(false);
     useEffect(() => {
         let frame = 0;
-        const t0 = performance.now();
-        applyRef.current = payload => {
-            if (model.apply(payload) && !frame)
+        const changed = () => {
+            if (!frame)
                 frame = requestAnimationFrame(() => { frame = 0; setGen(model.generation) });
         };
-        watchAll(applyRef.current)
+        applyRef.current = payload => {
+            if (model.apply(payload))
+                changed();
+        };
+        const loader = loaderRef.current = new Loader(model, applyRef.current, () => {
+            changed();
+            if (loader.complete)
+                setComplete(true);
+        });
+        loader.start()
                 .then(() => {
-                    window.__stopstartLoadMs = performance.now() - t0;
                     setGen(model.generation);
                     setLoaded(true);
                 })
@@ -75,8 +84,9 @@ export function App() {
         return () => clearInterval(clock);
     }, [model]);
 
-    const tree = useMemo(() => buildTree(model.compartments, model.instances),
-                         [model.structureGeneration, loaded]); // eslint-disable-line react-hooks/exhaustive-deps
+    // until every instance is in, the tree's counts are the daemon's (subtree_states)
+    const tree = useMemo(() => buildTree(model.compartments, model.instances, { daemonCounts: !complete }),
+                         [model.structureGeneration, loaded, complete]); // eslint-disable-line react-hooks/exhaustive-deps
 
     // Select the tenancy and open the first level once the tree is there.
     useEffect(() => {
@@ -119,12 +129,25 @@ export function App() {
     const instances = useMemo(() => (selected ? instancesOf(tree, selected, recursive) : []),
                               [tree, selected, recursive, gen]); // eslint-disable-line react-hooks/exhaustive-deps
 
+    // the instances of a compartment picked before all are in
+    const instancesReady = !loaded || complete || loaderRef.current.ready(selected, recursive);
     useEffect(() => {
-        if (loaded && !window.__stopstartRenderMs) {
-            window.__stopstartRenderMs = performance.now();
-            if (window.__stopstartTimings)
-                window.__stopstartTimings.rendered = window.__stopstartRenderMs;
-        }
+        if (loaded && selected && !instancesReady)
+            loaderRef.current.ensure(selected, recursive).catch(ex => setActionError(errorText(ex)));
+    }, [loaded, selected, recursive, instancesReady]);
+
+    useEffect(() => {
+        if (!loaded)
+            return;
+        const t = loaderRef.current.t;
+        t.rendered = performance.now();
+        // the rest of the instances after the first paint, in the background
+        requestAnimationFrame(() => {
+            t.painted = performance.now();
+            setTimeout(() => loaderRef.current.rest().catch(ex => setActionError(errorText(ex))), 0);
+        });
+    }, [loaded]);
+    useEffect(() => {
         if (loaded)
             document.title = "StopStart";
     }, [loaded]);
@@ -194,7 +217,8 @@ export function App() {
                         <CompartmentTree rows={rows} selected={selected} onSelect={select} onToggle={toggle}
                                          query={query} onQuery={setQuery} matches={search ? search.matches.size : null} />
                         <InstancesPane key={selected + ":" + recursive} compartment={model.compartments.get(selected)}
-                                       instances={instances} effectiveOf={effectiveOf} recursive={recursive} onRecursive={setRecursive}
+                                       instances={instances} loading={!instancesReady} effectiveOf={effectiveOf}
+                                       recursive={recursive} onRecursive={setRecursive}
                                        onOpen={path => setDialog({ kind: "instance", path })}
                                        onBulk={(action, list) => setDialog({ kind: "bulk", action, list })}
                                        onDefaults={() => setDialog({ kind: "defaults", path: selected })}

@@ -7,6 +7,7 @@ import { TextInput } from "@patternfly/react-core/dist/esm/components/TextInput/
 import { FormSelect, FormSelectOption } from "@patternfly/react-core/dist/esm/components/FormSelect/index.js";
 import { Toolbar, ToolbarContent, ToolbarItem } from "@patternfly/react-core/dist/esm/components/Toolbar/index.js";
 import { Label } from "@patternfly/react-core/dist/esm/components/Label/index.js";
+import { Spinner } from "@patternfly/react-core/dist/esm/components/Spinner/index.js";
 import { Table, Thead, Tr, Th, Tbody, Td } from "@patternfly/react-table/dist/esm/components/Table/index.js";
 import { useScrollWindow } from "./virtual.jsx";
 import { filterInstances, sortInstances } from "./lib/filter.js";
@@ -47,7 +48,7 @@ const COLUMNS = [
     { key: "next", title: () => _("Next action") },
 ];
 
-export function InstancesPane({ compartment, instances, effectiveOf, recursive, onRecursive, onOpen, onBulk,
+export function InstancesPane({ compartment, instances, loading, effectiveOf, recursive, onRecursive, onOpen, onBulk,
                                 onDefaults, rights, scheduleNames, onVisible }) {
     const [filter, setFilter] = useState({ text: "", state: "", managed: "" });
     const [sort, setSort] = useState({ index: 0, direction: "asc" });
@@ -55,10 +56,12 @@ export function InstancesPane({ compartment, instances, effectiveOf, recursive, 
 
     const managedOf = i => effectiveOf(i).managed;
     const rows = useMemo(() => {
+        if (loading)
+            return [];
         const f = filterInstances(instances, filter, managedOf);
         const key = COLUMNS[sort.index].key;
         return sortInstances(f, key, sort.direction, { managed: i => (managedOf(i) ? 0 : 1), schedules: i => (i.schedules || []).length });
-    }, [instances, filter, sort]); // eslint-disable-line react-hooks/exhaustive-deps
+    }, [instances, loading, filter, sort]); // eslint-disable-line react-hooks/exhaustive-deps
 
     const w = useScrollWindow(rows.length, ROW);
     useEffect(() => { onVisible?.(rows.slice(w.first, w.last)) });
@@ -174,7 +177,8 @@ export function InstancesPane({ compartment, instances, effectiveOf, recursive, 
                         {w.after > 0 && <tr aria-hidden="true" style={{ height: w.after }} />}
                     </Tbody>
                 </Table>
-                {rows.length === 0 && <p className="ss-empty" id="instances-empty">{instances.length ? _("No instance matches the filter.") : _("No instances in this compartment.")}</p>}
+                {loading && <p className="ss-empty" id="instances-loading"><Spinner size="md" /> {_("Loading instances…")}</p>}
+                {!loading && rows.length === 0 && <p className="ss-empty" id="instances-empty">{instances.length ? _("No instance matches the filter.") : _("No instances in this compartment.")}</p>}
             </div>
         </div>
     );

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Model, IFACE } from "../src/lib/model.js";
+import { Model, IFACE, pathEncode } from "../src/lib/model.js";
 import { buildTree, searchTree, flattenTree, instancesOf, ancestorsOf } from "../src/lib/tree.js";
 
 const C = p => `/org/stopstart/StopStart1/compartment/${p}`;
@@ -94,24 +94,41 @@ test("20,000 instances in 2,000 compartments build in well under a second (linea
     assert.ok(ms < 1000, `buildTree took ${ms} ms`);
 });
 
-test("Describe() JSON gives the same objects as the bus, at the daemon's paths", async () => {
-    const { describeToPayload, pathEncode } = await import("../src/lib/model.js");
+test("Describe() JSON gives the same objects as the bus, at the daemon's paths", () => {
     assert.equal(pathEncode("/p", "ocid1.instance.oc1.x-y"), "/p/ocid1_2einstance_2eoc1_2ex_2dy");
     assert.equal(pathEncode("/p", "1a"), "/p/_31a");
+    assert.equal(pathEncode("/p", "a1"), "/p/a1");
+    assert.equal(pathEncode("/p", ""), "/p/_");
+    // sd_bus_path_encode() escapes UTF-8 bytewise
+    assert.equal(pathEncode("/p", "é1"), "/p/_c3_a91");
     const m = new Model();
-    m.apply(describeToPayload({
+    // a signal that came before the snapshot: the snapshot's fields land on the same object
+    m.apply({ [I("ocid1_2einstance_2ei")]: { [IFACE.instance]: { LifecycleState: "STOPPING" } } });
+    m.loadDescribe({
         version: "0.1.0", state: "running", compartments: [
-            { id: "ocid1.tenancy.t", name: "t", path: "t", parent_id: null, children: ["ocid1.compartment.a"], defaults: { managed: true } },
+            { id: "ocid1.tenancy.t", name: "t", path: "t", parent_id: null, children: ["ocid1.compartment.a"], defaults: { managed: true },
+              subtree_states: { RUNNING: 7, STOPPED: 2, STARTING: 1 } },
             { id: "ocid1.compartment.a", name: "a", path: "t/a", parent_id: "ocid1.tenancy.t", children: [], defaults: {} }],
-        instances: [{ id: "ocid1.instance.i", display_name: "i", compartment_id: "ocid1.compartment.a", lifecycle_state: "RUNNING", config: { priority: 3 } }],
-        jobs: [{ id: 4, kind: "start", target: "ocid1.instance.i", state: "done", progress: 1, result: "done", error: "" }],
-    }));
+        jobs: [{ id: 4, kind: "start", target: "ocid1.instance.i", state: "done", progress: 1, result: "done", error: null }],
+    });
+    assert.equal(m.manager.State, "running");
+    assert.equal(m.jobForTarget("ocid1.instance.i").id, 4);
+    assert.equal(m.jobForTarget("ocid1.instance.i").error, "");
+    // before the instances are in, the tree can show the daemon's counts
+    const early = buildTree(m.compartments, m.instances, { daemonCounts: true });
+    assert.deepEqual([early.roots[0].running, early.roots[0].stopped, early.roots[0].other, early.roots[0].total], [7, 2, 1, 10]);
+    const g = m.structureGeneration;
+    m.loadInstances([{ id: "ocid1.instance.i", display_name: "i", compartment_id: "ocid1.compartment.a", lifecycle_state: "RUNNING", config: { priority: 3 } }]);
+    assert.ok(m.structureGeneration > g);
+    assert.equal(m.instances.size, 1);
+    const i = m.instances.get(I("ocid1_2einstance_2ei"));
+    assert.equal(i.state, "RUNNING");
+    assert.deepEqual(i.config, { priority: 3 });
+    assert.equal(i.compartment, C("ocid1_2ecompartment_2ea"));
     const t = buildTree(m.compartments, m.instances);
     assert.equal(t.roots.length, 1);
     assert.equal(t.roots[0].total, 1);
-    assert.deepEqual([...m.instances.values()][0].config, { priority: 3 });
-    assert.equal(m.manager.State, "running");
-    assert.equal(m.jobForTarget("ocid1.instance.i").id, 4);
+    assert.equal(t.nodes.get(C("ocid1_2ecompartment_2ea")).running, 1);
 });
 
 test("schedules and the instances' Schedules/NextAction come from signals and Get", () => {

@@ -146,7 +146,9 @@ static uint64_t bus_answer_max(void) {
 }
 #define BUS_ANSWER_MAX bus_answer_max()
 
-static int read_instance_query(sd_bus_message *message, Manager *m, InstanceQuery *q, sd_bus_error *error) {
+/* ret_effective: also accept DescribeInstances' option "effective" (NULL: ListInstances, which has none). */
+static int read_instance_query(sd_bus_message *message, Manager *m, InstanceQuery *q, int *ret_effective,
+                               sd_bus_error *error) {
         const char *compartment = NULL;
         int recursive = false;
         bool managed_given = false;
@@ -162,8 +164,9 @@ static int read_instance_query(sd_bus_message *message, Manager *m, InstanceQuer
                 { "managed", 'b', &q->managed, &managed_given },
                 { "limit", 'u', &q->limit },
                 { "after", 's', &q->after },
+                { "effective", 'b', ret_effective },
         };
-        r = bus_read_dict(message, keys, ELEMENTSOF(keys), "filter", error);
+        r = bus_read_dict(message, keys, ELEMENTSOF(keys) - !ret_effective, "filter", error);
         if (r < 0)
                 return r;
         q->recursive = recursive;
@@ -199,7 +202,7 @@ static int method_list_instances(sd_bus_message *message, void *userdata, sd_bus
         size_t n = 0;
         int r;
 
-        r = read_instance_query(message, m, &q, error);
+        r = read_instance_query(message, m, &q, NULL, error);
         if (r < 0)
                 return r;
         r = check_view(message, m, error);
@@ -248,10 +251,11 @@ static int method_describe_instances(sd_bus_message *message, void *userdata, sd
         _cleanup_free_ char *json = NULL;
         InstanceQuery q;
         bool more = false;
+        int effective = true;
         size_t n = 0;
         int r;
 
-        r = read_instance_query(message, m, &q, error);
+        r = read_instance_query(message, m, &q, &effective, error);
         if (r < 0)
                 return r;
         r = check_view(message, m, error);
@@ -260,7 +264,7 @@ static int method_describe_instances(sd_bus_message *message, void *userdata, sd
         r = manager_query_instances(m, &q, &l, &n, &more);
         if (r < 0)
                 return r;
-        r = manager_describe_instances(m, l, n, more, &json);
+        r = manager_describe_instances(m, l, n, more, effective, &json);
         if (r < 0)
                 return r;
         if (strlen(json) > BUS_ANSWER_MAX)
@@ -355,7 +359,7 @@ static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error
         r = check_view(message, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = manager_describe(m, true, &json);
+        r = manager_describe(m, &DESCRIBE_OPTIONS_DEFAULT, &json);
         if (r < 0)
                 return r;
         if (strlen(json) > BUS_ANSWER_MAX)
@@ -368,11 +372,13 @@ static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error
 static int method_describe_with(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         _cleanup_free_ char *json = NULL;
-        int instances = true;
+        int instances = true, effective = true, subtree_states = false;
         int r;
 
         const BusDictKey keys[] = {
                 { "instances", 'b', &instances },
+                { "effective", 'b', &effective },
+                { "subtree_states", 'b', &subtree_states },
         };
         r = bus_read_dict(message, keys, ELEMENTSOF(keys), "option", error);
         if (r < 0)
@@ -380,7 +386,8 @@ static int method_describe_with(sd_bus_message *message, void *userdata, sd_bus_
         r = check_view(message, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = manager_describe(m, instances, &json);
+        r = manager_describe(m, &(DescribeOptions) { .instances = instances, .effective = effective,
+                                                      .subtree_states = subtree_states }, &json);
         if (r < 0)
                 return r;
         if (strlen(json) > BUS_ANSWER_MAX)

@@ -164,24 +164,18 @@ void compartment_mark_dirty(Compartment *c, uint32_t props) {
         manager_mark_dirty(m, 0);
 }
 
-json_object *compartment_to_json(Compartment *c, uint64_t now) {
+json_object *compartment_to_json(Compartment *c, uint64_t now, bool effective) {
         _cleanup_json_ json_object *o = json_object_new_object(), *children = json_object_new_array();
-        json_object *defaults, *effective;
-        InstanceConfig eff;
+        json_object *defaults;
 
         if (!o || !children)
                 return NULL;
         for (size_t i = 0; i < c->n_children; i++)
                 json_object_array_add(children, json_object_new_string(c->children[i]->id));
 
-        compartment_effective_defaults(c, now, &eff);
         defaults = instance_config_to_json(&c->defaults, false);
-        effective = instance_config_to_json(&eff, true);
-        if (!defaults || !effective) {
-                json_object_put(defaults);
-                json_object_put(effective);
+        if (!defaults)
                 return NULL;
-        }
 
         json_object_object_add(o, "id", json_object_new_string(c->id));
         json_object_object_add(o, "name", json_object_new_string(c->name));
@@ -192,6 +186,15 @@ json_object *compartment_to_json(Compartment *c, uint64_t now) {
         json_object_object_add(o, "instance_count", json_object_new_int64(c->n_instances));
         json_object_object_add(o, "children", TAKE_PTR(children));
         json_object_object_add(o, "defaults", defaults);
-        json_object_object_add(o, "effective_defaults", effective);
+        if (effective) {
+                InstanceConfig eff;
+                json_object *j;
+
+                compartment_effective_defaults(c, now, &eff);
+                j = instance_config_to_json(&eff, true);
+                if (!j)
+                        return NULL;
+                json_object_object_add(o, "effective_defaults", j);
+        }
         return TAKE_PTR(o);
 }

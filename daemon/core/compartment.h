@@ -83,5 +83,5 @@ bool compartment_is_in_subtree(const Compartment *c, const Compartment *a);
 /* Object path (allocated). */
 char *compartment_bus_path(const Compartment *c);
 
-/* Describe() element of one compartment. */
-json_object *compartment_to_json(Compartment *c, uint64_t now);
+/* Describe() element of one compartment; without "effective_defaults" unless effective. */
+json_object *compartment_to_json(Compartment *c, uint64_t now, bool effective);

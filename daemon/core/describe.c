@@ -11,38 +11,102 @@
 #include "manager.h"
 #include "strv.h"
 
-static int build_inventory_json(Manager *m, bool with_instances, char **ret) {
+static void states_free(struct lh_entry *e) {
+        json_object_put(lh_entry_v(e));
+}
+
+static json_object *states_of(struct lh_table *t, const Compartment *c) {
+        void *v = NULL;
+
+        return lh_table_lookup_ex(t, c, &v) ? v : NULL;
+}
+
+/* Compartment -> {"STATE": instances of its subtree in that state}, for "subtree_states": one pass
+ * over the instances, each counted up its chain of ancestors. */
+static int count_subtree_states(Manager *m, struct lh_table **ret) {
+        struct lh_table *t = lh_kptr_table_new(lh_table_length(m->compartments) + 16, states_free);
+        struct lh_entry *e;
+
+        if (!t)
+                return -ENOMEM;
+        lh_foreach(m->compartments, e) {
+                json_object *o = json_object_new_object();
+                if (!o || lh_table_insert(t, lh_entry_v(e), o) < 0) {
+                        json_object_put(o);
+                        lh_table_free(t);
+                        return -ENOMEM;
+                }
+        }
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                const char *state = strempty(i->lifecycle_state);
+                unsigned depth = 0;
+
+                for (Compartment *c = i->compartment; c && depth < COMPARTMENT_DEPTH_MAX; c = c->parent, depth++) {
+                        json_object *o = states_of(t, c), *n;
+
+                        if (!o)
+                                continue;
+                        if (json_object_object_get_ex(o, state, &n))
+                                json_object_int_inc(n, 1);
+                        else if (json_object_object_add(o, state, json_object_new_int64(1)) < 0) {
+                                lh_table_free(t);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        *ret = t;
+        return 0;
+}
+
+static int build_inventory_json(Manager *m, const DescribeOptions *opt, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
         _cleanup_fclose_ FILE *f = open_memstream(&buf, &size);
+        struct lh_table *states = NULL;
         uint64_t now = manager_now();
         struct lh_entry *e;
         bool first = true;
+        int r = 0;
 
         if (!f)
                 return -ENOMEM;
+        if (opt->subtree_states) {
+                r = count_subtree_states(m, &states);
+                if (r < 0)
+                        return r;
+        }
 
         /* One element at a time: a json-c tree of 20,000 instances would cost far more memory. */
         fputs("\"compartments\":[", f);
         lh_foreach(m->compartments, e) {
-                json_object *o = compartment_to_json(lh_entry_v(e), now);
-                if (!o)
-                        return -ENOMEM;
+                json_object *o = compartment_to_json(lh_entry_v(e), now, opt->effective);
+                if (!o) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (states)
+                        json_object_object_add(o, "subtree_states",
+                                               json_object_get(states_of(states, lh_entry_v(e))));
                 fprintf(f, "%s%s", first ? "" : ",", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
                 json_object_put(o);
                 first = false;
         }
+        if (states)
+                lh_table_free(states);
+        if (r < 0)
+                return r;
         fputs("]", f);
-        if (with_instances) {
+        if (opt->instances) {
                 /* In OCID order, as DescribeInstances() pages: the pages joined are this array. */
                 _cleanup_free_ Instance **l = NULL;
                 size_t n;
-                int r = manager_query_instances(m, &(InstanceQuery) { .managed = -1 }, &l, &n, NULL);
+                r = manager_query_instances(m, &(InstanceQuery) { .managed = -1 }, &l, &n, NULL);
                 if (r < 0)
                         return r;
                 fputs(",\"instances\":[", f);
                 for (size_t k = 0; k < n; k++) {
-                        json_object *o = instance_to_json(l[k], now);
+                        json_object *o = instance_to_json(l[k], now, opt->effective);
                         if (!o)
                                 return -ENOMEM;
                         fprintf(f, "%s%s", k == 0 ? "" : ",", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -66,34 +130,36 @@ static int on_describe_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int manager_describe(Manager *m, bool with_instances, char **ret) {
+int manager_describe(Manager *m, const DescribeOptions *opt, char **ret) {
         _cleanup_json_ json_object *o = json_object_new_object(), *regions = json_object_new_array(),
                                    *jobs = json_object_new_array();
-        _cleanup_free_ char *lean = NULL;
+        _cleanup_free_ char *other = NULL;
         struct lh_entry *e;
         const char *head;
+        /* The default document is what stopstartctl and Describe() ask for: cached. Others are
+         * small (no instances) or asked once by a page: built each time. */
+        bool cached = opt->instances && opt->effective && !opt->subtree_states;
         size_t l;
         int r;
 
         if (!o || !regions || !jobs)
                 return -ENOMEM;
 
-        if (!with_instances) {
-                /* small: not cached */
-                r = build_inventory_json(m, false, &lean);
+        if (!cached) {
+                r = build_inventory_json(m, opt, &other);
                 if (r < 0)
                         return r;
         } else if (!m->describe_cache) {
-                r = build_inventory_json(m, true, &m->describe_cache);
+                r = build_inventory_json(m, opt, &m->describe_cache);
                 if (r < 0)
                         return r;
         }
-        if (with_instances && !m->describe_release) {
+        if (cached && !m->describe_release) {
                 r = sd_event_add_time_relative(m->event, &m->describe_release, CLOCK_MONOTONIC,
                                                DESCRIBE_CACHE_IDLE_USEC, 0, on_describe_idle, m);
                 if (r >= 0)
                         (void) sd_event_source_set_description(m->describe_release, "describe-release");
-        } else if (with_instances) {
+        } else if (cached) {
                 (void) sd_event_source_set_time_relative(m->describe_release, DESCRIBE_CACHE_IDLE_USEC);
                 (void) sd_event_source_set_enabled(m->describe_release, SD_EVENT_ONESHOT);
         }
@@ -115,7 +181,7 @@ int manager_describe(Manager *m, bool with_instances, char **ret) {
         head = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
         l = strlen(head);
         assert(l >= 2 && head[l - 1] == '}');
-        const char *inventory = with_instances ? m->describe_cache : lean;
+        const char *inventory = cached ? m->describe_cache : other;
         char *s = malloc(l + 1 + strlen(inventory) + 1);
         if (!s)
                 return -ENOMEM;
@@ -178,7 +244,7 @@ int manager_query_instances(Manager *m, const InstanceQuery *q, Instance ***ret,
         return 0;
 }
 
-int manager_describe_instances(Manager *m, Instance **l, size_t n, bool more, char **ret) {
+int manager_describe_instances(Manager *m, Instance **l, size_t n, bool more, bool effective, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
         _cleanup_fclose_ FILE *f = open_memstream(&buf, &size);
@@ -188,7 +254,7 @@ int manager_describe_instances(Manager *m, Instance **l, size_t n, bool more, ch
                 return -ENOMEM;
         fputs("{\"instances\":[", f);
         for (size_t k = 0; k < n; k++) {
-                json_object *o = instance_to_json(l[k], now);
+                json_object *o = instance_to_json(l[k], now, effective);
                 if (!o)
                         return -ENOMEM;
                 fprintf(f, "%s%s", k > 0 ? "," : "", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

@@ -264,24 +264,18 @@ bool tags_packed_equal(const char *a, const char *b) {
         return la == lb && (la == 0 || memcmp(a, b, la) == 0);
 }
 
-json_object *instance_to_json(Instance *i, uint64_t now) {
+json_object *instance_to_json(Instance *i, uint64_t now, bool effective) {
         _cleanup_json_ json_object *o = json_object_new_object(), *tags = json_object_new_object();
-        InstanceConfig eff;
-        json_object *own, *effective;
+        json_object *own;
 
         if (!o || !tags)
                 return NULL;
         TAGS_FOREACH(k, v, i->freeform_tags)
                 json_object_object_add(tags, k, json_object_new_string(v));
 
-        instance_effective_config(i, now, &eff);
         own = instance_config_to_json(&i->config, false);
-        effective = instance_config_to_json(&eff, true);
-        if (!own || !effective) {
-                json_object_put(own);
-                json_object_put(effective);
+        if (!own)
                 return NULL;
-        }
 
         json_object_object_add(o, "id", json_object_new_string(i->id));
         json_object_object_add(o, "display_name", json_object_new_string(i->display_name));
@@ -294,6 +288,15 @@ json_object *instance_to_json(Instance *i, uint64_t now) {
         json_object_object_add(o, "state_observed_at", json_object_new_uint64(i->state_observed_at));
         json_object_object_add(o, "freeform_tags", TAKE_PTR(tags));
         json_object_object_add(o, "config", own);
-        json_object_object_add(o, "effective_config", effective);
+        if (effective) {
+                InstanceConfig eff;
+                json_object *j;
+
+                instance_effective_config(i, now, &eff);
+                j = instance_config_to_json(&eff, true);
+                if (!j)
+                        return NULL;
+                json_object_object_add(o, "effective_config", j);
+        }
         return TAKE_PTR(o);
 }

@@ -100,5 +100,5 @@ bool tags_packed_equal(const char *a, const char *b);
 
 char *instance_bus_path(const Instance *i);
 
-/* Describe() element of one instance. */
-json_object *instance_to_json(Instance *i, uint64_t now);
+/* Describe() element of one instance; without "effective_config" unless effective. */
+json_object *instance_to_json(Instance *i, uint64_t now, bool effective);

@@ -154,9 +154,16 @@ void manager_update_status(Manager *m);
 
 void manager_mark_dirty(Manager *m, uint32_t props);
 void manager_invalidate_describe(Manager *m);
-/* Describe() JSON; the inventory part is built once per change. Without instances: the same
- * document without its "instances" array (DescribeWith({"instances": false})). */
-int manager_describe(Manager *m, bool with_instances, char **ret);
+/* What DescribeWith() leaves out or adds (dbus/README.md). */
+typedef struct DescribeOptions {
+        bool instances;         /* the "instances" array */
+        bool effective;         /* "effective_config" of instances, "effective_defaults" of compartments */
+        bool subtree_states;    /* compartments' "subtree_states": instances of the subtree by state */
+} DescribeOptions;
+#define DESCRIBE_OPTIONS_DEFAULT ((DescribeOptions) { .instances = true, .effective = true })
+
+/* Describe() JSON; the inventory part of the default document is built once per change. */
+int manager_describe(Manager *m, const DescribeOptions *o, char **ret);
 
 /* What ListInstances() and DescribeInstances() select: in OCID order, those after `after` (an
  * OCID; NULL: from the first), at most `limit` (0: all). */
@@ -172,8 +179,8 @@ typedef struct InstanceQuery {
 /* The page: *ret (freed by the caller; the instances are the manager's), *ret_more when the
  * limit cut it. */
 int manager_query_instances(Manager *m, const InstanceQuery *q, Instance ***ret, size_t *ret_n, bool *ret_more);
-/* {"instances": [...], "next": OCID to continue after, or null} */
-int manager_describe_instances(Manager *m, Instance **l, size_t n, bool more, char **ret);
+/* {"instances": [...], "next": OCID to continue after, or null}; "effective_config" if effective */
+int manager_describe_instances(Manager *m, Instance **l, size_t n, bool more, bool effective, char **ret);
 
 /* Recomputes effective configuration fingerprints of every compartment and instance and marks
  * the ones that changed. */

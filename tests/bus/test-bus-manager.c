@@ -823,6 +823,100 @@ TEST(describe_and_history) {
         m = NULL;
 }
 
+/* Describe()'s elements by id, from a parsed document's array. */
+static json_object *element(json_object *doc, const char *array, const char *id) {
+        json_object *a, *v;
+
+        ASSERT_TRUE(json_object_object_get_ex(doc, array, &a));
+        for (size_t k = 0; k < json_object_array_length(a); k++) {
+                json_object *e = json_object_array_get_idx(a, k);
+                if (json_object_object_get_ex(e, "id", &v) && streq(json_object_get_string(v), id))
+                        return e;
+        }
+        return NULL;
+}
+
+static json_object *describe_json(sd_bus_message *m) {
+        const char *json;
+        json_object *j;
+
+        ASSERT_REPLY_OK(m);
+        ASSERT_OK(sd_bus_message_read(m, "s", &json));
+        j = json_tokener_parse(json);
+        ASSERT_NOT_NULL(j);
+        return j;
+}
+
+static void assert_states(json_object *doc, const char *id, int running, int stopped) {
+        json_object *c = element(doc, "compartments", id), *st, *v;
+
+        ASSERT_NOT_NULL(c);
+        ASSERT_TRUE(json_object_object_get_ex(c, "subtree_states", &st));
+        ASSERT_EQ(json_object_object_length(st), (running > 0) + (stopped > 0));
+        if (running > 0) {
+                ASSERT_TRUE(json_object_object_get_ex(st, "RUNNING", &v));
+                ASSERT_EQ(json_object_get_int(v), running);
+        }
+        if (stopped > 0) {
+                ASSERT_TRUE(json_object_object_get_ex(st, "STOPPED", &v));
+                ASSERT_EQ(json_object_get_int(v), stopped);
+        }
+}
+
+/* The page's lean first load: effective configuration left out (the client has the chain of
+ * defaults), the tree's counts by state per subtree, instances per compartment. */
+TEST(describe_options) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        json_object *v;
+
+        m = call(MGR, "Describe", NULL);
+        _cleanup_json_ json_object *full = describe_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(element(full, "instances", I_DEV1), "effective_config", &v));
+        ASSERT_TRUE(json_object_object_get_ex(element(full, "compartments", C_DEV), "effective_defaults", &v));
+        ASSERT_TRUE(!json_object_object_get_ex(element(full, "compartments", C_DEV), "subtree_states", &v));
+        sd_bus_message_unref(m);
+
+        m = call(MGR, "DescribeWith", "a{sv}", 2, "effective", "b", 0, "subtree_states", "b", 1);
+        _cleanup_json_ json_object *lean = describe_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(lean, "instances", &v));
+        ASSERT_EQ(json_object_array_length(v), 5);
+        ASSERT_TRUE(!json_object_object_get_ex(element(lean, "instances", I_DEV1), "effective_config", &v));
+        ASSERT_TRUE(json_object_object_get_ex(element(lean, "instances", I_DUP1), "config", &v));
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(v, "note")), "keep");
+        ASSERT_TRUE(!json_object_object_get_ex(element(lean, "compartments", C_DEV), "effective_defaults", &v));
+        assert_states(lean, T, 3, 2);
+        assert_states(lean, C_DEV, 1, 1);
+        assert_states(lean, C_WEB, 0, 1);
+        assert_states(lean, C_PROD, 1, 1);
+        sd_bus_message_unref(m);
+
+        /* the default document is cached: the options above did not change it */
+        m = call(MGR, "DescribeWith", "a{sv}", 1, "instances", "b", 1);
+        _cleanup_json_ json_object *again = describe_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(element(again, "instances", I_DEV1), "effective_config", &v));
+        sd_bus_message_unref(m);
+
+        m = call(MGR, "DescribeInstances", "a{sv}", 3, "compartment", "s", "acme/dev", "recursive", "b", 1,
+                 "effective", "b", 0);
+        _cleanup_json_ json_object *dev = describe_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(dev, "instances", &v));
+        ASSERT_EQ(json_object_array_length(v), 2);
+        ASSERT_NOT_NULL(element(dev, "instances", I_WEB1));
+        ASSERT_TRUE(!json_object_object_get_ex(element(dev, "instances", I_DEV1), "effective_config", &v));
+        sd_bus_message_unref(m);
+        m = call(MGR, "DescribeInstances", "a{sv}", 1, "compartment", "s", "acme/dev");
+        _cleanup_json_ json_object *devdef = describe_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(element(devdef, "instances", I_DEV1), "effective_config", &v));
+        sd_bus_message_unref(m);
+
+        /* ListInstances has no such option; a wrong type is refused */
+        m = call(MGR, "ListInstances", "a{sv}", 1, "effective", "b", 0);
+        ASSERT_REPLY_ERROR(m, SD_BUS_ERROR_INVALID_ARGS);
+        sd_bus_message_unref(m);
+        m = call(MGR, "DescribeWith", "a{sv}", 1, "subtree_states", "s", "yes");
+        ASSERT_REPLY_ERROR(m, SD_BUS_ERROR_INVALID_ARGS);
+}
+
 TEST(override_expiry) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *own = NULL, *eff = NULL;
@@ -1012,6 +1106,7 @@ static const Test tests[] = {
         T_(polkit),
         T_(refresh_and_object_manager_signals),
         T_(describe_and_history),
+        T_(describe_options),
         T_(override_expiry),
         T_(actions_without_oci),
         T_(database_loss),
