@@ -116,3 +116,40 @@ test("2,000 compartments and 20,000 instances render within the budget", async (
     await page.screenshot({ path: path.join(OUT, "scale-search.png") });
     await ctx.close();
 });
+
+// A compartment picked right after the first paint, while the other instances are still coming:
+// its own are asked for at once (DescribeInstances for it) and the table shows exactly them.
+test("a compartment picked before every instance is in lists exactly its instances", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 850 } });
+    const page = await ctx.newPage();
+    page.on("pageerror", e => log("page error:", e.message));
+    await page.goto(ws.url);
+    await page.waitForSelector("#instances tr.ss-row", { timeout: 60000 });
+    // the last top-level compartment in the tree with instances of its own
+    const rows = await page.locator(".ss-tree-row[aria-level='2']").evaluateAll(els => els.map(e => e.dataset.ocid));
+    let pick = null;
+    for (const ocid of rows.reverse()) {
+        const own = stack.busctlJson("call", "org.stopstart.StopStart1", "/org/stopstart/StopStart1",
+                                     "org.stopstart.StopStart1.Manager", "ListInstances", "a{sv}", "1", "compartment", "s", ocid).data[0];
+        if (own.length > 0) {
+            pick = { ocid, names: own.map(i => i[1]).sort() };
+            break;
+        }
+    }
+    assert.ok(pick, "a top-level compartment with instances");
+    const early = await page.evaluate(ocid => {
+        document.querySelector(`.ss-tree-row[data-ocid="${ocid}"]`).click();
+        return !window.__stopstartTimings.rest;
+    }, pick.ocid);
+    log(`picked ${pick.ocid} (${pick.names.length} instances) ${early ? "before" : "after"} the background load ended`);
+    await waitFor(() => page.evaluate(n => new RegExp(`^${n} `).test(document.querySelector("#instance-count")?.textContent || "") &&
+                                           !document.querySelector("#instances-loading"), pick.names.length),
+                  30000, `${pick.names.length} instances in the table`);
+    const shown = await page.locator("#instances tr.ss-row").evaluateAll(els => els.map(e => e.dataset.name).sort());
+    // every row in the DOM (the table is virtualised) is one of the compartment's; all of them when few
+    assert.ok(shown.length > 0 && shown.every(n => pick.names.includes(n)), `rows ${shown} are not all of ${pick.ocid}`);
+    if (pick.names.length <= 15)
+        assert.deepEqual(shown, pick.names);
+    await ctx.close();
+});
+
