@@ -509,6 +509,10 @@ def _cli_stop(a):
         pg = PgCluster(basedir=state["pg_dir"])
         pg.running = True
         pg.stop_server("fast")
+    if state.get("pg_dir"):
+        # the stack's own cluster (mkdtemp in /dev/shm at start): ~135 MB of memory per run
+        # otherwise, two per suite ui
+        shutil.rmtree(state["pg_dir"], ignore_errors=True)
     if state.get("polkit_dir"):
         shutil.rmtree(state["polkit_dir"], ignore_errors=True)
     os.unlink(os.path.join(d, "stack.json"))
