@@ -81,94 +81,6 @@ const char inventory_sync_compartments_sql[] =
         "       0\n"
         "FROM changes";
 
-const char inventory_sync_instances_sql[] =
-        "WITH raw AS (\n"
-        "    SELECT DISTINCT ON (id) id, compartment_id, region, availability_domain, fault_domain, shape,\n"
-        "           display_name, lifecycle_state, time_created,\n"
-        "           freeform_tags::jsonb AS freeform_tags, defined_tags::jsonb AS defined_tags\n"
-        "    FROM json_to_recordset($1::json) AS x(\n"
-        "        id text, compartment_id text, region text, availability_domain text, fault_domain text,\n"
-        "        shape text, display_name text, lifecycle_state text, time_created timestamptz,\n"
-        "        freeform_tags json, defined_tags json)\n"
-        "    WHERE id IS NOT NULL AND compartment_id IS NOT NULL AND region IS NOT NULL\n"
-        "          AND display_name IS NOT NULL AND lifecycle_state IS NOT NULL\n"
-        "    ORDER BY id\n"
-        "), input AS (\n"
-        "    SELECT r.* FROM raw r WHERE EXISTS (SELECT 1 FROM stopstart.compartments c WHERE c.id = r.compartment_id)\n"
-        "), old AS (\n"
-        "    SELECT * FROM stopstart.instances\n"
-        "), upserted AS (\n"
-        "    INSERT INTO stopstart.instances AS t\n"
-        "        (id, compartment_id, region, availability_domain, fault_domain, shape, display_name,\n"
-        "         lifecycle_state, state_observed_at, time_created, freeform_tags, defined_tags)\n"
-        "    SELECT id, compartment_id, region, coalesce(availability_domain, ''), fault_domain, shape, display_name,\n"
-        "           lifecycle_state, now(), time_created, coalesce(freeform_tags, '{}'), coalesce(defined_tags, '{}')\n"
-        "    FROM input\n"
-        "    ON CONFLICT (id) DO UPDATE SET\n"
-        "        compartment_id = excluded.compartment_id, region = excluded.region,\n"
-        "        availability_domain = excluded.availability_domain,\n"
-        "        fault_domain = coalesce(excluded.fault_domain, t.fault_domain),\n"
-        "        shape = coalesce(excluded.shape, t.shape), display_name = excluded.display_name,\n"
-        "        lifecycle_state = excluded.lifecycle_state, state_observed_at = now(),\n"
-        "        time_created = coalesce(excluded.time_created, t.time_created),\n"
-        "        freeform_tags = excluded.freeform_tags, defined_tags = excluded.defined_tags,\n"
-        "        last_seen = now(), deleted_at = NULL\n"
-        "    RETURNING t.id\n"
-        "), removed AS (\n"
-        "    UPDATE stopstart.instances t SET deleted_at = now()\n"
-        "    WHERE t.deleted_at IS NULL AND t.region = ANY($3::text[])\n"
-        "          AND t.id NOT IN (SELECT id FROM input)\n"
-        "    RETURNING t.id, t.display_name, t.compartment_id, t.lifecycle_state\n"
-        "), changes AS (\n"
-        "    INSERT INTO stopstart.inventory_changes (run_id, object_kind, object_id, change, old_value, new_value)\n"
-        "    SELECT nullif($2::bigint, 0), 'instance', d.id, d.change, d.old_value, d.new_value FROM (\n"
-        "        SELECT i.id, 'added' AS change, NULL::jsonb AS old_value,\n"
-        "               jsonb_build_object('display_name', i.display_name, 'compartment_id', i.compartment_id,\n"
-        "                                  'lifecycle_state', i.lifecycle_state) AS new_value\n"
-        "        FROM input i LEFT JOIN old o ON o.id = i.id WHERE o.id IS NULL OR o.deleted_at IS NOT NULL\n"
-        "        UNION ALL\n"
-        "        SELECT i.id, 'moved', jsonb_build_object('compartment_id', o.compartment_id),\n"
-        "               jsonb_build_object('compartment_id', i.compartment_id)\n"
-        "        FROM input i JOIN old o ON o.id = i.id\n"
-        "        WHERE o.deleted_at IS NULL AND o.compartment_id <> i.compartment_id\n"
-        "        UNION ALL\n"
-        "        SELECT i.id, 'renamed', jsonb_build_object('display_name', o.display_name),\n"
-        "               jsonb_build_object('display_name', i.display_name)\n"
-        "        FROM input i JOIN old o ON o.id = i.id WHERE o.deleted_at IS NULL AND o.display_name <> i.display_name\n"
-        "        UNION ALL\n"
-        "        SELECT i.id, 'state', jsonb_build_object('lifecycle_state', o.lifecycle_state),\n"
-        "               jsonb_build_object('lifecycle_state', i.lifecycle_state)\n"
-        "        FROM input i JOIN old o ON o.id = i.id\n"
-        "        WHERE o.deleted_at IS NULL AND o.lifecycle_state <> i.lifecycle_state\n"
-        "        UNION ALL\n"
-        "        SELECT i.id, 'updated',\n"
-        "               jsonb_build_object('shape', o.shape, 'fault_domain', o.fault_domain, 'freeform_tags', o.freeform_tags,\n"
-        "                                  'defined_tags', o.defined_tags),\n"
-        "               jsonb_build_object('shape', coalesce(i.shape, o.shape), 'fault_domain', coalesce(i.fault_domain, o.fault_domain),\n"
-        "                                  'freeform_tags', coalesce(i.freeform_tags, '{}'),\n"
-        "                                  'defined_tags', coalesce(i.defined_tags, '{}'))\n"
-        "        FROM input i JOIN old o ON o.id = i.id\n"
-        "        WHERE o.deleted_at IS NULL AND (o.freeform_tags, o.defined_tags) IS DISTINCT FROM\n"
-        "              (coalesce(i.freeform_tags, '{}'), coalesce(i.defined_tags, '{}'))\n"
-        "              OR (o.deleted_at IS NULL AND o.shape IS NOT NULL AND i.shape IS NOT NULL AND o.shape <> i.shape)\n"
-        "        UNION ALL\n"
-        "        SELECT r.id, 'removed', jsonb_build_object('display_name', r.display_name, 'compartment_id', r.compartment_id,\n"
-        "                                                   'lifecycle_state', r.lifecycle_state), NULL\n"
-        "        FROM removed r\n"
-        "    ) d\n"
-        "    RETURNING change\n"
-        ")\n"
-        "SELECT (SELECT count(*) FROM upserted),\n"
-        "       count(*) FILTER (WHERE change = 'added'), count(*) FILTER (WHERE change = 'removed'),\n"
-        "       count(*) FILTER (WHERE change = 'moved'), count(*) FILTER (WHERE change = 'renamed'),\n"
-        "       count(*) FILTER (WHERE change = 'state'), count(*) FILTER (WHERE change = 'updated'),\n"
-        "       (SELECT count(*) FROM raw) - (SELECT count(*) FROM input)\n"
-        "FROM changes";
-
-/* Compartments new to the table, while the tree is still being listed, so that their instances
- * can be stored before the tree is complete: only inserted ('added' recorded), never updated;
- * the tree's snapshot sync then does the rest (and finds these unchanged). The caller sends a
- * compartment only once its parent is stored (the foreign key is checked at commit). */
 const char inventory_add_compartments_sql[] =
         "WITH input AS (\n"
         "    SELECT DISTINCT ON (id) id, parent_id, name, description, lifecycle_state, time_created,\n"
@@ -388,59 +300,6 @@ int inventory_sync_regions(Db *db, json_object *snapshot, inventory_sync_handler
 }
 
 /* Postgres array literal: {"a","b"} with quotes and backslashes escaped. */
-static char *pg_text_array(char * const *l) {
-        size_t n = 3;
-        char *s, *p;
-
-        STRV_FOREACH(i, l)
-                n += 2 * strlen(*i) + 3;
-        s = p = malloc(n);
-        if (!s)
-                return NULL;
-        *p++ = '{';
-        STRV_FOREACH(i, l) {
-                if (i != l)
-                        *p++ = ',';
-                *p++ = '"';
-                for (const char *c = *i; *c; c++) {
-                        if (*c == '"' || *c == '\\')
-                                *p++ = '\\';
-                        *p++ = *c;
-                }
-                *p++ = '"';
-        }
-        *p++ = '}';
-        *p = 0;
-        return s;
-}
-
-int inventory_sync_instances_take(Db *db, int64_t run_id, char * const *regions, char *snapshot,
-                                  inventory_sync_handler_t handler, void *userdata) {
-        char *params[3] = { snapshot, pg_text_array(regions), strprintf("%" PRIi64, run_id) };
-
-        if (!snapshot || !params[1] || !params[2]) {
-                for (size_t i = 0; i < ELEMENTSOF(params); i++)
-                        free(params[i]);
-                return snapshot ? -ENOMEM : -EINVAL;
-        }
-        return submit_sync_take(db, inventory_sync_instances_sql, 3,
-                                (char *[]) { params[0], params[2], params[1] }, handler, userdata);
-}
-
-int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json_object *snapshot,
-                             inventory_sync_handler_t handler, void *userdata) {
-        const char *text;
-        char *copy;
-
-        if (!json_object_is_type(snapshot, json_type_array))
-                return -EINVAL;
-        text = json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN);
-        copy = text ? strdup(text) : NULL;
-        if (!copy)
-                return -ENOMEM;
-        return inventory_sync_instances_take(db, run_id, regions, copy, handler, userdata);
-}
-
 int inventory_add_compartments(Db *db, int64_t run_id, json_object *compartments, inventory_sync_handler_t handler,
                                void *userdata) {
         char id[32];
@@ -531,4 +390,57 @@ int inventory_run_finish(Db *db, int64_t run_id, const char *error_text, int64_t
                           "compartments = $3, instances = $4, requests = $5, elapsed_ms = $6 "
                           "WHERE id = $1 RETURNING id",
                           6, (const char *[]) { v[0], strempty(error_text), v[1], v[2], v[3], v[4] }, handler, userdata);
+}
+
+typedef struct IdsCall {
+        inventory_ids_handler_t handler;
+        void *userdata;
+} IdsCall;
+
+static void ids_done(Db *db, PGresult *r, int error, void *userdata) {
+        _cleanup_free_ IdsCall *c = userdata;
+        _cleanup_strv_free_ char **ids = NULL;
+        size_t n = 0;
+
+        if (error >= 0 && PQresultStatus(r) != PGRES_TUPLES_OK)
+                error = -EBADMSG;
+        if (error >= 0) {
+                n = (size_t) PQntuples(r);
+                ids = new0(char *, n + 1);
+                for (size_t i = 0; ids && i < n; i++)
+                        if (!(ids[i] = strdup(PQgetvalue(r, (int) i, 0))))
+                                ids = strv_free(ids);
+                if (!ids)
+                        error = -ENOMEM;
+        }
+        PQclear(r);
+        c->handler(error, error >= 0 ? TAKE_PTR(ids) : NULL, error >= 0 ? n : 0, error < 0 ? db_last_error(db) : NULL,
+                   c->userdata);
+}
+
+static int submit_ids(Db *db, const char *sql, int n, const char * const *params, inventory_ids_handler_t handler,
+                      void *userdata) {
+        IdsCall *c = new0(IdsCall, 1);
+        int r;
+
+        assert(handler);
+        if (!c)
+                return -ENOMEM;
+        *c = (IdsCall) { handler, userdata };
+        r = db_query(db, sql, n, params, 0, ids_done, c);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
+int inventory_compartment_ids(Db *db, inventory_ids_handler_t handler, void *userdata) {
+        return submit_ids(db, "SELECT id FROM stopstart.compartments", 0, NULL, handler, userdata);
+}
+
+int inventory_instances_with_details(Db *db, json_object *ids, inventory_ids_handler_t handler, void *userdata) {
+        return submit_ids(db,
+                          "SELECT id FROM stopstart.instances WHERE shape IS NOT NULL AND fault_domain IS NOT NULL "
+                          "AND id IN (SELECT json_array_elements_text($1::json))",
+                          1, (const char *[]) { json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN) },
+                          handler, userdata);
 }

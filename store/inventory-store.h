@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Storing what discovery saw: the compartment tree and the instances of a set of regions, each
- * as one complete snapshot synchronised in a single statement (insert, update, mark deleted,
- * and record every change in stopstart.inventory_changes), so a sync of 20,000 instances is one
- * round trip and never half-applied. Discovery itself stores instances incrementally (batches
- * while it fetches, then the unseen marked removed per region: see below), so that the database
- * works while the network does.
+/* Storing what discovery saw: the compartment tree as one complete snapshot synchronised in a
+ * single statement (insert, update, mark deleted, and record every change in
+ * stopstart.inventory_changes), never half-applied; instances incrementally (batches while
+ * discovery fetches, then the unseen marked removed per region: see below), so that the
+ * database works while the network does.
  *
  * Snapshots are JSON arrays of objects with these keys (snake_case, ours, not OCI's):
  *   compartment: id, parent_id (null for the tenancy), name, description, lifecycle_state,
@@ -41,16 +40,6 @@ int inventory_run_finish(Db *db, int64_t run_id, const char *error_text, int64_t
 int inventory_sync_compartments(Db *db, int64_t run_id, json_object *snapshot, inventory_sync_handler_t handler,
                                 void *userdata);
 
-/* All instances of the given regions (NULL-terminated): instances of those regions missing from
- * the snapshot are marked deleted; other regions are untouched. */
-int inventory_sync_instances(Db *db, int64_t run_id, char * const *regions, json_object *snapshot,
-                             inventory_sync_handler_t handler, void *userdata);
-/* The same with the snapshot as JSON text (a JSON array of the objects above), which is taken
- * (freed also on failure): discovery builds it record by record instead of holding 20,000
- * json-c objects, and no copy of it is made. */
-int inventory_sync_instances_take(Db *db, int64_t run_id, char * const *regions, char *snapshot,
-                                  inventory_sync_handler_t handler, void *userdata);
-
 /* Compartments not in the table yet are inserted (recorded as 'added'); existing ones are left
  * alone: discovery sends them while the tree is still being listed, each only once its parent
  * is stored, so that their instances can be stored early. The tree's sync follows as usual.
@@ -78,7 +67,14 @@ int inventory_sync_regions(Db *db, json_object *snapshot, inventory_sync_handler
 
 /* The SQL, exposed for tests and for EXPLAIN. */
 extern const char inventory_sync_compartments_sql[];
-extern const char inventory_sync_instances_sql[];
 extern const char inventory_add_compartments_sql[];
 extern const char inventory_upsert_instances_sql[];
 extern const char inventory_remove_unseen_instances_sql[];
+
+/* Ids of stored rows: the handler owns ids (n strings, NULL-terminated; strv_free() it) or gets
+ * NULL on failure, with message the database's last error. */
+typedef void (*inventory_ids_handler_t)(int error, char **ids, size_t n, const char *message, void *userdata);
+/* Every compartment ever stored (deleted ones too: compartments never leave the table). */
+int inventory_compartment_ids(Db *db, inventory_ids_handler_t handler, void *userdata);
+/* Of the instances ids (a JSON array of strings), those stored with a shape and a fault domain. */
+int inventory_instances_with_details(Db *db, json_object *ids, inventory_ids_handler_t handler, void *userdata);

@@ -22,12 +22,7 @@
 #include "db.h"
 #include "exception-calendar.h"
 #include "schedule.h"
-
-/* Who asks, for the audit log and created_by/updated_by. uid (uid_t) -1 = stopstartd itself. */
-typedef struct StoreActor {
-        uid_t uid;
-        const char *name;               /* "alice", "uid 1000", "stopstartd" */
-} StoreActor;
+#include "store.h"
 
 /* ---- schedules ---- */
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#include "audit-store.h"
 #include "bus-dict.h"
 #include "bus-error.h"
 #include "bus-polkit.h"
@@ -468,59 +469,37 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
 
 /* ---- history ------------------------------------------------------------------------------------- */
 
-static const char history_sql[] =
-        "WITH RECURSIVE sub AS ("
-        "  SELECT id FROM stopstart.compartments WHERE id = $2 "
-        "  UNION SELECT c.id FROM stopstart.compartments c JOIN sub ON c.parent_id = sub.id) "
-        "SELECT * FROM ("
-        "  SELECT a.id, (extract(epoch from a.at) * 1000000)::bigint, a.actor, coalesce(a.actor_uid, 4294967295), "
-        "         a.operation, a.object_kind, a.object_id, "
-        "         jsonb_build_object('old', a.old_value, 'new', a.new_value)::text "
-        "  FROM stopstart.audit_log a "
-        "  WHERE ($1::text IS NULL OR a.object_id = $1) "
-        "    AND ($2::text IS NULL OR a.object_id IN (SELECT id FROM sub) "
-        "         OR a.object_id IN (SELECT i.id FROM stopstart.instances i WHERE i.compartment_id IN (SELECT id FROM sub))) "
-        "    AND ($3::bigint IS NULL OR a.at >= 'epoch'::timestamptz + $3::bigint * interval '1 microsecond') "
-        "    AND ($4::bigint IS NULL OR a.at < 'epoch'::timestamptz + $4::bigint * interval '1 microsecond') "
-        "  ORDER BY a.id DESC LIMIT $5::integer) h "
-        "ORDER BY 1";
-
-static uint64_t parse_u64_or_zero(const char *s) {
-        char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        return *end || *s == '-' ? 0 : (uint64_t) v;
-}
-
-static void on_history(Db *db, PGresult *r, int error, void *userdata) {
+static void on_history(int error, const StoreRows *rows, const char *message, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        size_t n = store_rows_count(rows);
+        HistoryRow h;
         int k;
 
         if (error < 0) {
-                PQclear(r);
                 if (error == -EIO)
-                        (void) bus_error_setf(&e, SD_BUS_ERROR_FAILED, "Reading the history failed: %s",
-                                                 db_last_error(db));
+                        (void) bus_error_setf(&e, SD_BUS_ERROR_FAILED, "Reading the history failed: %s", message);
                 else
-                        (void) bus_set_db_error(&e, error, db_last_error(db));
+                        (void) bus_set_db_error(&e, error, message);
                 (void) bus_reply_error(msg, &e);
                 return;
         }
 
         /* the same bound as every answer: long details could make 100,000 entries ~30 MB */
         uint64_t bytes = 64;
-        for (int row = 0; row < PQntuples(r); row++) {
+        for (size_t row = 0; row < n; row++) {
+                history_row_get(rows, row, &h);
                 bytes += 8 + 8 + 8 + 4;
-                for (int col = 2; col < 8; col++)
-                        bytes += col == 3 ? 0 : 4 + (uint64_t) PQgetlength(r, row, col) + 1 + 3;
+                const char *strings[] = { h.actor, h.operation, h.object_kind, h.object_id, h.details };
+                for (size_t x = 0; x < ELEMENTSOF(strings); x++)
+                        bytes += 4 + (uint64_t) strlen(strings[x]) + 1 + 3;
         }
         if (bytes > BUS_ANSWER_MAX) {
                 (void) bus_error_setf(&e, SS_ERROR_TOO_LARGE,
-                                      "History would answer %d entries in %.1f MiB, more than one answer may carry "
+                                      "History would answer %zu entries in %.1f MiB, more than one answer may carry "
                                       "(%.1f MiB): lower 'limit', or narrow with 'since', 'until', 'instance' or "
-                                      "'compartment'.", PQntuples(r), (double) bytes / (1024.0 * 1024.0),
+                                      "'compartment'.", n, (double) bytes / (1024.0 * 1024.0),
                                       (double) BUS_ANSWER_MAX / (1024.0 * 1024.0));
-                PQclear(r);
                 (void) bus_reply_error(msg, &e);
                 return;
         }
@@ -528,14 +507,13 @@ static void on_history(Db *db, PGresult *r, int error, void *userdata) {
         k = sd_bus_message_new_method_return(msg, &reply);
         if (k >= 0)
                 k = sd_bus_message_open_container(reply, 'a', "(ttsussss)");
-        for (int row = 0; k >= 0 && row < PQntuples(r); row++)
-                k = sd_bus_message_append(reply, "(ttsussss)", parse_u64_or_zero(PQgetvalue(r, row, 0)),
-                                          parse_u64_or_zero(PQgetvalue(r, row, 1)), PQgetvalue(r, row, 2),
-                                          (uint32_t) parse_u64_or_zero(PQgetvalue(r, row, 3)), PQgetvalue(r, row, 4),
-                                          PQgetvalue(r, row, 5), PQgetvalue(r, row, 6), PQgetvalue(r, row, 7));
+        for (size_t row = 0; k >= 0 && row < n; row++) {
+                history_row_get(rows, row, &h);
+                k = sd_bus_message_append(reply, "(ttsussss)", h.id, h.at, h.actor, h.actor_uid, h.operation,
+                                          h.object_kind, h.object_id, h.details);
+        }
         if (k >= 0)
                 k = sd_bus_message_close_container(reply);
-        PQclear(r);
         if (k >= 0)
                 k = sd_bus_send(NULL, reply, NULL);
         if (k < 0)
@@ -544,7 +522,6 @@ static void on_history(Db *db, PGresult *r, int error, void *userdata) {
 
 static int method_history(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
-        _cleanup_free_ char *since_s = NULL, *until_s = NULL, *limit_s = NULL;
         const char *instance = NULL, *compartment = NULL;
         uint64_t since = 0, until = 0;
         uint32_t limit = HISTORY_LIMIT_DEFAULT;
@@ -596,17 +573,9 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        if (since > 0)
-                since_s = strprintf("%" PRIu64, since);
-        if (until > 0)
-                until_s = strprintf("%" PRIu64, until);
-        limit_s = strprintf("%" PRIu32, limit);
-        if ((since > 0 && !since_s) || (until > 0 && !until_s) || !limit_s)
-                return -ENOMEM;
-
-        const char *params[] = { instance, compartment, since_s, until_s, limit_s };
         sd_bus_message_ref(message);
-        r = db_query(m->db, history_sql, 5, params, DB_QUERY_FAIL_FAST, on_history, message);
+        r = audit_store_history(m->db, &(HistoryFilter) { instance, compartment, since, until, limit }, on_history,
+                                message);
         if (r < 0) {
                 sd_bus_message_unref(message);
                 return bus_set_db_error(error, r, NULL);

@@ -7,9 +7,12 @@
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
+#include "audit-store.h"
 #include "bus-errors.h"
 #include "compartment-dbus.h"
+#include "config-store.h"
 #include "instance-dbus.h"
+#include "inventory-load.h"
 #include "job-dbus.h"
 #include "json-util.h"
 #include "log.h"
@@ -182,14 +185,11 @@ int manager_reload_config(Manager *m, uid_t uid, char **ret_error) {
 
         log_info("Configuration reloaded from %s.", m->config_path);
         {
-                _cleanup_free_ char *actor = manager_actor_name(uid),
-                                    *uid_s = uid != (uid_t) -1 ? strprintf("%u", (unsigned) uid) : NULL;
-                const char *p[] = { m->config_path, actor ?: "", uid_s };
-                (void) manager_db_write(m,
-                                        "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, "
-                                        "object_id, new_value) VALUES ($3::bigint, $2, 'reload', 'manager', '', "
-                                        "jsonb_build_object('file', $1::text))",
-                                        3, p);
+                _cleanup_free_ char *actor = manager_actor_name(uid);
+                _cleanup_json_ json_object *file = json_object_new_object();
+                if (file && json_object_object_add(file, "file", json_object_new_string(m->config_path)) >= 0)
+                        (void) audit_store_record(m->db, &(StoreActor) { uid, actor ?: "" }, "reload", "manager", "",
+                                                  json_object_to_json_string_ext(file, JSON_C_TO_STRING_PLAIN));
         }
         r = manager_set_config(m, TAKE_PTR(c));
         if (r >= 0 && m->scheduler) {
@@ -494,11 +494,10 @@ typedef struct ExpiryWrite {
         uint64_t until;
 } ExpiryWrite;
 
-static void on_expiry_written(Db *db, PGresult *r, int error, void *userdata) {
+static void on_expiry_written(int error, const char *message, void *userdata) {
         ExpiryWrite *w = userdata;
         Manager *m = w->manager;
 
-        PQclear(r);
         if (error == -ECANCELED)
                 goto finish;
 
@@ -527,37 +526,13 @@ static void on_expiry_written(Db *db, PGresult *r, int error, void *userdata) {
         }
         if (error < 0)
                 log_warning_errno(error, "Could not record the end of the override of %s (will retry): %s", w->id,
-                                  db_last_error(db));
+                                  strna(message));
         manager_schedule_expiry(m);
 
 finish:
         free(w->id);
         free(w);
 }
-
-static const char expire_instance_sql[] =
-        "WITH old AS (SELECT override_state, override_until FROM stopstart.instance_config "
-        "             WHERE instance_id = $1 AND override_until <= now()), "
-        "up AS (UPDATE stopstart.instance_config SET override_state = NULL, override_until = NULL, "
-        "              updated_at = now(), updated_by = 'stopstartd' "
-        "       WHERE instance_id = $1 AND override_until <= now() RETURNING instance_id) "
-        "INSERT INTO stopstart.audit_log (actor, operation, object_kind, object_id, old_value, new_value, reason) "
-        "SELECT 'stopstartd', 'override-expired', 'instance', $1, "
-        "       jsonb_build_object('override_state', old.override_state, 'override_until', "
-        "                          (extract(epoch from old.override_until) * 1000000)::bigint), '{}'::jsonb, "
-        "       'override ended' FROM up, old";
-
-static const char expire_compartment_sql[] =
-        "WITH old AS (SELECT override_state, override_until FROM stopstart.compartment_defaults "
-        "             WHERE compartment_id = $1 AND override_until <= now()), "
-        "up AS (UPDATE stopstart.compartment_defaults SET override_state = NULL, override_until = NULL, "
-        "              updated_at = now(), updated_by = 'stopstartd' "
-        "       WHERE compartment_id = $1 AND override_until <= now() RETURNING compartment_id) "
-        "INSERT INTO stopstart.audit_log (actor, operation, object_kind, object_id, old_value, new_value, reason) "
-        "SELECT 'stopstartd', 'override-expired', 'compartment', $1, "
-        "       jsonb_build_object('override_state', old.override_state, 'override_until', "
-        "                          (extract(epoch from old.override_until) * 1000000)::bigint), '{}'::jsonb, "
-        "       'override ended' FROM up, old";
 
 static void expire_one(Manager *m, bool compartment, const char *id, uint64_t until, unsigned *n_writes) {
         ExpiryWrite *w;
@@ -575,10 +550,9 @@ static void expire_one(Manager *m, bool compartment, const char *id, uint64_t un
                 free(w);
                 return;
         }
-        const char *params[] = { id };
         (*n_writes)++;
-        if (db_query(m->db, compartment ? expire_compartment_sql : expire_instance_sql, 1, params, DB_QUERY_FAIL_FAST,
-                     on_expiry_written, w) < 0) {
+        if (config_store_expire_override(m->db, compartment ? CONFIG_OWNER_COMPARTMENT : CONFIG_OWNER_INSTANCE, id,
+                                         on_expiry_written, w) < 0) {
                 (*n_writes)--;
                 free(w->id);
                 free(w);
@@ -838,32 +812,6 @@ int manager_connect_db(Manager *m) {
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
-#define CONFIG_COLUMNS(t)                                                                             \
-        t ".managed, " t ".stop_mode, (extract(epoch from " t ".soft_stop_timeout) * 1000000)::bigint, " \
-        t ".priority, " t ".note, " t ".override_state, (extract(epoch from " t ".override_until) * 1000000)::bigint"
-
-static const char load_compartments_sql[] =
-        "SELECT c.id, c.parent_id, c.name, c.description, c.lifecycle_state, " CONFIG_COLUMNS("d") " "
-        "FROM stopstart.compartments c LEFT JOIN stopstart.compartment_defaults d ON d.compartment_id = c.id "
-        "WHERE c.deleted_at IS NULL ORDER BY c.id";
-
-static const char load_instances_sql[] =
-        "SELECT i.id, i.compartment_id, i.region, i.availability_domain, coalesce(i.fault_domain, ''), "
-        "coalesce(i.shape, ''), i.display_name, i.lifecycle_state, "
-        "(extract(epoch from i.state_observed_at) * 1000000)::bigint, i.freeform_tags::text, " CONFIG_COLUMNS("c") " "
-        ", lj.id, lj.kind, lj.result, lj.error, (extract(epoch from lj.finished_at) * 1000000)::bigint "
-        "FROM stopstart.instances i LEFT JOIN stopstart.instance_config c ON c.instance_id = i.id "
-        /* each instance's newest finished action job, in one pass over the jobs */
-        "LEFT JOIN (SELECT DISTINCT ON (target) target, id, kind, result, error, finished_at FROM stopstart.jobs "
-        "           WHERE state = 'done' AND kind IN ('start', 'stop', 'reboot') ORDER BY target, id DESC) lj "
-        "       ON lj.target = i.id "
-        "WHERE i.deleted_at IS NULL ORDER BY i.display_name, i.id";
-
-static const char load_meta_sql[] =
-        "SELECT (SELECT coalesce(string_agg(name, ' ' ORDER BY name), '') FROM stopstart.regions), "
-        "(SELECT coalesce((extract(epoch from max(finished_at)) * 1000000)::bigint, 0) "
-        " FROM stopstart.discovery_runs WHERE result = 'done')";
-
 /* Replaces *field if different: 1 if it changed, 0 if not, -ENOMEM. */
 static int set_field(char **field, const char *value) {
         char *s;
@@ -881,68 +829,51 @@ static int set_field(char **field, const char *value) {
         return 1;
 }
 
-static uint64_t parse_usec(const char *s) {
-        char *end;
-        long long v;
-
-        if (!s || !*s)
-                return 0;
-        v = strtoll(s, &end, 10);
-        return *end || v < 0 ? 0 : (uint64_t) v;
-}
-
-static void config_columns(PGresult *r, int row, int first, const char *values[CONFIG_SQL_COLUMNS]) {
-        for (int k = 0; k < CONFIG_SQL_COLUMNS; k++)
-                values[k] = PQgetisnull(r, row, first + k) ? NULL : PQgetvalue(r, row, first + k);
-}
-
-static int apply_compartments(Manager *m, PGresult *r) {
+static int apply_compartments(Manager *m, const StoreRows *rows) {
         struct lh_entry *e, *tmp;
-        int n = PQntuples(r), k;
-
-        if (PQnfields(r) != 5 + CONFIG_SQL_COLUMNS)
-                return -EBADMSG;
+        size_t n = store_rows_count(rows);
+        int k;
 
         lh_foreach(m->compartments, e)
                 ((Compartment *) lh_entry_v(e))->seen = false;
 
-        for (int row = 0; row < n; row++) {
-                const char *id = PQgetvalue(r, row, 0);
-                const char *values[CONFIG_SQL_COLUMNS];
-                Compartment *c = manager_get_compartment(m, id);
+        for (size_t row = 0; row < n; row++) {
+                CompartmentRow cr;
                 InstanceConfig cfg;
                 uint32_t changed = 0;
+                Compartment *c;
 
+                compartment_row_get(rows, row, &cr);
+                c = manager_get_compartment(m, cr.id);
                 if (!c) {
-                        k = compartment_new(m, id, &c);
+                        k = compartment_new(m, cr.id, &c);
                         if (k < 0)
                                 return k;
                         changed |= COMPARTMENT_PROP_ADDED;
                 }
                 c->seen = true;
 
-                k = set_field(&c->parent_id, PQgetisnull(r, row, 1) ? NULL : PQgetvalue(r, row, 1));
+                k = set_field(&c->parent_id, cr.parent_id);
                 if (k < 0)
                         return k;
-                k = set_field(&c->name, PQgetvalue(r, row, 2));
+                k = set_field(&c->name, cr.name);
                 if (k < 0)
                         return k;
                 changed |= k ? COMPARTMENT_PROP_NAME : 0;
-                k = set_field(&c->description, PQgetvalue(r, row, 3));
+                k = set_field(&c->description, cr.description);
                 if (k < 0)
                         return k;
                 changed |= k ? COMPARTMENT_PROP_DESCRIPTION : 0;
-                k = set_field(&c->lifecycle_state, PQgetvalue(r, row, 4));
+                k = set_field(&c->lifecycle_state, cr.lifecycle_state);
                 if (k < 0)
                         return k;
                 changed |= k ? COMPARTMENT_PROP_LIFECYCLE_STATE : 0;
 
-                config_columns(r, row, 5, values);
-                k = instance_config_from_sql(values, &cfg);
+                k = compartment_row_defaults(rows, row, &cfg);
                 if (k == -ENOMEM)
                         return k;
                 if (k < 0)
-                        log_warning("Ignoring unreadable defaults of compartment %s.", id);
+                        log_warning("Ignoring unreadable defaults of compartment %s.", cr.id);
                 else if (!instance_config_equal(&cfg, &c->defaults) && c->n_writes == 0) {
                         instance_config_done(&c->defaults);
                         c->defaults = cfg;
@@ -963,65 +894,62 @@ static int apply_compartments(Manager *m, PGresult *r) {
         return 0;
 }
 
-static int apply_instances(Manager *m, PGresult *r) {
+static int apply_instances(Manager *m, const StoreRows *rows) {
         struct lh_entry *e, *tmp;
-        int n = PQntuples(r), k;
-
-        if (PQnfields(r) != 10 + CONFIG_SQL_COLUMNS + 5)
-                return -EBADMSG;
+        size_t n = store_rows_count(rows);
+        int k;
 
         lh_foreach(m->instances, e)
                 ((Instance *) lh_entry_v(e))->seen = false;
 
-        for (int row = 0; row < n; row++) {
-                const char *id = PQgetvalue(r, row, 0);
-                const char *values[CONFIG_SQL_COLUMNS];
-                Instance *i = manager_get_instance(m, id);
+        for (size_t row = 0; row < n; row++) {
                 _cleanup_free_ char *tags = NULL;
                 InstanceConfig cfg;
                 uint32_t changed = 0;
-                uint64_t observed;
+                InstanceRow ir;
+                Instance *i;
 
+                instance_row_get(rows, row, &ir);
+                i = manager_get_instance(m, ir.id);
                 if (!i) {
-                        k = instance_new(m, id, &i);
+                        k = instance_new(m, ir.id, &i);
                         if (k < 0)
                                 return k;
                         changed |= INSTANCE_PROP_ADDED;
                 }
                 i->seen = true;
 
-#define FIELD(field, col, prop)                                         \
+#define FIELD(field, value, prop)                                       \
                 do {                                                    \
-                        k = set_field(&i->field, PQgetvalue(r, row, col)); \
+                        k = set_field(&i->field, value);                \
                         if (k < 0)                                      \
                                 return k;                               \
                         if (k > 0)                                      \
                                 changed |= (prop);                      \
                 } while (0)
-#define POOLED(field, col, prop)                                        \
+#define POOLED(field, value, prop)                                      \
                 do {                                                    \
-                        k = string_pool_set(m->strings, &i->field, PQgetvalue(r, row, col)); \
+                        k = string_pool_set(m->strings, &i->field, value); \
                         if (k < 0)                                      \
                                 return k;                               \
                         if (k > 0)                                      \
                                 changed |= (prop);                      \
                 } while (0)
-                POOLED(compartment_id, 1, INSTANCE_PROP_COMPARTMENT);
-                POOLED(region, 2, 0);
-                POOLED(availability_domain, 3, INSTANCE_PROP_AVAILABILITY_DOMAIN);
-                POOLED(fault_domain, 4, INSTANCE_PROP_FAULT_DOMAIN);
-                POOLED(shape, 5, INSTANCE_PROP_SHAPE);
-                FIELD(display_name, 6, INSTANCE_PROP_DISPLAY_NAME);
-                POOLED(lifecycle_state, 7, INSTANCE_PROP_LIFECYCLE_STATE);
+                POOLED(compartment_id, ir.compartment_id, INSTANCE_PROP_COMPARTMENT);
+                POOLED(region, ir.region, 0);
+                POOLED(availability_domain, ir.availability_domain, INSTANCE_PROP_AVAILABILITY_DOMAIN);
+                POOLED(fault_domain, ir.fault_domain, INSTANCE_PROP_FAULT_DOMAIN);
+                POOLED(shape, ir.shape, INSTANCE_PROP_SHAPE);
+                FIELD(display_name, ir.display_name, INSTANCE_PROP_DISPLAY_NAME);
+                POOLED(lifecycle_state, ir.lifecycle_state, INSTANCE_PROP_LIFECYCLE_STATE);
 #undef POOLED
 #undef FIELD
-                observed = parse_usec(PQgetvalue(r, row, 8));
-                if (observed != i->state_observed_at) {
-                        i->state_observed_at = observed;
+                if (ir.state_observed_at != i->state_observed_at) {
+                        i->state_observed_at = ir.state_observed_at;
                         changed |= INSTANCE_PROP_LIFECYCLE_STATE;
                 }
 
-                k = tags_pack_json(PQgetvalue(r, row, 9), &tags);
+                k = tags_pack_json(ir.freeform_tags, &tags);
                 if (k == -ENOMEM)
                         return k;
                 if (k >= 0 && !tags_packed_equal(tags, i->freeform_tags)) {
@@ -1030,12 +958,11 @@ static int apply_instances(Manager *m, PGresult *r) {
                         changed |= INSTANCE_PROP_FREEFORM_TAGS;
                 }
 
-                config_columns(r, row, 10, values);
-                k = instance_config_from_sql(values, &cfg);
+                k = instance_row_config(rows, row, &cfg);
                 if (k == -ENOMEM)
                         return k;
                 if (k < 0)
-                        log_warning("Ignoring unreadable configuration of instance %s.", id);
+                        log_warning("Ignoring unreadable configuration of instance %s.", ir.id);
                 else if (!instance_config_equal(&cfg, &i->config) && i->n_writes == 0) {
                         instance_config_done(&i->config);
                         i->config = cfg;
@@ -1043,15 +970,11 @@ static int apply_instances(Manager *m, PGresult *r) {
                 } else
                         instance_config_done(&cfg);
 
-                {
-                        int lj = 10 + CONFIG_SQL_COLUMNS;
-                        if (!PQgetisnull(r, row, lj)) {
-                                k = instance_set_last_job(i, (uint32_t) parse_usec(PQgetvalue(r, row, lj)),
-                                                          PQgetvalue(r, row, lj + 1), PQgetvalue(r, row, lj + 2),
-                                                          PQgetvalue(r, row, lj + 3), parse_usec(PQgetvalue(r, row, lj + 4)));
-                                if (k < 0)
-                                        return k;
-                        }
+                if (ir.last_job_kind) {
+                        k = instance_set_last_job(i, ir.last_job_id, ir.last_job_kind, ir.last_job_result,
+                                                  ir.last_job_error, ir.last_job_finished_at);
+                        if (k < 0)
+                                return k;
                 }
 
                 instance_mark_dirty(i, changed);
@@ -1067,35 +990,20 @@ static int apply_instances(Manager *m, PGresult *r) {
         return 0;
 }
 
-static int apply_meta(Manager *m, PGresult *r) {
-        _cleanup_strv_free_ char **regions = NULL;
-        uint64_t last;
-        char *p, *saveptr = NULL;
-        _cleanup_free_ char *copy = NULL;
+static int apply_meta(Manager *m, InventoryMeta *meta) {
+        _cleanup_free_ char *a = meta->regions ? strv_join(meta->regions, " ") : strdup(""),
+                            *b = m->regions ? strv_join(m->regions, " ") : strdup("");
 
-        if (PQntuples(r) != 1 || PQnfields(r) != 2)
-                return -EBADMSG;
-        copy = strdup(PQgetvalue(r, 0, 0));
-        if (!copy)
+        if (!a || !b)
                 return -ENOMEM;
-        for (p = strtok_r(copy, " ", &saveptr); p; p = strtok_r(NULL, " ", &saveptr))
-                if (strv_extend(&regions, p) < 0)
-                        return -ENOMEM;
-        {
-                _cleanup_free_ char *a = regions ? strv_join(regions, " ") : strdup(""),
-                                    *b = m->regions ? strv_join(m->regions, " ") : strdup("");
-                if (!a || !b)
-                        return -ENOMEM;
-                if (!streq(a, b)) {
-                        strv_free(m->regions);
-                        m->regions = TAKE_PTR(regions);
-                        manager_mark_dirty(m, MANAGER_PROP_REGIONS);
-                        manager_invalidate_describe(m);
-                }
+        if (!streq(a, b)) {
+                strv_free(m->regions);
+                m->regions = TAKE_PTR(meta->regions);
+                manager_mark_dirty(m, MANAGER_PROP_REGIONS);
+                manager_invalidate_describe(m);
         }
-        last = parse_usec(PQgetvalue(r, 0, 1));
-        if (last != m->last_refresh) {
-                m->last_refresh = last;
+        if (meta->last_refresh != m->last_refresh) {
+                m->last_refresh = meta->last_refresh;
                 manager_mark_dirty(m, MANAGER_PROP_LAST_REFRESH);
         }
         return 0;
@@ -1151,8 +1059,9 @@ typedef struct LoadQuery {
         LoadStep step;
 } LoadQuery;
 
-static void on_load_result(Db *db, PGresult *r, int error, void *userdata) {
-        LoadQuery *q = userdata;
+/* One result of a load: merged (by apply, unless a step failed before) as it arrives. */
+static void load_step_done(LoadQuery *q, int error, const char *message, const StoreRows *rows,
+                           InventoryMeta *meta) {
         LoadContext *l = q->load;
         Manager *m = l->manager;
         LoadStep step = q->step;
@@ -1162,7 +1071,6 @@ static void on_load_result(Db *db, PGresult *r, int error, void *userdata) {
 
         if (error == -ECANCELED) {
                 /* The manager is going away. */
-                PQclear(r);
                 if (--l->n_pending == 0) {
                         m->load = NULL;
                         free(l->error_text);
@@ -1174,7 +1082,7 @@ static void on_load_result(Db *db, PGresult *r, int error, void *userdata) {
         if (error < 0) {
                 if (l->error >= 0) {
                         l->error = error;
-                        l->error_text = strdup(db_last_error(db));
+                        l->error_text = strdup(strempty(message));
                 }
         } else if (l->error >= 0) {
                 uint32_t n_c = (uint32_t) lh_table_length(m->compartments),
@@ -1182,13 +1090,13 @@ static void on_load_result(Db *db, PGresult *r, int error, void *userdata) {
 
                 switch (step) {
                 case LOAD_COMPARTMENTS:
-                        k = apply_compartments(m, r);
+                        k = apply_compartments(m, rows);
                         break;
                 case LOAD_INSTANCES:
-                        k = apply_instances(m, r);
+                        k = apply_instances(m, rows);
                         break;
                 case LOAD_META:
-                        k = apply_meta(m, r);
+                        k = apply_meta(m, meta);
                         break;
                 }
                 if (step != LOAD_META)
@@ -1202,18 +1110,20 @@ static void on_load_result(Db *db, PGresult *r, int error, void *userdata) {
                 if (n_i != (uint32_t) lh_table_length(m->instances))
                         manager_mark_dirty(m, MANAGER_PROP_N_INSTANCES);
         }
-        PQclear(r);
 
         if (--l->n_pending == 0)
                 load_finish(m, l);
 }
 
+static void on_load_rows(int error, const StoreRows *rows, const char *message, void *userdata) {
+        load_step_done(userdata, error, message, rows, NULL);
+}
+
+static void on_load_meta(int error, InventoryMeta *meta, const char *message, void *userdata) {
+        load_step_done(userdata, error, message, NULL, meta);
+}
+
 int manager_load(Manager *m, manager_load_handler_t handler, void *userdata) {
-        static const char * const sql[] = {
-                [LOAD_COMPARTMENTS] = load_compartments_sql,
-                [LOAD_INSTANCES] = load_instances_sql,
-                [LOAD_META] = load_meta_sql,
-        };
         LoadContext *l;
         int r;
 
@@ -1249,7 +1159,9 @@ int manager_load(Manager *m, manager_load_handler_t handler, void *userdata) {
                 q->load = l;
                 q->step = s;
                 l->n_pending++;
-                r = db_query(m->db, sql[s], 0, NULL, 0, on_load_result, q);
+                r = s == LOAD_COMPARTMENTS ? inventory_load_compartments(m->db, on_load_rows, q) :
+                    s == LOAD_INSTANCES ? inventory_load_instances(m->db, on_load_rows, q) :
+                    inventory_load_meta(m->db, on_load_meta, q);
                 if (r < 0) {
                         l->n_pending--;
                         free(q);
@@ -1268,29 +1180,6 @@ fail:
 
 /* ---- configuration writes ------------------------------------------------------------------ */
 
-#define CONFIG_VALUES "$2::boolean, $3, $4::bigint * interval '1 microsecond', $5::integer, $6, $7, " \
-                      "'epoch'::timestamptz + $8::bigint * interval '1 microsecond'"
-#define CONFIG_UPDATE "managed = EXCLUDED.managed, stop_mode = EXCLUDED.stop_mode, " \
-                      "soft_stop_timeout = EXCLUDED.soft_stop_timeout, priority = EXCLUDED.priority, " \
-                      "note = EXCLUDED.note, override_state = EXCLUDED.override_state, " \
-                      "override_until = EXCLUDED.override_until, updated_at = now(), updated_by = EXCLUDED.updated_by"
-
-static const char save_instance_sql[] =
-        "WITH up AS (INSERT INTO stopstart.instance_config (instance_id, managed, stop_mode, soft_stop_timeout, "
-        "            priority, note, override_state, override_until, updated_at, updated_by) "
-        "            VALUES ($1, " CONFIG_VALUES ", now(), $9) "
-        "            ON CONFLICT (instance_id) DO UPDATE SET " CONFIG_UPDATE " RETURNING instance_id) "
-        "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value, new_value) "
-        "SELECT $10::bigint, $9, 'set-config', 'instance', $1, $11::jsonb, $12::jsonb FROM up";
-
-static const char save_compartment_sql[] =
-        "WITH up AS (INSERT INTO stopstart.compartment_defaults (compartment_id, managed, stop_mode, "
-        "            soft_stop_timeout, priority, note, override_state, override_until, updated_at, updated_by) "
-        "            VALUES ($1, " CONFIG_VALUES ", now(), $9) "
-        "            ON CONFLICT (compartment_id) DO UPDATE SET " CONFIG_UPDATE " RETURNING compartment_id) "
-        "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value, new_value) "
-        "SELECT $10::bigint, $9, 'set-defaults', 'compartment', $1, $11::jsonb, $12::jsonb FROM up";
-
 typedef struct ConfigSave {
         Manager *manager;
         bool compartment;
@@ -1306,10 +1195,9 @@ static void config_save_free(ConfigSave *s) {
         free(s);
 }
 
-static void on_config_saved(Db *db, PGresult *r, int error, void *userdata) {
+static void on_config_saved(int error, const char *message, void *userdata) {
         ConfigSave *s = userdata;
         Manager *m = s->manager;
-        _cleanup_free_ char *message = NULL;
         Compartment *c = NULL;
         Instance *i = NULL;
 
@@ -1321,17 +1209,6 @@ static void on_config_saved(Db *db, PGresult *r, int error, void *userdata) {
                 c->n_writes--;
         if (i)
                 i->n_writes--;
-
-        if (error == -EIO && r) {
-                const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-                message = strdup(strempty(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)));
-                if (state && streq(state, "23503"))
-                        error = -ENXIO;        /* foreign key: the object is gone */
-                else if (state && strneq(state, "23", 2))
-                        error = -EINVAL;       /* a constraint refused the value */
-        } else if (error == -EIO)
-                message = strdup(db_last_error(db));
-        PQclear(r);
 
         if (error >= 0 && !c && !i)
                 error = -ENXIO;  /* removed by a reload meanwhile */
@@ -1359,9 +1236,7 @@ static void on_config_saved(Db *db, PGresult *r, int error, void *userdata) {
 
 int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
                         manager_config_saved_t handler, void *userdata) {
-        _cleanup_free_ char *actor = NULL, *uid_s = NULL;
-        _cleanup_json_ json_object *old_json = NULL, *new_json = NULL;
-        char *values[CONFIG_SQL_COLUMNS] = {};
+        _cleanup_free_ char *actor = NULL;
         const InstanceConfig *old;
         unsigned *n_writes;
         ConfigSave *s;
@@ -1384,11 +1259,7 @@ int manager_save_config(Manager *m, bool compartment, const char *id, const Inst
                 return -ENOTCONN;
 
         actor = manager_actor_name(uid);
-        if (uid != (uid_t) -1)
-                uid_s = strprintf("%u", (unsigned) uid);
-        old_json = instance_config_to_json(old, false);
-        new_json = instance_config_to_json(config, false);
-        if (!actor || (uid != (uid_t) -1 && !uid_s) || !old_json || !new_json)
+        if (!actor)
                 return -ENOMEM;
 
         s = new0(ConfigSave, 1);
@@ -1400,90 +1271,20 @@ int manager_save_config(Manager *m, bool compartment, const char *id, const Inst
         s->userdata = userdata;
         s->id = strdup(id);
         r = s->id ? instance_config_copy(config, &s->config) : -ENOMEM;
-        if (r >= 0)
-                r = instance_config_to_sql(config, values);
         if (r < 0) {
                 config_save_free(s);
                 return r;
         }
 
-        const char *params[12] = {
-                id, values[0], values[1], values[2], values[3], values[4], values[5], values[6],
-                actor, uid_s,
-                json_object_to_json_string_ext(old_json, JSON_C_TO_STRING_PLAIN),
-                json_object_to_json_string_ext(new_json, JSON_C_TO_STRING_PLAIN),
-        };
         (*n_writes)++;
-        r = db_query(m->db, compartment ? save_compartment_sql : save_instance_sql, 12, params, DB_QUERY_FAIL_FAST,
-                     on_config_saved, s);
-        instance_config_sql_free(values);
+        r = config_store_save(m->db, compartment ? CONFIG_OWNER_COMPARTMENT : CONFIG_OWNER_INSTANCE, id, old, config,
+                              &(StoreActor) { uid, actor }, on_config_saved, s);
         if (r < 0) {
                 (*n_writes)--;
                 config_save_free(s);
                 return r;
         }
         return 0;
-}
-
-/* ---- persistence: statements that must not get lost ------------------------------------ */
-
-typedef struct PersistentWrite {
-        Manager *manager;
-        char *sql;
-        char **params;
-        int n_params;
-        unsigned attempts;
-} PersistentWrite;
-
-static void persistent_write_free(PersistentWrite *w) {
-        free(w->sql);
-        for (int i = 0; i < w->n_params; i++)
-                free(w->params[i]);
-        free(w->params);
-        free(w);
-}
-
-static void on_persistent_write(Db *db, PGresult *r, int error, void *userdata) {
-        PersistentWrite *w = userdata;
-
-        PQclear(r);
-        /* The statements are idempotent: a lost answer is answered by sending them again. */
-        if (error == -ECONNRESET && ++w->attempts < 10 &&
-            db_query(db, w->sql, w->n_params, (const char * const *) w->params, 0, on_persistent_write, w) >= 0)
-                return;
-        if (error < 0 && error != -ECANCELED)
-                log_warning_errno(error, "Could not write to the database: %s", db_last_error(db));
-        persistent_write_free(w);
-}
-
-int manager_db_write(Manager *m, const char *sql, int n_params, const char * const *params) {
-        PersistentWrite *w;
-        int r;
-
-        if (!m->db)
-                return -ENOTCONN;
-        w = new0(PersistentWrite, 1);
-        if (!w)
-                return -ENOMEM;
-        w->manager = m;
-        w->sql = strdup(sql);
-        w->params = new0(char *, n_params);
-        if (!w->sql || !w->params) {
-                persistent_write_free(w);
-                return -ENOMEM;
-        }
-        for (int i = 0; i < n_params; i++) {
-                w->n_params = i + 1;
-                if (params[i] && !(w->params[i] = strdup(params[i]))) {
-                        persistent_write_free(w);
-                        return -ENOMEM;
-                }
-        }
-        w->n_params = n_params;
-        r = db_query(m->db, w->sql, w->n_params, (const char * const *) w->params, 0, on_persistent_write, w);
-        if (r < 0)
-                persistent_write_free(w);
-        return r;
 }
 
 /* ---- misc ----------------------------------------------------------------------------------- */

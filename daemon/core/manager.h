@@ -199,11 +199,6 @@ typedef void (*manager_config_saved_t)(Manager *m, int error, const char *messag
 int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
                         manager_config_saved_t handler, void *userdata);
 
-/* A statement that must not get lost: queued while the database is away, and sent again when
- * its answer is lost with the connection (so it runs at least once: updates are written to be
- * idempotent; an audit row may then appear twice, never zero times). Failures are logged. */
-int manager_db_write(Manager *m, const char *sql, int n_params, const char * const *params);
-
 /* Returns free heap pages to the kernel once the loop is idle. */
 void manager_schedule_trim(Manager *m);
 

@@ -1187,7 +1187,7 @@ typedef struct CheckCall {
         Region *region;
 } CheckCall;
 
-static void on_known_shapes(Db *db, PGresult *res, int error, void *userdata) {
+static void on_known_shapes(int error, char **ids, size_t n, const char *message, void *userdata) {
         _cleanup_free_ CheckCall *cc = userdata;
         Discovery *d = cc->discovery;
         struct lh_table *known = NULL;
@@ -1195,21 +1195,21 @@ static void on_known_shapes(Db *db, PGresult *res, int error, void *userdata) {
         d->db_pending--;
         if (!d->cancelled && !d->aborted && cc->region->state == REGION_CHECKING) {
                 /* without the answer: list them all (bounded), the result is the same, only slower */
-                if (error >= 0 && PQresultStatus(res) == PGRES_TUPLES_OK) {
-                        known = lh_kchar_table_new(MAX(16, PQntuples(res) * 2), NULL);
-                        for (int i = 0; known && i < PQntuples(res); i++)
-                                if (lh_table_insert(known, PQgetvalue(res, i, 0), NULL) < 0) {
+                if (error >= 0) {
+                        known = lh_kchar_table_new(MAX(16, (int) n * 2), NULL);
+                        for (size_t i = 0; known && i < n; i++)
+                                if (lh_table_insert(known, ids[i], NULL) < 0) {
                                         lh_table_free(known);
                                         known = NULL;
                                 }
                 } else
-                        log_debug("Discovery: could not read the known shapes: %s", db_last_error(db));
+                        log_debug("Discovery: could not read the known shapes: %s", strna(message));
                 region_details_start(cc->region, known);
                 if (known)
                         lh_table_free(known);
                 advance(d);
         }
-        PQclear(res);
+        strv_free(ids);
         discovery_unref(d);
 }
 
@@ -1236,11 +1236,7 @@ static void region_check_known(Region *reg) {
         if (!cc)
                 goto fail;
         *cc = (CheckCall) { .discovery = d, .region = reg };
-        r = db_query(d->db,
-                     "SELECT id FROM stopstart.instances WHERE shape IS NOT NULL AND fault_domain IS NOT NULL "
-                     "AND id IN (SELECT json_array_elements_text($1::json))",
-                     1, (const char *[]) { json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN) }, 0,
-                     on_known_shapes, cc);
+        r = inventory_instances_with_details(d->db, ids, on_known_shapes, cc);
         if (r < 0)
                 goto fail;
         discovery_ref(d);
@@ -1267,30 +1263,30 @@ static void close_cancelled_run(Discovery *d, int64_t run_id) {
         d->db_pending++;
 }
 
-static void on_db_compartments(Db *db, PGresult *res, int error, void *userdata) {
+static void on_db_compartments(int error, char **ids, size_t n, const char *message, void *userdata) {
         Discovery *d = userdata;
         struct lh_table *t = NULL;
 
         d->db_pending--;
         if (!d->cancelled) {
                 /* without it every instance waits for the tree: slower, the same result */
-                if (error >= 0 && PQresultStatus(res) == PGRES_TUPLES_OK)
-                        t = lh_kchar_table_new(MAX(16, PQntuples(res) * 2), key_entry_free);
-                for (int i = 0; t && i < PQntuples(res); i++) {
-                        char *k = strdup(PQgetvalue(res, i, 0));
-
-                        if (!k || lh_table_insert(t, k, NULL) < 0) {
-                                free(k);
+                if (error >= 0)
+                        t = lh_kchar_table_new(MAX(16, (int) n * 2), key_entry_free);
+                for (size_t i = 0; t && i < n; i++) {
+                        if (lh_table_insert(t, ids[i], NULL) < 0) {
                                 lh_table_free(t);
                                 t = NULL;
-                        }
+                        } else
+                                ids[i] = NULL;  /* the table owns it now */
                 }
                 if (!t)
-                        log_debug("Discovery: could not read the stored compartments: %s", db_last_error(db));
+                        log_debug("Discovery: could not read the stored compartments: %s", strna(message));
                 d->db_compartments = t;
                 advance(d);
         }
-        PQclear(res);
+        for (size_t i = 0; ids && i < n; i++)
+                free(ids[i]);
+        free(ids);
         discovery_unref(d);
 }
 
@@ -1896,7 +1892,7 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
         d->db_pending++;
         /* compartments never leave the table (deleted ones are marked): instances of these can
          * be stored before this run's tree */
-        r = db_query(db, "SELECT id FROM stopstart.compartments", 0, NULL, 0, on_db_compartments, d);
+        r = inventory_compartment_ids(db, on_db_compartments, d);
         if (r >= 0) {
                 discovery_ref(d);
                 d->db_pending++;

@@ -8,6 +8,9 @@
 #include "bus-names.h"
 #include "discovery.h"
 #include "job-dbus.h"
+#include "audit-store.h"
+#include "inventory-load.h"
+#include "job-store.h"
 #include "job.h"
 #include "json-util.h"
 #include "log.h"
@@ -166,23 +169,12 @@ static void job_set_progress(Job *j, double p) {
 }
 
 static void job_persist_state(Job *j) {
-        char id[16];
-        snprintf(id, sizeof id, "%" PRIu32, j->id);
+        Db *db = j->manager->db;
 
-        if (j->state == JOB_DONE) {
-                const char *p[] = { id, job_result_to_string(j->result), j->error };
-                (void) manager_db_write(j->manager,
-                                 "UPDATE stopstart.jobs SET state = 'done', result = $2, error = $3, "
-                                 "started_at = coalesce(started_at, now()), finished_at = coalesce(finished_at, now()) "
-                                 "WHERE id = $1::bigint",
-                                 3, p);
-        } else {
-                const char *p[] = { id, job_state_to_string(j->state) };
-                (void) manager_db_write(j->manager,
-                                 "UPDATE stopstart.jobs SET state = $2, started_at = CASE WHEN $2 = 'running' "
-                                 "THEN coalesce(started_at, now()) END WHERE id = $1::bigint AND state <> 'done'",
-                                 2, p);
-        }
+        if (j->state == JOB_DONE)
+                (void) job_store_finish(db, j->id, job_result_to_string(j->result), j->error);
+        else
+                (void) job_store_set_state(db, j->id, job_state_to_string(j->state));
 }
 
 static void job_set_state(Job *j, JobState state) {
@@ -421,77 +413,49 @@ static void job_run_free(Job *j) {
         j->run = mfree(run);
 }
 
-/* Database steps are answered through this, so a run that was cancelled meanwhile is left alone. */
+/* Database steps are answered through this, so a run that was cancelled meanwhile is left alone
+ * (and its statements are not sent again when their answers are lost). */
 typedef struct RunQuery {
         Manager *manager;
         uint32_t job_id;
         uint64_t serial;
-        char *sql;
-        char **params;
-        int n_params;
-        unsigned attempts;
-        void (*handler)(JobRun *run, PGresult *r, int error);
+        union {
+                void (*actions)(JobRun *run, int error, const JobActionRow *rows, size_t n, const char *message);
+                void (*done)(JobRun *run, int error, const char *message);
+        };
 } RunQuery;
 
-static void run_query_free(RunQuery *q) {
-        free(q->sql);
-        for (int i = 0; i < q->n_params; i++)
-                free(q->params[i]);
-        free(q->params);
-        free(q);
+static JobRun *run_query_run(RunQuery *q) {
+        Job *j = manager_get_job(q->manager, q->job_id);
+        return j && j->run && j->run->serial == q->serial ? j->run : NULL;
 }
 
-static void on_run_query(Db *db, PGresult *r, int error, void *userdata) {
-        RunQuery *q = userdata;
-        Job *j = error == -ECANCELED ? NULL : manager_get_job(q->manager, q->job_id);
-
-        /* Lost answer: the statements are idempotent, ask again. */
-        if (error == -ECONNRESET && ++q->attempts < 10 && j && j->run && j->run->serial == q->serial) {
-                PQclear(r);
-                if (db_query(db, q->sql, q->n_params, (const char * const *) q->params, 0, on_run_query, q) >= 0)
-                        return;
-                r = NULL;
-        }
-        if (j && j->run && j->run->serial == q->serial)
-                q->handler(j->run, r, error);
-        PQclear(r);
-        run_query_free(q);
+static bool run_query_wanted(void *userdata) {
+        return run_query_run(userdata);
 }
 
-static int run_query(JobRun *run, const char *sql, int n_params, const char * const *params,
-                     void (*handler)(JobRun *run, PGresult *r, int error)) {
-        Manager *m = run->job->manager;
-        RunQuery *q;
-        int r;
+static void on_run_actions(int error, const JobActionRow *rows, size_t n, const char *message, void *userdata) {
+        _cleanup_free_ RunQuery *q = userdata;
+        JobRun *run = error == -ECANCELED ? NULL : run_query_run(q);
 
-        if (!m->db)
-                return -ENOTCONN;
-        q = new0(RunQuery, 1);
-        if (!q)
-                return -ENOMEM;
-        q->manager = m;
-        q->job_id = run->job->id;
-        q->serial = run->serial;
-        q->handler = handler;
-        q->sql = strdup(sql);
-        q->params = new0(char *, n_params);
-        if (!q->sql || !q->params) {
-                run_query_free(q);
-                return -ENOMEM;
-        }
-        for (int i = 0; i < n_params; i++) {
-                q->n_params = i + 1;
-                if (params[i] && !(q->params[i] = strdup(params[i]))) {
-                        run_query_free(q);
-                        return -ENOMEM;
-                }
-        }
-        q->n_params = n_params;
-        /* Not fail-fast: while the database is away, the job waits for it. */
-        r = db_query(m->db, q->sql, q->n_params, (const char * const *) q->params, 0, on_run_query, q);
-        if (r < 0)
-                run_query_free(q);
-        return r;
+        if (run)
+                q->actions(run, error, rows, n, message);
+}
+
+static void on_run_done(int error, const char *message, void *userdata) {
+        _cleanup_free_ RunQuery *q = userdata;
+        JobRun *run = error == -ECANCELED ? NULL : run_query_run(q);
+
+        if (run)
+                q->done(run, error, message);
+}
+
+static RunQuery *run_query_new(JobRun *run) {
+        RunQuery *q = new0(RunQuery, 1);
+
+        if (q)
+                *q = (RunQuery) { .manager = run->job->manager, .job_id = run->job->id, .serial = run->serial };
+        return q;
 }
 
 static void run_fail(JobRun *run, JobResult result, const char *fmt, ...) _printf_(3, 4);
@@ -521,11 +485,7 @@ static void manager_observe_instance(Manager *m, const char *id, const char *sta
         i->state_observed_at = manager_now();
         (void) string_pool_set(m->strings, &i->lifecycle_state, state_raw);
         instance_mark_dirty(i, INSTANCE_PROP_LIFECYCLE_STATE);
-        const char *p[] = { id, state_raw };
-        (void) manager_db_write(m,
-                         "UPDATE stopstart.instances SET lifecycle_state = $2, state_observed_at = now() "
-                         "WHERE id = $1 AND deleted_at IS NULL",
-                         2, p);
+        (void) inventory_store_observed_state(m->db, id, state_raw);
 }
 
 static void run_check(JobRun *run);
@@ -538,7 +498,6 @@ static OciInstanceState run_target(JobRun *run) {
 static void on_waited(OciClient *c, OciInstance *instance, const char *etag, const OciError *error, void *userdata) {
         JobRun *run = userdata;
         Job *j = run->job;
-        char id[16];
 
         run->call = NULL;
         if (instance)
@@ -565,9 +524,7 @@ static void on_waited(OciClient *c, OciInstance *instance, const char *etag, con
                 return;
         }
 
-        snprintf(id, sizeof id, "%" PRId64, run->action_id);
-        const char *p[] = { id };
-        (void) manager_db_write(j->manager, "UPDATE stopstart.actions SET finished_at = now() WHERE id = $1::bigint", 1, p);
+        (void) job_store_action_finished(j->manager->db, run->action_id);
         job_finish(j, JOB_RESULT_DONE, NULL);
 }
 
@@ -587,31 +544,19 @@ static void on_action_sent(OciClient *c, OciInstance *instance, const char *etag
                            void *userdata) {
         JobRun *run = userdata;
         Job *j = run->job;
-        char id[16];
 
         run->call = NULL;
-        snprintf(id, sizeof id, "%" PRId64, run->action_id);
 
         if (error) {
                 _cleanup_free_ char *s = oci_error_to_string(error);
-                const char *p[] = { id, strna(s), error->request_id };
-                (void) manager_db_write(j->manager,
-                                 "UPDATE stopstart.actions SET state = 'failed', error = $2, opc_request_id = "
-                                 "coalesce($3, opc_request_id), finished_at = now() WHERE id = $1::bigint",
-                                 3, p);
+                (void) job_store_action_failed(j->manager->db, run->action_id, strna(s), error->request_id);
                 oci_instance_free(instance);
                 run_oci_fail(run, error, oci_instance_action_to_string(run->action));
                 return;
         }
 
         run->acted = true;
-        {
-                const char *p[] = { id, NULL };
-                (void) manager_db_write(j->manager,
-                                 "UPDATE stopstart.actions SET state = 'confirmed', confirmed_at = now(), "
-                                 "opc_request_id = coalesce($2, opc_request_id) WHERE id = $1::bigint",
-                                 2, p);
-        }
+        (void) job_store_action_confirmed(j->manager->db, run->action_id, NULL);
         if (instance)
                 manager_observe_instance(j->manager, j->target, instance->lifecycle_state_raw);
         oci_instance_free(instance);
@@ -620,13 +565,13 @@ static void on_action_sent(OciClient *c, OciInstance *instance, const char *etag
         run_wait(run, STEP_WAIT, run_target(run), run->action == OCI_ACTION_SOFTSTOP ? run->soft_timeout : 0);
 }
 
-static void on_marked_sent(JobRun *run, PGresult *r, int error) {
+static void on_marked_sent(JobRun *run, int error, const char *message) {
         Job *j = run->job;
         int k;
 
         if (error < 0) {
                 run_fail(run, JOB_RESULT_FAILED, "Could not record the action: %s",
-                         error == -EIO ? db_last_error(j->manager->db) : strerror(-error));
+                         error == -EIO ? message : strerror(-error));
                 return;
         }
         run->step = STEP_SEND;
@@ -638,69 +583,68 @@ static void on_marked_sent(JobRun *run, PGresult *r, int error) {
                          strerror(-k));
 }
 
-static void on_recorded(JobRun *run, PGresult *r, int error) {
+static void on_recorded(JobRun *run, int error, const JobActionRow *rows, size_t n, const char *message) {
         Job *j = run->job;
-        char id[16];
+        RunQuery *q;
 
-        if (error < 0 || PQntuples(r) != 1) {
+        if (error < 0) {
                 run_fail(run, JOB_RESULT_FAILED, "Could not record the action: %s",
-                         error == -EIO ? db_last_error(j->manager->db) : strerror(error < 0 ? -error : EBADMSG));
+                         error == -EIO ? message : strerror(-error));
                 return;
         }
-        run->action_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        run->action_id = rows[0].id;
         free(run->retry_token);
-        run->retry_token = strdup(PQgetvalue(r, 0, 2));
+        run->retry_token = strdup(rows[0].retry_token);
         if (!run->retry_token) {
                 run_fail(run, JOB_RESULT_FAILED, "Out of memory.");
                 return;
         }
         job_set_progress(j, 0.3);
 
-        if (streq(PQgetvalue(r, 0, 1), "confirmed")) {
+        if (rows[0].state == ACTION_CONFIRMED) {
                 /* Accepted before a restart: only the waiting is left. */
                 run->acted = true;
                 run_wait(run, STEP_WAIT, run_target(run), run->action == OCI_ACTION_SOFTSTOP ? run->soft_timeout : 0);
                 return;
         }
 
-        snprintf(id, sizeof id, "%" PRId64, run->action_id);
-        const char *p[] = { id };
-        if (run_query(run,
-                      "UPDATE stopstart.actions SET state = 'sent', sent_at = coalesce(sent_at, now()), "
-                      "attempts = attempts + 1 WHERE id = $1::bigint",
-                      1, p, on_marked_sent) < 0)
+        q = run_query_new(run);
+        if (q)
+                q->done = on_marked_sent;
+        if (!q || job_store_mark_action_sent(j->manager->db, run->action_id, run_query_wanted, on_run_done, q) < 0) {
+                free(q);
                 run_fail(run, JOB_RESULT_FAILED, "Could not record the action.");
+        }
 }
 
 static void run_record(JobRun *run, OciInstanceAction action) {
         Job *j = run->job;
-        _cleanup_free_ char *origin = NULL, *token = NULL, *job_id = NULL, *reason = NULL;
+        _cleanup_free_ char *origin = NULL, *token = NULL, *reason = NULL;
+        RunQuery *q;
         int r;
 
         run->step = STEP_RECORD;
         run->action = action;
         origin = strprintf("job:%" PRIu32, j->id);
-        job_id = strprintf("%" PRIu32, j->id);
-        reason = strprintf("%s requested by %s", job_kind_to_string(j->kind),
-                           j->uid == (uid_t) -1 ? "stopstartd" : "uid");
-        if (!origin || !job_id || !reason || action_retry_token(origin, j->target, action, &token) < 0) {
+        if (!origin || action_retry_token(origin, j->target, action, &token) < 0) {
                 run_fail(run, JOB_RESULT_FAILED, "Out of memory.");
                 return;
         }
-        free(reason);
         reason = run->escalated ? strdup("SOFTSTOP did not finish within soft_stop_timeout")
                                 : strprintf("manual %s (job %" PRIu32 ")", job_kind_to_string(j->kind), j->id);
 
-        const char *p[] = { job_id, j->target, oci_instance_action_to_string(action), token, strempty(reason) };
-        r = run_query(run,
-                      "INSERT INTO stopstart.actions (job_id, instance_id, action, retry_token, reason) "
-                      "VALUES ($1::bigint, $2, $3, $4, $5) "
-                      "ON CONFLICT (job_id, instance_id, action) WHERE job_id IS NOT NULL "
-                      "DO UPDATE SET reason = stopstart.actions.reason "
-                      "RETURNING id, state, retry_token",
-                      5, p, on_recorded);
-        if (r < 0)
+        q = run_query_new(run);
+        if (!q) {
+                run_fail(run, JOB_RESULT_FAILED, "Could not record the action: %s", strerror(ENOMEM));
+                return;
+        }
+        q->actions = on_recorded;
+        r = job_store_record_action(j->manager->db, j->id, j->target, action, token, reason, run_query_wanted,
+                                    on_run_actions, q);
+        if (r < 0) {
+                free(q);
                 run_fail(run, JOB_RESULT_FAILED, "Could not record the action: %s", strerror(-r));
+        }
 }
 
 static void on_checked(OciClient *c, OciInstance *instance, const char *etag, const OciError *error, void *userdata) {
@@ -793,22 +737,22 @@ static void run_check(JobRun *run) {
 }
 
 /* A resumed job finds its actions again: what was accepted is not sent twice. */
-static void on_recorded_actions(JobRun *run, PGresult *r, int error) {
+static void on_recorded_actions(JobRun *run, int error, const JobActionRow *rows, size_t n, const char *message) {
         if (error < 0) {
                 run_fail(run, JOB_RESULT_FAILED, "Could not read the job's actions: %s",
-                         error == -EIO ? db_last_error(run->job->manager->db) : strerror(-error));
+                         error == -EIO ? message : strerror(-error));
                 return;
         }
-        for (int row = 0; row < PQntuples(r); row++) {
-                OciInstanceAction a = oci_instance_action_from_string(PQgetvalue(r, row, 0));
+        for (size_t k = 0; k < n; k++) {
+                OciInstanceAction a = rows[k].action;
                 if (a < 0)
                         continue;
                 run->action = a;
                 if (a == OCI_ACTION_STOP && run->job->kind == JOB_STOP && run->job->mode == STOP_MODE_SOFT)
                         run->escalated = true;
-                if (streq(PQgetvalue(r, row, 1), "confirmed"))
+                if (rows[k].state == ACTION_CONFIRMED)
                         run->acted = true;
-                else if (streq(PQgetvalue(r, row, 1), "sent"))
+                else if (rows[k].state == ACTION_SENT)
                         run->maybe_acted = true;
         }
         run_check(run);
@@ -848,12 +792,13 @@ static int job_start_action(Job *j) {
         job_set_progress(j, 0.1);
 
         if (j->resumed) {
-                char id[16];
-                snprintf(id, sizeof id, "%" PRIu32, j->id);
-                const char *p[] = { id };
-                if (run_query(run, "SELECT action, state FROM stopstart.actions WHERE job_id = $1::bigint ORDER BY id",
-                              1, p, on_recorded_actions) < 0)
+                RunQuery *q = run_query_new(run);
+                if (q)
+                        q->actions = on_recorded_actions;
+                if (!q || job_store_actions(m->db, j->id, run_query_wanted, on_run_actions, q) < 0) {
+                        free(q);
                         run_fail(run, JOB_RESULT_FAILED, "Could not read the job's actions.");
+                }
                 return 0;
         }
         run_check(run);
@@ -879,24 +824,18 @@ void job_update_progress(Job *j, double progress) {
 
 int job_cancel(Job *j, uid_t uid) {
         Manager *m = j->manager;
-        _cleanup_free_ char *actor = NULL, *uid_s = NULL, *id = NULL, *msg = NULL;
+        _cleanup_free_ char *actor = NULL, *id = NULL, *msg = NULL;
 
         if (j->state == JOB_DONE)
                 return -ESTALE;
 
         actor = manager_actor_name(uid);
         id = strprintf("%" PRIu32, j->id);
-        if (uid != (uid_t) -1)
-                uid_s = strprintf("%u", (unsigned) uid);
         msg = strprintf("Canceled by %s.", strna(actor));
         if (!actor || !id || !msg)
                 return -ENOMEM;
 
-        const char *p[] = { uid_s, actor, id };
-        (void) manager_db_write(m,
-                         "INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, new_value) "
-                         "VALUES ($1::bigint, $2, 'cancel', 'job', $3, '{}'::jsonb)",
-                         3, p);
+        (void) audit_store_record(m->db, &(StoreActor) { uid, actor }, "cancel", "job", id, "{}");
         job_finish(j, JOB_RESULT_CANCELED, msg);
         return 0;
 }
@@ -918,20 +857,13 @@ static void job_create_free(JobCreate *c) {
         free(c);
 }
 
-static void on_job_inserted(Db *db, PGresult *r, int error, void *userdata) {
+static void on_job_inserted(int error, uint64_t id, const char *message, void *userdata) {
         JobCreate *c = userdata;
         Manager *m = c->manager;
         Job *j = NULL;
-        uint64_t id = 0;
 
-        if (error >= 0) {
-                if (PQntuples(r) == 1 && sscanf(PQgetvalue(r, 0, 0), "%" SCNu64, &id) == 1 && id > 0 &&
-                    id <= UINT32_MAX)
-                        error = job_new(m, (uint32_t) id, c->kind, c->target, &j);
-                else
-                        error = -EBADMSG;
-        }
-        PQclear(r);
+        if (error >= 0)
+                error = id <= UINT32_MAX ? job_new(m, (uint32_t) id, c->kind, c->target, &j) : -EBADMSG;
 
         if (error >= 0) {
                 j->mode = c->mode;
@@ -955,7 +887,7 @@ static void on_job_inserted(Db *db, PGresult *r, int error, void *userdata) {
 
 int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_t uid,
                job_created_handler_t handler, void *userdata) {
-        _cleanup_free_ char *actor = NULL, *uid_s = NULL;
+        _cleanup_free_ char *actor = NULL;
         JobCreate *c;
         int r;
 
@@ -963,9 +895,7 @@ int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_
                 return -ENOTCONN;
 
         actor = manager_actor_name(uid);
-        if (uid != (uid_t) -1)
-                uid_s = strprintf("%u", (unsigned) uid);
-        if (!actor || (uid != (uid_t) -1 && !uid_s))
+        if (!actor)
                 return -ENOMEM;
 
         c = new0(JobCreate, 1);
@@ -983,22 +913,13 @@ int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_
                 return -ENOMEM;
         }
 
-        const char *mode_s = kind == JOB_STOP || kind == JOB_REBOOT ? stop_mode_to_string(mode) : "";
-        const char *params[] = {
-                job_kind_to_string(kind), c->target, mode_s, actor, uid_s,
-                kind == JOB_REFRESH ? "manager" : kind == JOB_OCCURRENCE ? "schedule" : "instance",
-                /* Periodic refreshes are not operator actions: they are not audited; an occurrence
-                 * is audited by the schedule store. */
-                (uid == (uid_t) -1 && kind == JOB_REFRESH) || kind == JOB_OCCURRENCE ? "false" : "true",
-        };
-        r = db_query(m->db,
-                     "WITH j AS (INSERT INTO stopstart.jobs (kind, target, mode, requested_by) "
-                     "           VALUES ($1, $2, $3, $4) RETURNING id), "
-                     "a AS (INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, new_value) "
-                     "      SELECT $5::bigint, $4, $1, $6, $2, jsonb_build_object('job', j.id, 'mode', $3) "
-                     "      FROM j WHERE $7::boolean) "
-                     "SELECT id FROM j",
-                     7, params, DB_QUERY_FAIL_FAST, on_job_inserted, c);
+        r = job_store_insert(m->db, job_kind_to_string(kind), c->target,
+                             kind == JOB_STOP || kind == JOB_REBOOT ? stop_mode_to_string(mode) : "",
+                             kind == JOB_REFRESH ? "manager" : kind == JOB_OCCURRENCE ? "schedule" : "instance",
+                             /* Periodic refreshes are not operator actions: they are not audited; an
+                              * occurrence is audited by the schedule store. */
+                             !((uid == (uid_t) -1 && kind == JOB_REFRESH) || kind == JOB_OCCURRENCE),
+                             &(StoreActor) { uid, actor }, on_job_inserted, c);
         if (r < 0)
                 job_create_free(c);
         return r;
@@ -1006,26 +927,24 @@ int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_
 
 /* ---- resumption at start-up ------------------------------------------------------------------------ */
 
-static void on_unfinished_jobs(Db *db, PGresult *r, int error, void *userdata) {
+static void on_unfinished_jobs(int error, const JobRow *rows, size_t n, const char *message, void *userdata) {
         Manager *m = userdata;
 
         if (error < 0) {
                 if (error != -ECANCELED)
-                        log_warning_errno(error, "Could not read unfinished jobs: %s", db_last_error(db));
-                PQclear(r);
+                        log_warning_errno(error, "Could not read unfinished jobs: %s", message);
                 return;
         }
 
-        for (int row = 0; row < PQntuples(r); row++) {
-                uint64_t id = 0;
-                JobKind kind = job_kind_from_string(PQgetvalue(r, row, 1));
+        for (size_t row = 0; row < n; row++) {
+                JobKind kind = job_kind_from_string(rows[row].kind);
                 Job *j;
 
-                if (sscanf(PQgetvalue(r, row, 0), "%" SCNu64, &id) != 1 || id == 0 || id > UINT32_MAX || kind < 0)
+                if (rows[row].id == 0 || rows[row].id > UINT32_MAX || kind < 0)
                         continue;
-                if (job_new(m, (uint32_t) id, kind, PQgetvalue(r, row, 2), &j) < 0)
+                if (job_new(m, (uint32_t) rows[row].id, kind, rows[row].target, &j) < 0)
                         continue;
-                j->mode = stop_mode_from_string(PQgetvalue(r, row, 3));
+                j->mode = stop_mode_from_string(rows[row].mode);
                 if ((int) j->mode < 0)
                         j->mode = STOP_MODE_SOFT;
                 j->resumed = true;
@@ -1046,12 +965,8 @@ static void on_unfinished_jobs(Db *db, PGresult *r, int error, void *userdata) {
                 manager_send_job_new(m, j);
                 (void) job_start(j);
         }
-        PQclear(r);
 }
 
 int manager_resume_jobs(Manager *m) {
-        return db_query(m->db,
-                        "SELECT id, kind, target, mode FROM stopstart.jobs WHERE state <> 'done' "
-                        "AND kind IN ('start', 'stop', 'reboot', 'refresh', 'occurrence') ORDER BY id",
-                        0, NULL, 0, on_unfinished_jobs, m);
+        return job_store_unfinished(m->db, on_unfinished_jobs, m);
 }
