@@ -1084,14 +1084,31 @@ int action_store_finish(Db *db, uint64_t action_id, ActionState state, const cha
                 return -EINVAL;
         fmt_u64(id, action_id);
         /* confirmed: OCI accepted it (finished_at follows once the target state is reached, see
-         * action_store_reached()); failed and skipped are final. */
+         * action_store_reached()); failed and skipped are final. An occurrence's action that
+         * was accepted or failed is also an entry of the audit log (actor "schedule NAME"), so
+         * an instance's history says who stopped it; once, when the state changes (a write
+         * repeated after a lost answer finds it changed already). Skipped ones stay in the
+         * occurrence's record only: a daily stop of a mostly stopped fleet is not news. */
         return submit(db,
-                      "WITH u AS (\n"
+                      "WITH old AS (SELECT id, state FROM stopstart.actions WHERE id = $1::bigint),\n"
+                      "u AS (\n"
                       "    UPDATE stopstart.actions SET state = $2, reason = coalesce($3, reason), error = coalesce($4, error),\n"
                       "        opc_request_id = coalesce($5, opc_request_id),\n"
                       "        confirmed_at = CASE WHEN $2 = 'confirmed' THEN coalesce(confirmed_at, now()) ELSE confirmed_at END,\n"
                       "        finished_at = CASE WHEN $2 = 'confirmed' THEN finished_at ELSE now() END\n"
                       "    WHERE id = $1::bigint RETURNING *\n"
+                      "), audit AS (\n"
+                      "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, new_value)\n"
+                      "    SELECT NULL, 'schedule ' || s.name,\n"
+                      "           CASE u.action WHEN 'RESET' THEN 'reboot' WHEN 'SOFTRESET' THEN 'softreboot' ELSE lower(u.action) END,\n"
+                      "           'instance', u.instance_id,\n"
+                      "           jsonb_build_object('schedule', s.name, 'occurrence', o.id, 'scheduled_at', o.scheduled_at,\n"
+                      "                              'action', u.action, 'state', u.state, 'reason', u.reason, 'error', u.error,\n"
+                      "                              'opc_request_id', u.opc_request_id)\n"
+                      "    FROM u JOIN old ON old.id = u.id\n"
+                      "           JOIN stopstart.occurrences o ON o.id = u.occurrence_id\n"
+                      "           JOIN stopstart.schedules s ON s.id = o.schedule_id\n"
+                      "    WHERE old.state <> u.state AND u.state IN ('confirmed', 'failed')\n"
                       ")\n" ACTION_RETURNING("x"),
                       5, (const char *[]) { id, action_state_to_string(state), reason, error, opc_request_id }, 0,
                       CALL(CALL_ACTIONS, handler, userdata, .no_rows_is_enoent = true));

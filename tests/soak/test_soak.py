@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from busenv import wait_for  # noqa: E402
 from schedcase import ScheduleTest, ahead, utc_spec  # noqa: E402
+from ssstack import MANAGER, ROOT_PATH, V  # noqa: E402
 
 LONG = os.environ.get("STOPSTART_SOAK_LONG") == "1"
 SEED = int(os.environ.get("STOPSTART_SOAK_SEED", str(int(time.time()))))
@@ -50,6 +51,16 @@ class SoakCase(ScheduleTest):
                          [a for a in occ["actions"] if a["state"] != "confirmed"])
         for i in targets:
             self.assertEqual(self.st.oci.get_instance(i)["lifecycleState"], "STOPPED", i)
+        # The history is complete: one entry per action the occurrence had accepted, none twice.
+        entries = self.call(ROOT_PATH, MANAGER, "History", "a{sv}", {"limit": V("UInt32", 100000)})[0]
+        seen = {}
+        for _, _, actor, _, op, kind, object_id, details in entries:
+            d = json.loads(details).get("new") or {}
+            if kind == "instance" and d.get("occurrence") == occ["id"]:
+                self.assertEqual(actor, f"schedule {occ['schedule']}")
+                self.assertEqual((op, d["state"]), (d["action"].lower(), "confirmed"), d)
+                seen[object_id] = seen.get(object_id, 0) + 1
+        self.assertEqual(seen, {i: 1 for i in targets}, "every action once in the history")
 
 
 class TestOciFaults(SoakCase):
