@@ -220,6 +220,8 @@ static int status_daemon(sd_bus *bus) {
                 return log_oom();
         if (add_text(t, "state", "State", prop_string(props, "State")) < 0 ||
             add_text(t, "status", "Status", prop_string(props, "StatusText")) < 0 ||
+            add_text(t, "role", "Role", isempty(prop_string(props, "Role")) ? "-" : prop_string(props, "Role")) < 0 ||
+            add_text(t, "leader", "Leader", isempty(prop_string(props, "Leader")) ? "-" : prop_string(props, "Leader")) < 0 ||
             add_text(t, "version", "Version", prop_string(props, "Version")) < 0 ||
             add_text(t, "tenancy", "Tenancy", isempty(prop_string(props, "Tenancy")) ? "-" : prop_string(props, "Tenancy")) < 0 ||
             add_text(t, "regions", "Regions", isempty(regions) ? "-" : regions) < 0 ||

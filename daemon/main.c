@@ -10,6 +10,7 @@
 
 #include "bus-names.h"
 #include "discover-once.h"
+#include "leader.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
@@ -238,8 +239,9 @@ static void on_name_acquired_ready(Manager *m) {
         log_info("Serving %s: %u compartments, %u instances.", SS_BUS_NAME,
                  (unsigned) lh_table_length(m->compartments), (unsigned) lh_table_length(m->instances));
 
-        /* The first refresh, then periodically. */
-        if (manager_refresh(m, (uid_t) -1, NULL) < 0)
+        /* The first refresh, then periodically: the leader's part (a standby hears of its results;
+         * one that takes over refreshes then). */
+        if (manager_is_leader(m) && manager_refresh(m, (uid_t) -1, NULL) < 0)
                 log_warning("The first refresh could not start; the periodic one will try again.");
         manager_schedule_refresh(m);
 }
@@ -422,9 +424,6 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch for the loss of the bus connection: %m");
 
-        r = manager_resume_jobs(m);
-        if (r < 0)
-                log_warning_errno(r, "Could not look for unfinished jobs: %m");
 
         /* Schedules: loaded, their timers declared on the systemd manager, unfinished occurrences
          * resumed. Answers come on the loop; schedule calls wait for it (DatabaseUnavailable). */
@@ -433,6 +432,12 @@ static int run(int argc, char *argv[]) {
                 r = scheduler_load(m->scheduler, NULL, NULL);
         if (r < 0)
                 log_warning_errno(r, "Could not load the schedules: %m");
+
+        /* Leadership among the daemons on this database: the leader resumes the jobs and
+         * occurrences left unfinished (as after a restart), standbys serve and wait. */
+        r = leader_new(m, &m->leader);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the leader election: %m");
 
         r = sd_bus_request_name_async(bus, NULL, SS_BUS_NAME, 0, on_request_name, m);
         if (r < 0)

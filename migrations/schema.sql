@@ -9,6 +9,15 @@
 
 CREATE SCHEMA stopstart;
 
+CREATE FUNCTION stopstart.notify_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('stopstart_changes', TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$;
+
 CREATE FUNCTION stopstart.refuse_audit_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -248,6 +257,14 @@ ALTER TABLE stopstart.jobs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE stopstart.leader (
+    id boolean DEFAULT true NOT NULL,
+    identity text NOT NULL,
+    backend_pid integer NOT NULL,
+    since timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT leader_id_check CHECK (id)
+);
+
 CREATE TABLE stopstart.occurrences (
     id bigint NOT NULL,
     schedule_id bigint NOT NULL,
@@ -391,6 +408,9 @@ ALTER TABLE ONLY stopstart.inventory_changes
 ALTER TABLE ONLY stopstart.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY stopstart.leader
+    ADD CONSTRAINT leader_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY stopstart.occurrences
     ADD CONSTRAINT occurrences_pkey PRIMARY KEY (id);
 
@@ -448,6 +468,30 @@ CREATE UNIQUE INDEX schedules_name_key ON stopstart.schedules USING btree (name)
 CREATE UNIQUE INDEX schedules_window_key ON stopstart.schedules USING btree (window_name, ((action = 'start'::text))) WHERE ((window_name IS NOT NULL) AND (deleted_at IS NULL));
 
 CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON stopstart.audit_log FOR EACH STATEMENT EXECUTE FUNCTION stopstart.refuse_audit_change();
+
+CREATE TRIGGER compartment_defaults_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.compartment_defaults FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER compartments_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.compartments FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER discovery_runs_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.discovery_runs FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER exception_calendars_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.exception_calendars FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER exception_dates_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.exception_dates FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER instance_config_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.instance_config FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER instances_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.instances FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER occurrences_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.occurrences FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER regions_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.regions FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER schedule_exceptions_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.schedule_exceptions FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER schedule_targets_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.schedule_targets FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
+
+CREATE TRIGGER schedules_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON stopstart.schedules FOR EACH STATEMENT EXECUTE FUNCTION stopstart.notify_change();
 
 ALTER TABLE ONLY stopstart.actions
     ADD CONSTRAINT actions_instance_id_fkey FOREIGN KEY (instance_id) REFERENCES stopstart.instances(id);

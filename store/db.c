@@ -33,6 +33,8 @@ struct Db {
         db_state_handler_t state_handler;
         db_schema_handler_t schema_handler;
         void *schema_userdata;
+        db_notify_handler_t notify_handler;
+        void *notify_userdata;
         void *state_userdata;
 
         DbQuery *head, *tail;   /* waiting to be sent */
@@ -280,8 +282,11 @@ static void db_read_results(Db *db) {
         }
 
         PGnotify *n;
-        while ((n = PQnotifies(db->conn)))
+        while (db->conn && (n = PQnotifies(db->conn))) {
+                if (db->notify_handler)
+                        db->notify_handler(db, n->relname, n->extra, n->be_pid, db->notify_userdata);
                 PQfreemem(n);
+        }
 }
 
 static int db_io_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -405,6 +410,7 @@ Db *db_free(Db *db) {
         /* Callers are told, so no request is left hanging without an answer. */
         db->state_handler = NULL;
         db->schema_handler = NULL;
+        db->notify_handler = NULL;
         q = TAKE_PTR(db->in_flight);
         if (q) {
                 PQclear(TAKE_PTR(db->in_flight_result));
@@ -447,6 +453,15 @@ bool db_result_is_schema_mismatch(const PGresult *r) {
                 if (streq(state, codes[i]))
                         return true;
         return false;
+}
+
+void db_set_notify_handler(Db *db, db_notify_handler_t handler, void *userdata) {
+        db->notify_handler = handler;
+        db->notify_userdata = userdata;
+}
+
+int db_backend_pid(Db *db) {
+        return db && db->conn && db->state == DB_CONNECTED ? PQbackendPID(db->conn) : 0;
 }
 
 void db_set_state_handler(Db *db, db_state_handler_t handler, void *userdata) {

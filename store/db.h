@@ -45,6 +45,11 @@ typedef enum DbQueryFlags {
  * (DB_QUERY_FAIL_FAST while disconnected), -ECANCELED (db freed). */
 typedef void (*db_result_handler_t)(Db *db, PGresult *result, int error, void *userdata);
 
+/* Called for each notification (LISTEN/NOTIFY) the connection receives: channel, payload and the
+ * PID of the server process that sent it. */
+typedef void (*db_notify_handler_t)(Db *db, const char *channel, const char *payload, int sender_pid,
+                                    void *userdata);
+
 /* Called whenever the connection state changes. */
 typedef void (*db_state_handler_t)(Db *db, DbState state, void *userdata);
 
@@ -57,6 +62,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Db*, db_free);
 void db_free_when_idle(Db *db);
 
 void db_set_state_handler(Db *db, db_state_handler_t handler, void *userdata);
+void db_set_notify_handler(Db *db, db_notify_handler_t handler, void *userdata);
+/* The server process of the connection (pg_backend_pid()), 0 while not connected: tells a
+ * notification of our own writes from another daemon's. */
+int db_backend_pid(Db *db);
 
 /* Called when a statement fails because something it names does not exist (a table, column,
  * schema, function or type: SQLSTATE 42P01, 42703, 3F000, 42883, 42704): the schema is no longer

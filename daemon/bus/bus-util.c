@@ -6,6 +6,7 @@
 #include "bus-util.h"
 #include "macro.h"
 #include "manager.h"
+#include "leader.h"
 
 static int append_value(sd_bus_message *reply, const InstanceConfig *c, ConfigKey k) {
         switch (k) {
@@ -165,6 +166,17 @@ int bus_set_db_error(sd_bus_error *error, int r, const char *message) {
                 return bus_error_setf(error, SD_BUS_ERROR_FAILED, "Saving failed: %s",
                                          isempty(message) ? "database error" : message);
         }
+}
+
+int bus_set_not_leader(sd_bus_error *error, Manager *m) {
+        const char *leader = manager_leader(m);
+
+        if (isempty(leader))
+                return bus_error_set(error, SS_ERROR_NOT_LEADER,
+                                     "This stopstartd is a standby and no daemon leads at the moment; try again in a "
+                                     "few seconds.");
+        return bus_error_setf(error, SS_ERROR_NOT_LEADER,
+                              "This stopstartd is a standby: the leader %s runs actions; ask it.", leader);
 }
 
 static void on_settings_saved(Manager *m, int error, const char *message, void *userdata) {

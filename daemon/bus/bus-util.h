@@ -23,6 +23,8 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
 
 /* Sets error for a database write that did not happen (or whose outcome is unknown). */
 int bus_set_db_error(sd_bus_error *error, int r, const char *message);
+/* NotLeader, naming the leading daemon: for actions that only the leader runs. */
+int bus_set_not_leader(sd_bus_error *error, Manager *m);
 
 /* SetConfig() and SetDefaults(): reads the changes over current, answers a no-op at once (no
  * polkit, no audit), refuses while another save of the object runs or the database is away,

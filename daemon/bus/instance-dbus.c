@@ -11,6 +11,7 @@
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
+#include "leader.h"
 
 static int property_get_compartment(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -132,6 +133,8 @@ static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, s
                                                  "Mode must be \"soft\", \"hard\" or \"\" (the instance's stop_mode).");
         }
 
+        if (!manager_is_leader(m))
+                return bus_set_not_leader(error, m);
         if (i->job_id != 0)
                 return bus_error_setf(error, SS_ERROR_BUSY, "Instance %s has job %u running.", i->id,
                                          (unsigned) i->job_id);

@@ -13,6 +13,7 @@
 #include "compartment-dbus.h"
 #include "instance-dbus.h"
 #include "job-dbus.h"
+#include "leader.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "schedule-dbus.h"
@@ -57,6 +58,16 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         return sd_bus_message_append(reply, "s", manager_state_to_string(m->state));
+}
+
+static int property_get_role(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", manager_role(ASSERT_PTR(userdata)));
+}
+
+static int property_get_leader(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", manager_leader(ASSERT_PTR(userdata)));
 }
 
 static int property_get_tenancy(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -428,6 +439,8 @@ static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error 
                         return -ENOMEM;
                 return sd_bus_reply_method_return(message, "o", p);
         }
+        if (!manager_is_leader(m))
+                return bus_set_not_leader(error, m);
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
                 return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
 
@@ -591,6 +604,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StatusText", "s", NULL, offsetof(Manager, status_text), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Role", "s", property_get_role, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Leader", "s", property_get_leader, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Tenancy", "s", property_get_tenancy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Regions", "as", property_get_regions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastRefresh", "t", NULL, offsetof(Manager, last_refresh), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -774,6 +789,8 @@ void manager_emit_changes(Manager *m, uint32_t props) {
         } table[] = {
                 { MANAGER_PROP_STATE, "State" },
                 { MANAGER_PROP_STATUS_TEXT, "StatusText" },
+                { MANAGER_PROP_ROLE, "Role" },
+                { MANAGER_PROP_LEADER, "Leader" },
                 { MANAGER_PROP_TENANCY, "Tenancy" },
                 { MANAGER_PROP_REGIONS, "Regions" },
                 { MANAGER_PROP_LAST_REFRESH, "LastRefresh" },

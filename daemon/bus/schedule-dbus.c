@@ -17,6 +17,7 @@
 #include "schedule-dbus.h"
 #include "scheduler.h"
 #include "strv.h"
+#include "leader.h"
 
 /* ---- errors: the one place scheduler errors become D-Bus names ---------------------------------------- */
 
@@ -628,6 +629,8 @@ static int method_fire(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
         if (!dry_run) {
+                if (!manager_is_leader(m))
+                        return bus_set_not_leader(error, m);
                 r = check_writable(m, NULL, error);
                 if (r < 0)
                         return r;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "json-util.h"
+#include "leader.h"
 #include "manager.h"
 #include "strv.h"
 
@@ -172,6 +173,8 @@ int manager_describe(Manager *m, const DescribeOptions *opt, char **ret) {
         json_object_object_add(o, "version", json_object_new_string(PROJECT_VERSION));
         json_object_object_add(o, "state", json_object_new_string(manager_state_to_string(m->state)));
         json_object_object_add(o, "status_text", json_object_new_string(strempty(m->status_text)));
+        json_object_object_add(o, "role", json_object_new_string(manager_role(m)));
+        json_object_object_add(o, "leader", json_object_new_string(manager_leader(m)));
         json_object_object_add(o, "tenancy", json_object_new_string(m->root ? m->root->id : ""));
         json_object_object_add(o, "regions", TAKE_PTR(regions));
         json_object_object_add(o, "last_refresh", json_object_new_uint64(m->last_refresh));

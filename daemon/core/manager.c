@@ -15,6 +15,7 @@
 #include "inventory-load.h"
 #include "job-dbus.h"
 #include "json-util.h"
+#include "leader.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
@@ -98,6 +99,8 @@ Manager *manager_free(Manager *m) {
 
         m->state = MANAGER_STOPPING;
         m->emit_enabled = false;
+        /* Its session holds the leader's lock: closed first, a standby takes over at once. */
+        m->leader = leader_free(m->leader);
 
         /* Jobs first: they cancel what they run (OCI calls, a discovery) while the database
          * connection those use is still there. */
@@ -630,6 +633,10 @@ static int on_refresh_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
+        if (!manager_is_leader(m)) {   /* only the leader discovers; standbys hear of its results */
+                manager_schedule_refresh(m);
+                return 0;
+        }
         r = manager_refresh(m, (uid_t) -1, NULL);
         if (r < 0)
                 log_warning_errno(r, "Periodic refresh not started: %m");

@@ -43,6 +43,8 @@ typedef enum ManagerProp {
         MANAGER_PROP_N_COMPARTMENTS = 1U << 5,
         MANAGER_PROP_N_INSTANCES    = 1U << 6,
         MANAGER_PROP_N_JOBS         = 1U << 7,
+        MANAGER_PROP_ROLE           = 1U << 8,
+        MANAGER_PROP_LEADER         = 1U << 9,
 } ManagerProp;
 
 /* Describe()'s inventory JSON is built once per change and kept this long after the last call. */
@@ -57,6 +59,7 @@ typedef enum ManagerProp {
 
 typedef struct LoadContext LoadContext;
 typedef struct Scheduler Scheduler;
+typedef struct Leader Leader;
 typedef void (*manager_load_handler_t)(Manager *m, int error, void *userdata);
 
 struct Manager {
@@ -109,6 +112,7 @@ struct Manager {
         void *next_load_userdata;
 
         Scheduler *scheduler;           /* schedules, timers, occurrences (issue 10) */
+        Leader *leader;                 /* leadership among daemons on one database (leader.h) */
 
         sd_event_source *refresh_timer;
         sd_event_source *expiry_timer;

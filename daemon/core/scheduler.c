@@ -15,6 +15,7 @@
 #include "occurrence.h"
 #include "schedule-dbus.h"
 #include "schedule-inventory.h"
+#include "leader.h"
 #include "scheduler.h"
 #include "time-util.h"
 #include "strv.h"
@@ -351,7 +352,7 @@ static void on_calendars_loaded(int error, ExceptionCalendar **calendars, size_t
                 log_warning_errno(r, "Could not set up the systemd manager client (%s): %m", s->manager->config->systemd.bus);
         for (size_t i = 0; i < s->n_entries; i++)
                 entry_sync_timer(s, s->entries[i]);
-        if (first)
+        if (first && manager_is_leader(s->manager))
                 resume_occurrences(s);
 
         log_info("Loaded %zu schedule%s and %zu exception calendar%s.", s->n_entries, s->n_entries == 1 ? "" : "s",
@@ -565,6 +566,15 @@ static void on_occurrence_job(Manager *m, Job *j, int error, void *userdata) {
                 return;
         }
         x->job_id = j->id;
+        if (!manager_is_leader(m)) {
+                /* It stopped leading while the job was being created: the next leader runs it. */
+                if (x->started)
+                        x->started(s, -EAGAIN, 0, x->userdata);
+                job_abandon(j, "This daemon stopped leading; the leader resumes the occurrence.");
+                executions_remove(s, x);
+                execution_free(x);
+                return;
+        }
         if (!m->oci)
                 return execution_fail(x, -ENOTCONN, m->oci_error ?: "OCI is not configured.");
 
@@ -684,6 +694,12 @@ static void on_occurrence_fired(int error, OccurrenceRow *rows, size_t n, const 
                 err = (SchedulerError) { .error = -ENOENT, .kind = SCHEDULER_ERROR_NO_SUCH_SCHEDULE };
                 goto finish;
         }
+        if (!manager_is_leader(s->manager)) {
+                /* Recorded: the leader hears of the row (a notification) and executes it. */
+                log_info("Schedule %s: occurrence at %" PRIu64 " recorded; the leader executes it.", e->schedule->name,
+                         c->instant);
+                goto finish;
+        }
         r = start_occurrence(s, e, &rows[0], c->uid, on_fire_started, c);
         if (r >= 0) {
                 occurrence_rows_free(rows, n);
@@ -799,6 +815,11 @@ static int arm_delayed(Scheduler *s, uint64_t occurrence_id, uint64_t schedule_i
         DelayedRun *d;
         int r;
 
+        for (size_t i = 0; i < s->n_delay_timers; i++) {
+                DelayedRun *o = sd_event_source_get_userdata(s->delay_timers[i]);
+                if (o && o->occurrence_id == occurrence_id)
+                        return 0;  /* armed already (a second resume pass) */
+        }
         d = new0(DelayedRun, 1);
         if (!d)
                 return -ENOMEM;
@@ -875,7 +896,29 @@ void scheduler_database_back(Scheduler *s) {
                                           e->schedule->name, pending[i].instant);
         }
         /* Occurrences whose job could not start while the database was away. */
-        resume_occurrences(s);
+        if (manager_is_leader(s->manager))
+                resume_occurrences(s);
+}
+
+void scheduler_resume(Scheduler *s) {
+        if (s->loaded && manager_is_leader(s->manager))
+                resume_occurrences(s);
+}
+
+void scheduler_abandon(Scheduler *s) {
+        for (size_t i = 0; i < s->n_executions;) {
+                Execution *x = s->executions[i];
+                if (x->job_id == 0) {
+                        i++;   /* its job is being created: on_occurrence_job() lets it go */
+                        continue;
+                }
+                log_info("Occurrence %" PRIu64 " of schedule %s left to the leader.", x->row.id, x->schedule->name);
+                executions_remove(s, x);
+                execution_free(x);
+        }
+        for (size_t i = 0; i < s->n_delay_timers; i++)
+                sd_event_source_disable_unref(s->delay_timers[i]);
+        s->n_delay_timers = 0;
 }
 
 /* ---- create, update, enable, delete -------------------------------------------------------------- */

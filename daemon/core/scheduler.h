@@ -93,6 +93,13 @@ int scheduler_reconcile(Scheduler *s);
 /* The database is back after an outage: firings that waited are recorded (and decided) now,
  * occurrences left running resume. */
 void scheduler_database_back(Scheduler *s);
+/* The leader's part (leader.h): executes the occurrences recorded unfinished (running ones
+ * resumed from their action rows, pending ones at their time); those executing here already
+ * are left alone. Only on the leader; the first load does it by itself. */
+void scheduler_resume(Scheduler *s);
+/* Stops executing (the daemon no longer leads): runs and delay timers are dropped without a
+ * write, their rows stay for the next leader. */
+void scheduler_abandon(Scheduler *s);
 
 ScheduleEntry *scheduler_get(Scheduler *s, uint64_t id);
 /* By name, or by id in decimal. */

@@ -942,6 +942,8 @@ static void on_unfinished_jobs(int error, const JobRow *rows, size_t n, const ch
 
                 if (rows[row].id == 0 || rows[row].id > UINT32_MAX || kind < 0)
                         continue;
+                if (manager_get_job(m, (uint32_t) rows[row].id))
+                        continue;  /* running here already */
                 if (job_new(m, (uint32_t) rows[row].id, kind, rows[row].target, &j) < 0)
                         continue;
                 j->mode = stop_mode_from_string(rows[row].mode);
@@ -964,6 +966,37 @@ static void on_unfinished_jobs(int error, const JobRow *rows, size_t n, const ch
                 log_info("Resuming job %" PRIu32 " (%s %s).", j->id, job_kind_to_string(kind), j->target);
                 manager_send_job_new(m, j);
                 (void) job_start(j);
+        }
+}
+
+void job_abandon(Job *j, const char *why) {
+        Manager *m = j->manager;
+        char *s;
+
+        log_info("Job %" PRIu32 " (%s%s%s) left to the leader.", j->id, job_kind_to_string(j->kind),
+                 isempty(j->target) ? "" : " ", j->target);
+        job_run_free(j);
+        j->result = JOB_RESULT_CANCELED;
+        s = strdup(why);
+        if (s) {
+                free(j->error);
+                j->error = s;
+        }
+        j->state = JOB_DONE;
+        manager_send_job_removed(m, j);
+        /* Gone at once: the same id comes back here, resumed, if this daemon leads again. */
+        job_emit_removed(j);
+        job_free(j);
+        manager_update_status(m);
+}
+
+void manager_abandon_jobs(Manager *m, const char *why) {
+        struct lh_entry *e, *tmp;
+
+        lh_foreach_safe(m->jobs, e, tmp) {
+                Job *j = lh_entry_v(e);
+                if (j->state != JOB_DONE)
+                        job_abandon(j, why);
         }
 }
 

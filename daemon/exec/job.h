@@ -116,5 +116,12 @@ void job_mark_dirty(Job *j, uint32_t props);
 json_object *job_to_json(Job *j);
 char *job_bus_path(const Job *j);
 
-/* Resumes the jobs left unfinished by an earlier run (at start-up). */
+/* Resumes the jobs left unfinished by an earlier run or another daemon (at start-up, and when
+ * this daemon becomes the leader). Jobs on the bus already are left alone. */
 int manager_resume_jobs(Manager *m);
+/* Drops every unfinished job from memory and the bus (JobRemoved, result canceled with why)
+ * without writing anything: its rows stay unfinished for the leader that resumes them. For a
+ * daemon that stopped leading. */
+void manager_abandon_jobs(Manager *m, const char *why);
+/* The same for one job. */
+void job_abandon(Job *j, const char *why);

@@ -116,7 +116,7 @@ class Stack:
     def __init__(self, *, seed=1, compartments=5, depth=3, instances=16, regions=("us-phoenix-1", "us-ashburn-1"),
                  fixture=None, oci_args=(), polkit="real", daemon_user=DAEMON_USER, allow_users=(),
                  refresh_interval="1h", workdir=None, wait_refresh=True, database=None, systemd_manager=False,
-                 max_attempts=4, pg_durable=False):
+                 max_attempts=4, pg_durable=False, oci=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="ssstack.")
         self.own_dir = workdir is None
         os.makedirs(self.dir, exist_ok=True)
@@ -135,6 +135,9 @@ class Stack:
         self.max_attempts = max_attempts   # oci.max_attempts: retries of every OCI call
         self.pg_durable = pg_durable       # PgCluster(durable=): tests that crash PostgreSQL
         self.usermgr = None
+        # another stack's fake OCI server (two daemons on one tenancy: tests/integration/test_ha.py);
+        # that stack starts and stops it
+        self.shared_oci = oci
         # Other users (the daemon's, the test callers) run these: the checkout may sit in a 0700
         # directory (mktemp -d), so they get copies in our 0755 directory.
         bindir = os.path.join(self.dir, "bin")
@@ -175,11 +178,14 @@ class Stack:
             if r.returncode != 0:
                 raise RuntimeError(f"stopstartctl db upgrade head failed:\n{r.stdout}{r.stderr}")
 
-        self.oci = FakeOci(seed=self.seed, compartments=self.compartments, depth=self.depth,
-                           instances=self.instances, regions=self.regions, fixture=self.fixture,
-                           args=self.oci_args, workdir=os.path.join(self.dir, "oci"))
-        self.oci.start()
-        self._give_to_daemon(os.path.join(self.dir, "oci"))
+        if self.shared_oci is not None:
+            self.oci = self.shared_oci
+        else:
+            self.oci = FakeOci(seed=self.seed, compartments=self.compartments, depth=self.depth,
+                               instances=self.instances, regions=self.regions, fixture=self.fixture,
+                               args=self.oci_args, workdir=os.path.join(self.dir, "oci"))
+            self.oci.start()
+            self._give_to_daemon(os.path.join(self.dir, "oci"))
 
         policies = [os.path.join(SRC, "dbus", "org.stopstart.StopStart1.conf")]
         if self.daemon_user == "root":
@@ -327,7 +333,7 @@ class Stack:
                 self.usermgr.cleanup()
             except Exception:  # noqa: BLE001 - tear down everything we can
                 pass
-        for part in (self.polkit, self.bus, self.oci, self.pg):
+        for part in (self.polkit, self.bus, None if self.shared_oci is not None else self.oci, self.pg):
             if part is not None:
                 try:
                     part.stop()

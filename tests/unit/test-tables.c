@@ -14,6 +14,7 @@
 #include "discovery.h"
 #include "instance-config.h"
 #include "job.h"
+#include "leader.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -64,6 +65,7 @@ TEST(daemon) {
         CHECK_TABLE(job_state, JobState, _JOB_STATE_MAX);
         CHECK_TABLE_EMPTY(job_result, JobResult, _JOB_RESULT_MAX, JOB_RESULT_NONE);
         CHECK_TABLE(manager_state, ManagerState, _MANAGER_STATE_MAX);
+        CHECK_TABLE(leader_role, LeaderRole, _LEADER_ROLE_MAX);
         CHECK_TABLE(db_state, DbState, _DB_STATE_MAX);
         CHECK_TABLE(discovery_phase, DiscoveryPhase, _DISCOVERY_PHASE_MAX);
 }
