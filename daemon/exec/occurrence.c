@@ -39,6 +39,7 @@ typedef struct Item {
         bool left_running;              /* resets: seen away from RUNNING since accepted */
         unsigned conflicts;
         OciCall *call;
+        uint64_t *call_ud;              /* the call's userdata: a cancelled call never frees it */
         sd_event_source *retry;
         bool acted, failed;
 } Item;
@@ -86,8 +87,12 @@ static uint64_t realtime(void) {
 }
 
 static void item_done_fields(Item *i) {
-        oci_call_cancel(i->call);
+        if (i->call) {
+                oci_call_cancel(i->call);
+                free(i->call_ud);
+        }
         i->call = NULL;
+        i->call_ud = NULL;
         i->retry = sd_event_source_disable_unref(i->retry);
         free(i->id);
         free(i->region);
@@ -397,6 +402,7 @@ static void on_action_sent(OciClient *c, OciInstance *instance, const char *etag
         }
         it = &run->items[idx];
         it->call = NULL;
+        it->call_ud = NULL;
         run->sending--;
 
         if (error && error->kind == OCI_ERROR_CONFLICT && error->http_status == 409 &&
@@ -415,6 +421,8 @@ static void on_action_sent(OciClient *c, OciInstance *instance, const char *etag
                 it->conflicts++;
                 run->sending++;
                 r = oci_get_instance(run->oci, it->region, it->id, on_recheck, ud, &it->call);
+                if (r >= 0)
+                        it->call_ud = ud;
                 if (r < 0) {
                         free(ud);
                         run->sending--;
@@ -456,6 +464,7 @@ static void on_recheck(OciClient *c, OciInstance *instance, const char *etag, co
         }
         it = &run->items[idx];
         it->call = NULL;
+        it->call_ud = NULL;
         run->sending--;
         target = target_state(run);
 
@@ -523,6 +532,8 @@ static void item_send(OccurrenceRun *run, Item *it) {
         run->sending++;
         r = oci_instance_action(run->oci, it->region, it->id, it->action, it->token, NULL, on_action_sent, ud,
                                 &it->call);
+        if (r >= 0)
+                it->call_ud = ud;
         if (r < 0) {
                 free(ud);
                 run->sending--;

@@ -105,6 +105,7 @@ class HaTest(unittest.TestCase):
         for name, log in logs.items():
             reports = [x for x in log.splitlines() if "Sanitizer" in x or "runtime error:" in x]
             if rcs[name] not in (0, None) or reports:
+                print(f"--- stopstartd {name} log (tail) ---\n" + "\n".join(log.splitlines()[-80:]), file=sys.stderr)
                 raise AssertionError(f"stopstartd {name} exited with {rcs[name]}; sanitizer reports: {reports[:5]}")
 
     def run(self, result=None):
