@@ -815,10 +815,12 @@ static int arm_delayed(Scheduler *s, uint64_t occurrence_id, uint64_t schedule_i
         DelayedRun *d;
         int r;
 
+        if (!manager_is_leader(s->manager))
+                return 0;  /* the leader hears of the row and arms its own */
         for (size_t i = 0; i < s->n_delay_timers; i++) {
                 DelayedRun *o = sd_event_source_get_userdata(s->delay_timers[i]);
-                if (o && o->occurrence_id == occurrence_id)
-                        return 0;  /* armed already (a second resume pass) */
+                if (o && o->occurrence_id == occurrence_id)   /* armed already: the newest time counts */
+                        return sd_event_source_set_time(s->delay_timers[i], until);
         }
         d = new0(DelayedRun, 1);
         if (!d)
@@ -861,7 +863,7 @@ static void on_unfinished(int error, OccurrenceRow *rows, size_t n, const char *
                         continue;
                 }
                 if (executing(s, rows[i].id))
-                        continue;   /* reconnected: this one never stopped */
+                        continue;   /* reconnected: this one never stopped; or another daemon recorded a firing */
                 log_info("Resuming occurrence %" PRIu64 " of schedule %s.", rows[i].id, e->schedule->name);
                 if (start_occurrence(s, e, &rows[i], (uid_t) -1, NULL, NULL) < 0)
                         log_warning("Could not resume occurrence %" PRIu64 ".", rows[i].id);

@@ -9,7 +9,10 @@ import os
 import re
 import subprocess
 
-from dbtest import DbTestCase, NOT_OK, OK, main
+from dbtest import MIGRATIONS, DbTestCase, NOT_OK, OK, main
+
+# The number the next migration of the real set gets.
+NEXT = "%04d" % (max(int(f[:4]) for f in os.listdir(MIGRATIONS) if re.match(r"^\d{4}_.*\.up\.sql$", f)) + 1)
 
 
 class TestAutogenerate(DbTestCase):
@@ -29,8 +32,8 @@ class TestAutogenerate(DbTestCase):
 
     def generate(self, d, *extra, reviews=0):
         r = self.ctl("db", "new", "declared change", "--autogenerate", *extra, migrations=d, expect=OK)
-        up = os.path.join(d, "0004_declared_change.up.sql")
-        down = os.path.join(d, "0004_declared_change.down.sql")
+        up = os.path.join(d, f"{NEXT}_declared_change.up.sql")
+        down = os.path.join(d, f"{NEXT}_declared_change.down.sql")
         with open(up) as f:
             up_text = f.read()
         with open(down) as f:
@@ -42,7 +45,7 @@ class TestAutogenerate(DbTestCase):
         return up_text, down_text
 
     def round_trip(self, d):
-        """Upgrade reaches the declared schema; downgrade returns to 0003's."""
+        """Upgrade reaches the declared schema; downgrade returns to the previous head's."""
         self.ctl("db", "upgrade", "--no-backup", migrations=d, expect=OK)
         r = self.ctl("db", "check", migrations=d, expect=OK)
         self.assertIn("the schema matches the migrations (built in a scratch database)", r.stdout)
@@ -162,7 +165,7 @@ COMMENT ON FUNCTION stopstart.refuse_audit_change() IS 'keeps the audit log appe
         r = self.ctl("db", "new", "x", "--autogenerate", migrations=d, expect=None)
         self.assertNotEqual(r.returncode, OK)
         self.assertIn("migrations/schema.sql", r.stderr)
-        self.assertFalse([f for f in os.listdir(d) if f.startswith("0004_")])
+        self.assertFalse([f for f in os.listdir(d) if f.startswith(NEXT + "_")])
 
 
 if __name__ == "__main__":
