@@ -33,6 +33,7 @@ struct Leader {
         char *leader;                   /* the leading daemon's identity, "" unknown */
         LeaderRole role;
         bool in_flight;                 /* a claim or check is under way */
+        uint64_t in_flight_since;       /* CLOCK_MONOTONIC */
         bool was_connected;             /* notifications may have been missed: reload all */
         uint64_t rejoin_at;             /* CLOCK_MONOTONIC: no claim before */
         sd_event_source *tick;
@@ -130,7 +131,15 @@ static void leader_tick_now(Leader *l) {
         uint64_t t = now(CLOCK_MONOTONIC);
         int r;
 
-        if (l->in_flight || db_get_state(l->db) != DB_CONNECTED)
+        if (l->in_flight) {
+                /* No answer on a connection that looks fine (its host or the network gone): stop
+                 * executing before the server ends the session and a standby takes over. */
+                if (l->role == LEADER_ROLE_LEADER && t >= l->in_flight_since + LEADER_SILENCE_USEC)
+                        step_down(l, "its database connection does not answer");
+                leader_tick_later(l, LEADER_CHECK_USEC);
+                return;
+        }
+        if (db_get_state(l->db) != DB_CONNECTED)
                 return;
         if (l->role == LEADER_ROLE_LEADER)
                 r = leader_store_check(l->db, on_claimed, l);
@@ -142,6 +151,9 @@ static void leader_tick_now(Leader *l) {
                 return;
         }
         l->in_flight = true;
+        l->in_flight_since = t;
+        /* Also to notice an answer that does not come. */
+        leader_tick_later(l, LEADER_CHECK_USEC);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -12,7 +12,8 @@
  * unfinished (pending occurrences, jobs and action rows, with their retry tokens), as after a
  * restart. A leader whose lock connection is lost steps down at once (stops executing: the rows
  * stay for the next leader) and competes again only after LEADER_REJOIN_USEC, so that a healthy
- * standby takes over.
+ * standby takes over. A leader whose check goes unanswered for LEADER_SILENCE_USEC (the server or
+ * the network gone silent) steps down too, before the server can end its session.
  *
  * The same connection LISTENs for the changes other daemons commit and reloads what they touched
  * (the load announces the differences on the bus). Domain code: no bus; changes of Role and
@@ -37,6 +38,7 @@ DECLARE_STRING_TABLE_LOOKUP(leader_role, LeaderRole);
 #define LEADER_RETRY_USEC (1000ULL * 1000ULL)          /* a standby tries the lock this often */
 #define LEADER_CHECK_USEC (2000ULL * 1000ULL)          /* the leader checks it still holds it */
 #define LEADER_REJOIN_USEC (3000ULL * 1000ULL)         /* after losing it, before competing again */
+#define LEADER_SILENCE_USEC (5000ULL * 1000ULL)        /* a check unanswered this long: step down */
 #define LEADER_RELOAD_DELAY_USEC (200ULL * 1000ULL)    /* notifications are coalesced this long */
 
 /* A new leader elector of m (m->config->database), connecting at once; standby until the lock

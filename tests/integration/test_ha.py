@@ -261,7 +261,15 @@ class HaTest(unittest.TestCase):
             pid = self.a.pg.psql("SELECT backend_pid FROM stopstart.leader").strip()
             self.a.pg.psql(f"SELECT pg_terminate_backend({pid})")
             wait_for(lambda: st.manager_prop("Role") == "standby", 10, 0.05, "the old leader stepping down")
-        targets, took, new, old = self.fire_and_fail_over("ha-up", "START", cut)
+        lead, standby = self.leader_and_standby()
+        with PropMonitor(lead) as mon_old, PropMonitor(standby) as mon_new:
+            targets, took, new, old = self.fire_and_fail_over("ha-up", "START", cut)
+            # both announced the change of roles and of the leader's name
+            wait_for(lambda: "leader" in mon_new.values(ROOT_PATH, "Role"), 10, 0.1, "PropertiesChanged(Role) leader")
+            wait_for(lambda: self.identity(new) in mon_old.values(ROOT_PATH, "Leader"), 10, 0.1,
+                     "PropertiesChanged(Leader) on the old leader")
+            self.assertIn("standby", mon_old.values(ROOT_PATH, "Role"))
+        self.assertIs(new, standby)
         print(f"\nfailover after pg_terminate_backend of the lock connection: {took:.2f} s ({len(targets)} "
               "instances, each START once)", file=sys.stderr)
         self.assertLess(took, TAKEOVER_LIMIT)
