@@ -234,7 +234,8 @@ static void on_loaded(Manager *m, int error, void *userdata) {
 
 static void on_name_acquired_ready(Manager *m) {
         /* The connection may have dropped since the inventory was loaded. */
-        manager_set_state(m, db_get_state(m->db) == DB_CONNECTED ? MANAGER_RUNNING : MANAGER_DEGRADED);
+        manager_set_state(m, db_get_state(m->db) == DB_CONNECTED && leader_settled(m->leader) ? MANAGER_RUNNING
+                                                                                              : MANAGER_DEGRADED);
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", strempty(m->status_text));
         log_info("Serving %s: %u compartments, %u instances.", SS_BUS_NAME,
                  (unsigned) lh_table_length(m->compartments), (unsigned) lh_table_length(m->instances));
@@ -438,6 +439,18 @@ static int run(int argc, char *argv[]) {
         r = leader_new(m, &m->leader);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the leader election: %m");
+        /* Known before the name is taken: leader, or standby naming the leader. Without an answer
+         * it goes on degraded, and runs once the answer comes. */
+        {
+                uint64_t deadline = manager_now() + STARTUP_DB_TIMEOUT_USEC;
+                while (!leader_settled(m->leader) && manager_now() < deadline && !m->exit_requested) {
+                        r = sd_event_run(event, 100 * 1000);
+                        if (r < 0)
+                                return log_error_errno(r, "Event loop failed: %m");
+                }
+                if (m->exit_requested)
+                        return 0;
+        }
 
         r = sd_bus_request_name_async(bus, NULL, SS_BUS_NAME, 0, on_request_name, m);
         if (r < 0)

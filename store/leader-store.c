@@ -14,8 +14,15 @@
 
 /* The lock is taken once (a volatile CTE is evaluated once); the row is written in the same
  * statement, so a leader is never without its record. */
+#define OTHERS_PRESENT_SQL                                                                              \
+        "EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1 "    \
+        "        AND ((k.classid::bigint << 32) | k.objid::bigint) = " LEADER_PRESENCE_KEY                     \
+        "        AND k.pid <> pg_backend_pid())"
+
+/* $2: yield to the others present (CASE evaluates the lock only when it gets there). */
 static const char claim_sql[] =
-        "WITH l AS (SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY ") AS got), "
+        "WITH l AS (SELECT CASE WHEN $2::boolean AND " OTHERS_PRESENT_SQL " THEN false "
+        "                  ELSE pg_try_advisory_lock(" LEADER_LOCK_KEY ") END AS got), "
         "w AS (INSERT INTO stopstart.leader (id, identity, backend_pid, since) "
         "      SELECT true, $1, pg_backend_pid(), now() FROM l WHERE l.got "
         "      ON CONFLICT (id) DO UPDATE SET identity = EXCLUDED.identity, backend_pid = EXCLUDED.backend_pid, "
@@ -71,13 +78,13 @@ static int submit(Db *db, const char *sql, int n_params, const char * const *par
         return r;
 }
 
-int leader_store_claim(Db *db, bool try_lock, const char *identity, leader_store_claim_handler_t handler,
+int leader_store_claim(Db *db, LeaderClaim how, const char *identity, leader_store_claim_handler_t handler,
                        void *userdata) {
-        const char *params[] = { identity };
+        const char *params[] = { identity, how == LEADER_CLAIM_YIELD ? "true" : "false" };
 
-        if (!try_lock)
+        if (how == LEADER_CLAIM_PEEK)
                 return submit(db, peek_sql, 0, NULL, handler, userdata);
-        return submit(db, claim_sql, 1, params, handler, userdata);
+        return submit(db, claim_sql, 2, params, handler, userdata);
 }
 
 int leader_store_check(Db *db, leader_store_claim_handler_t handler, void *userdata) {
@@ -109,7 +116,8 @@ int leader_store_listen(Db *db, leader_store_done_handler_t handler, void *userd
         if (!c)
                 return -ENOMEM;
         *c = (DoneCtx) { .handler = handler, .userdata = userdata };
-        r = db_query(db, "LISTEN " LEADER_CHANGES_CHANNEL, 0, NULL, DB_QUERY_FAIL_FAST, on_done, c);
+        r = db_query(db, "LISTEN " LEADER_CHANGES_CHANNEL "; SELECT pg_advisory_lock_shared(" LEADER_PRESENCE_KEY ")",
+                     0, NULL, DB_QUERY_FAIL_FAST, on_done, c);
         if (r < 0)
                 free(c);
         return r;

@@ -19,20 +19,30 @@
  * never collide with this one-bigint lock (objsubid 1). */
 #define LEADER_LOCK_KEY "8319396940424180340"
 #define LEADER_CHANGES_CHANNEL "stopstart_changes"
+/* "stopstrp": every daemon's connection holds it shared, so a daemon can tell whether others are
+ * there to take over. */
+#define LEADER_PRESENCE_KEY "8319396940424180336"
 
 /* leader: whether this session holds the lock now; holder: the identity of the daemon that holds
  * it ("" when nobody does, or its record is missing). */
 typedef void (*leader_store_claim_handler_t)(int error, bool leader, const char *holder, const char *message,
                                              void *userdata);
 
-/* try_lock: try to take the lock (never called again by its holder: the lock would nest) and on
- * success record identity as the leader's; otherwise only read who holds it. */
-int leader_store_claim(Db *db, bool try_lock, const char *identity, leader_store_claim_handler_t handler,
+/* How a standby asks. */
+typedef enum LeaderClaim {
+        LEADER_CLAIM_PEEK,      /* only read who holds the lock */
+        LEADER_CLAIM_TRY,       /* try to take it */
+        LEADER_CLAIM_YIELD,     /* try to take it only if no other daemon is present to take it */
+} LeaderClaim;
+
+/* Tries to take the lock as how says (never asked again by its holder: the lock would nest) and
+ * on success records identity as the leader's. */
+int leader_store_claim(Db *db, LeaderClaim how, const char *identity, leader_store_claim_handler_t handler,
                        void *userdata);
 /* The holder's check that its session still holds the lock (leader false: it was lost). */
 int leader_store_check(Db *db, leader_store_claim_handler_t handler, void *userdata);
 
 typedef void (*leader_store_done_handler_t)(int error, const char *message, void *userdata);
-/* LISTEN on LEADER_CHANGES_CHANNEL (again after every reconnection: a new session listens to
- * nothing). */
+/* LISTEN on LEADER_CHANGES_CHANNEL and mark this session present (again after every
+ * reconnection: a new session listens to nothing and holds nothing). */
 int leader_store_listen(Db *db, leader_store_done_handler_t handler, void *userdata);

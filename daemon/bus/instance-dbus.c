@@ -133,13 +133,13 @@ static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, s
                                                  "Mode must be \"soft\", \"hard\" or \"\" (the instance's stop_mode).");
         }
 
-        if (!manager_is_leader(m))
-                return bus_set_not_leader(error, m);
         if (i->job_id != 0)
                 return bus_error_setf(error, SS_ERROR_BUSY, "Instance %s has job %u running.", i->id,
                                          (unsigned) i->job_id);
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
                 return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+        if (!manager_is_leader(m))
+                return bus_set_not_leader(error, m);
 
         const char *details[] = { "instance", i->id, "verb", job_kind_to_string(kind), NULL };
         r = bus_verify_polkit_async(message, SS_POLKIT_OPERATE, details, m->polkit, error);

@@ -439,10 +439,10 @@ static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error 
                         return -ENOMEM;
                 return sd_bus_reply_method_return(message, "o", p);
         }
-        if (!manager_is_leader(m))
-                return bus_set_not_leader(error, m);
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
                 return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+        if (!manager_is_leader(m))
+                return bus_set_not_leader(error, m);
 
         const char *details[] = { "verb", "refresh", NULL };
         r = bus_verify_polkit_async(message, SS_POLKIT_OPERATE, details, m->polkit, error);

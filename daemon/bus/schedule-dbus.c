@@ -629,11 +629,11 @@ static int method_fire(sd_bus_message *message, void *userdata, sd_bus_error *er
         if (r < 0)
                 return r;
         if (!dry_run) {
-                if (!manager_is_leader(m))
-                        return bus_set_not_leader(error, m);
                 r = check_writable(m, NULL, error);
                 if (r < 0)
                         return r;
+                if (!manager_is_leader(m))
+                        return bus_set_not_leader(error, m);
                 r = verify(message, m, SS_POLKIT_OPERATE, e->schedule->name, "fire", error);
                 if (r <= 0)
                         return r < 0 ? r : 1;

@@ -35,6 +35,7 @@ struct Leader {
         bool in_flight;                 /* a claim or check is under way */
         uint64_t in_flight_since;       /* CLOCK_MONOTONIC */
         bool was_connected;             /* notifications may have been missed: reload all */
+        bool settled;                   /* connected and answered since: the role is known */
         uint64_t rejoin_at;             /* CLOCK_MONOTONIC: no claim before */
         sd_event_source *tick;
         sd_event_source *reload;
@@ -102,6 +103,18 @@ static void step_down(Leader *l, const char *why) {
         manager_update_status(m);
 }
 
+/* Running needs the database and a known role: a daemon whose elector is not settled would
+ * refuse actions as if another led. */
+static void update_manager_state(Leader *l) {
+        Manager *m = l->manager;
+        bool ok = l->settled && m->db && db_get_state(m->db) == DB_CONNECTED && !m->schema_lost;
+
+        if (ok && m->state == MANAGER_DEGRADED)
+                manager_set_state(m, MANAGER_RUNNING);
+        else if (!ok && m->state == MANAGER_RUNNING)
+                manager_set_state(m, MANAGER_DEGRADED);
+}
+
 /* ---- the lock ------------------------------------------------------------------------------------- */
 
 static void on_claimed(int error, bool leader, const char *holder, const char *message, void *userdata) {
@@ -114,6 +127,15 @@ static void on_claimed(int error, bool leader, const char *holder, const char *m
                 if (error != -ENOTCONN && error != -ECONNRESET)
                         log_warning("Could not check the leadership: %s", message ?: strerror(-error));
                 /* A lost connection takes the lock with it: on_db_state() steps down. */
+        } else if (!l->settled) {
+                l->settled = true;
+                /* State is running again once the role is known, not before (an action in between
+                 * would be refused as if another daemon led). */
+                if (l->role == LEADER_ROLE_STANDBY && leader)
+                        become_leader(l);
+                else if (l->role == LEADER_ROLE_STANDBY)
+                        (void) set_leader_name(l, holder);
+                update_manager_state(l);
         } else if (l->role == LEADER_ROLE_LEADER && !leader)
                 step_down(l, "the database no longer shows its lock");
         else if (l->role == LEADER_ROLE_STANDBY && leader)
@@ -144,7 +166,8 @@ static void leader_tick_now(Leader *l) {
         if (l->role == LEADER_ROLE_LEADER)
                 r = leader_store_check(l->db, on_claimed, l);
         else
-                r = leader_store_claim(l->db, t >= l->rejoin_at, l->identity, on_claimed, l);
+                r = leader_store_claim(l->db, t >= l->rejoin_at ? LEADER_CLAIM_TRY : LEADER_CLAIM_YIELD, l->identity,
+                                       on_claimed, l);
         if (r < 0) {
                 log_debug_errno(r, "Could not ask for the leadership: %m");
                 leader_tick_later(l, LEADER_RETRY_USEC);
@@ -255,7 +278,9 @@ static void on_db_state(Db *db, DbState state, void *userdata) {
 
         if (state == DB_DISCONNECTED) {
                 l->in_flight = false;
+                l->settled = false;
                 step_down(l, "its database connection was lost");
+                update_manager_state(l);
                 return;
         }
         if (state != DB_CONNECTED)
@@ -318,6 +343,10 @@ Leader *leader_free(Leader *l) {
         free(l->identity);
         free(l->leader);
         return mfree(l);
+}
+
+bool leader_settled(const Leader *l) {
+        return !l || l->settled;
 }
 
 LeaderRole leader_role(const Leader *l) {

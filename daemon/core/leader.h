@@ -12,7 +12,7 @@
  * unfinished (pending occurrences, jobs and action rows, with their retry tokens), as after a
  * restart. A leader whose lock connection is lost steps down at once (stops executing: the rows
  * stay for the next leader) and competes again only after LEADER_REJOIN_USEC, so that a healthy
- * standby takes over. A leader whose check goes unanswered for LEADER_SILENCE_USEC (the server or
+ * standby takes over (when no other daemon is present, it takes the lock again at once). A leader whose check goes unanswered for LEADER_SILENCE_USEC (the server or
  * the network gone silent) steps down too, before the server can end its session.
  *
  * The same connection LISTENs for the changes other daemons commit and reloads what they touched
@@ -48,6 +48,9 @@ Leader *leader_free(Leader *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Leader*, leader_free);
 
 LeaderRole leader_role(const Leader *l);
+/* Whether the role is known: the lock's connection is up and has been answered since (true
+ * without an elector). The manager is "running" only then. */
+bool leader_settled(const Leader *l);
 /* The leading daemon's identity ("host:pid"), "" while unknown. */
 const char *leader_name(const Leader *l);
 /* This daemon's identity. */

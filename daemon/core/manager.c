@@ -700,7 +700,7 @@ static void on_db_state(Db *db, DbState state, void *userdata) {
                 else
                         manager_update_status(m);
         } else if (state == DB_CONNECTED) {
-                if (m->state == MANAGER_DEGRADED && !m->schema_lost) {
+                if (m->state == MANAGER_DEGRADED && !m->schema_lost && leader_settled(m->leader)) {
                         log_info("Database connection re-established.");
                         manager_set_state(m, MANAGER_RUNNING);
                 }
@@ -756,7 +756,7 @@ static void on_schema_rechecked(Manager *m, int error, void *userdata) {
         }
         log_info("The daemon's queries work again: the database schema is back at the migration head.");
         m->schema_lost = false;
-        if (m->state == MANAGER_DEGRADED && db_get_state(m->db) == DB_CONNECTED)
+        if (m->state == MANAGER_DEGRADED && db_get_state(m->db) == DB_CONNECTED && leader_settled(m->leader))
                 manager_set_state(m, MANAGER_RUNNING);
         else
                 manager_update_status(m);

@@ -70,13 +70,16 @@ static void on_claim(int error, bool leader, const char *holder, const char *mes
                 fprintf(stderr, "claim failed: %s\n", strna(message));
 }
 
-/* leader and holder as the statement answered; mode: 't' try, 'p' peek, 'c' check */
+/* leader and holder as the statement answered; mode: 't' try, 'y' try unless others are present,
+ * 'p' peek, 'c' check */
 static void expect(Db *db, char mode, const char *identity, bool leader, const char *holder) {
         Claim c = {};
         if (mode == 'c')
                 ASSERT_OK(leader_store_check(db, on_claim, &c));
         else
-                ASSERT_OK(leader_store_claim(db, mode == 't', identity, on_claim, &c));
+                ASSERT_OK(leader_store_claim(db, mode == 't' ? LEADER_CLAIM_TRY : mode == 'y' ? LEADER_CLAIM_YIELD
+                                                                             : LEADER_CLAIM_PEEK,
+                                             identity, on_claim, &c));
         RUN_UNTIL(c.calls == 1);
         ASSERT_EQ(c.error, 0);
         ASSERT_EQ(c.leader, leader);
@@ -108,6 +111,15 @@ static void on_listening(int error, const char *message, void *userdata) {
         s->error = error;
 }
 
+static void on_listening(int error, const char *message, void *userdata);
+
+static void listen_on(Db *db) {
+        Sql s = {};
+        ASSERT_OK(leader_store_listen(db, on_listening, &s));
+        RUN_UNTIL(s.calls == 1);
+        ASSERT_EQ(s.error, 0);
+}
+
 TEST(election) {
         Db *a = connect_db(), *b = connect_db(), *c;
 
@@ -124,7 +136,7 @@ TEST(election) {
         c = connect_db();
         for (int i = 0; i < 100; i++) {
                 Claim p = {};
-                ASSERT_OK(leader_store_claim(c, false, NULL, on_claim, &p));
+                ASSERT_OK(leader_store_claim(c, LEADER_CLAIM_PEEK, NULL, on_claim, &p));
                 RUN_UNTIL(p.calls == 1);
                 bool gone = isempty(p.holder);
                 free(p.holder);
@@ -133,7 +145,22 @@ TEST(election) {
                 ASSERT_OK(sd_event_run(event, 20 * 1000));   /* the server ends the session */
         }
         expect(c, 'p', NULL, false, "");
-        expect(b, 't', "host-b:2", true, "host-b:2");
+        /* Yielding: b takes the lock only while nobody else is present (marked by listening). */
+        listen_on(c);
+        expect(b, 'y', "host-b:2", false, "");
+        c = db_free(c);
+        c = connect_db();
+        for (int i = 0; i < 100; i++) {
+                Claim p = {};
+                ASSERT_OK(leader_store_claim(b, LEADER_CLAIM_YIELD, "host-b:2", on_claim, &p));
+                RUN_UNTIL(p.calls == 1);
+                bool got = p.leader;
+                free(p.holder);
+                if (got)
+                        break;
+                ASSERT_OK(sd_event_run(event, 20 * 1000));   /* until the server ended c's session */
+        }
+        expect(b, 'c', NULL, true, "host-b:2");
         expect(c, 't', "host-c:3", false, "host-b:2");
         expect(b, 'c', NULL, true, "host-b:2");
         db_free(b);
