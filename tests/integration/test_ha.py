@@ -9,7 +9,8 @@ OCI server, whose counters tell how often each instance was acted on.
     leader (its PropertiesChanged); SIGKILL of the leader in the middle of an occurrence of
     ~200 instances: the standby leads within 10 s (the failover time is printed) and finishes
     it, every instance acted on exactly once; pg_terminate_backend() of the leader's lock
-    connection: it steps down (stops executing) and the other takes over, again exactly once.
+    connection: it steps down (stops executing) and the other takes over, again exactly once; a
+    timer firing on the standby is recorded there and executed by the leader.
 
     /usr/bin/python3 tests/integration/test_ha.py [-v]
 """
@@ -25,6 +26,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from busenv import wait_for  # noqa: E402
+from schedcase import ahead, utc_spec  # noqa: E402
 from ssstack import BUS_NAME, INSTANCE, MANAGER, ROOT_PATH, CallError, Stack  # noqa: E402
 
 SCHEDULE = "org.stopstart.StopStart1.Schedule"
@@ -84,7 +86,9 @@ class HaTest(unittest.TestCase):
                       oci_args=["--state-mix", "RUNNING=1", "--start-delay", "0.5", "--stop-delay", "0.5",
                                 "--softstop-delay", "0.5", "--reset-delay", "0.5"]).start()
         try:
-            cls.b = Stack(database=cls.a.database, oci=cls.a.oci, regions=("us-phoenix-1",)).start()
+            # b alone has a systemd user manager: its timers fire, a's cannot (test_6)
+            cls.b = Stack(database=cls.a.database, oci=cls.a.oci, regions=("us-phoenix-1",),
+                          systemd_manager=True).start()
         except BaseException:
             cls.a.stop()
             raise
@@ -154,7 +158,12 @@ class HaTest(unittest.TestCase):
         return {s["name"]: s["object"] for s in st.ctl_json("schedule", "list")}[name]
 
     def occurrences(self, st, name):
-        return st.ctl_json("schedule", "occurrences", name)
+        """[] while st does not know the schedule yet (made on the other daemon)."""
+        r = st.ctl("--json=short", "schedule", "occurrences", name)
+        if r.returncode == 4:
+            return []
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
 
     def wait_done(self, st, name, timeout=240):
         def done():
@@ -277,6 +286,24 @@ class HaTest(unittest.TestCase):
         self.assertEqual(old.manager_prop("Role"), "standby")
         wait_for(lambda: old.manager_prop("Leader") == self.identity(new), 10, 0.1, "the new leader named")
         self.assertEqual(old.manager_prop("NJobs"), 0)
+
+    def test_6_standby_timer_fires_leader_executes(self):
+        # after test_5 a leads; only b has a systemd manager, so only b's timer can fire
+        lead, standby = self.leader_and_standby()
+        self.assertIs(lead, self.a)
+        picked = sorted(self.running())[:3]
+        before = self.actions()
+        t = ahead(6)
+        standby.ctl("schedule", "add", "ha-timer", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", *picked,
+                    check=0)
+        occ = self.wait_done(lead, "ha-timer", timeout=120)
+        self.assertEqual(occ[0]["state"], "done", occ[0])
+        after = self.actions()
+        for i in picked:
+            n = after.get(i, {}).get("SOFTSTOP", 0) - before.get(i, {}).get("SOFTSTOP", 0)
+            self.assertEqual(n, 1, f"{i}: SOFTSTOP sent {n} times")
+        self.assertIn("recorded; the leader executes it", standby.log_tail(2000))
+        self.assertEqual(standby.manager_prop("NJobs"), 0)
 
 
 if __name__ == "__main__":
