@@ -150,18 +150,21 @@ static int set_string(char **p, const char *s) {
 }
 
 static int parse_time_option(const char *option, const char *s, bool allow_empty, usec_t *ret) {
+        char shown[NAME_TEXT_MAX];
+
         if (allow_empty && isempty(s)) {
                 *ret = 0;
                 return 0;
         }
         if (parse_timestamp(s, now(CLOCK_REALTIME), ret) < 0)
                 return log_error_errno(EINVAL, "Invalid %s=\"%s\" (e.g. \"2026-12-24 18:00\", \"+2h\", \"tomorrow\", "
-                                       "\"@1798128000\").", option, s);
+                                       "\"@1798128000\").", option, name_text(s, shown));
         return 0;
 }
 
 int schedule_parse_option(int c, const char *arg) {
         static bool cleanup_registered = false;
+        char shown[NAME_TEXT_MAX];   /* the argument as a message may show it: escaped, shortened */
         int r;
 
         if (c < SCHEDULE_OPTION_FIRST && c != ARG_COUNT)
@@ -175,7 +178,7 @@ int schedule_parse_option(int c, const char *arg) {
         case ARG_ACTION:
                 if (schedule_action_kind_from_string(arg) < 0)
                         return log_error_errno(EINVAL, "Invalid --action=\"%s\" (want start, stop, softstop, reboot "
-                                               "or softreboot).", arg);
+                                               "or softreboot).", name_text(arg, shown));
                 arg_given |= O_ACTION;
                 return set_string(&arg_action, arg) < 0 ? -ENOMEM : 1;
         case ARG_ON:
@@ -185,7 +188,7 @@ int schedule_parse_option(int c, const char *arg) {
                         return log_error_errno(EINVAL, "--%s= needs a calendar spec (e.g. \"Mon..Fri 19:00\").",
                                                c == ARG_ON ? "on" : c == ARG_UP ? "up" : "down");
                 arg_given |= c == ARG_ON ? O_ON : c == ARG_UP ? O_UP : O_DOWN;
-                r = strv_extend(c == ARG_ON ? &arg_on : c == ARG_UP ? &arg_up : &arg_down, arg);
+                r = strv_extend(c == ARG_ON ? &arg_on : c == ARG_UP ? &arg_up : &arg_down, name_text(arg, shown));
                 return r < 0 ? log_oom() : 1;
         case ARG_TZ:
                 if (isempty(arg))
@@ -194,7 +197,7 @@ int schedule_parse_option(int c, const char *arg) {
                 return set_string(&arg_tz, arg) < 0 ? -ENOMEM : 1;
         case ARG_GRACE:
                 if (parse_timespan(arg, &arg_grace) < 0)
-                        return log_error_errno(EINVAL, "Invalid --grace=\"%s\" (a time span such as 15min or 1h).", arg);
+                        return log_error_errno(EINVAL, "Invalid --grace=\"%s\" (a time span such as 15min or 1h).", name_text(arg, shown));
                 arg_given |= O_GRACE;
                 return 1;
         case ARG_EXCEPTIONS: {
@@ -216,7 +219,7 @@ int schedule_parse_option(int c, const char *arg) {
         }
         case ARG_COUNT:
                 if (parse_u32(arg, &arg_count) < 0 || arg_count == 0 || arg_count > 1000)
-                        return log_error_errno(EINVAL, "Invalid -n \"%s\" (a count from 1 to 1000).", arg);
+                        return log_error_errno(EINVAL, "Invalid -n \"%s\" (a count from 1 to 1000).", name_text(arg, shown));
                 arg_given |= O_COUNT;
                 return 1;
         case ARG_FROM:
@@ -236,7 +239,7 @@ int schedule_parse_option(int c, const char *arg) {
                 return parse_time_option("--valid-until", arg, true, &arg_valid_until) < 0 ? -EINVAL : 1;
         case ARG_BY:
                 if (parse_timespan(arg, &arg_by) < 0 || arg_by == 0)
-                        return log_error_errno(EINVAL, "Invalid --by=\"%s\" (a time span such as 30min or 2h).", arg);
+                        return log_error_errno(EINVAL, "Invalid --by=\"%s\" (a time span such as 30min or 2h).", name_text(arg, shown));
                 arg_given |= O_BY;
                 return 1;
         case ARG_DRY_RUN:
@@ -246,13 +249,13 @@ int schedule_parse_option(int c, const char *arg) {
         case ARG_ENFORCE:
                 r = arg ? parse_yes_no(arg) : 1;
                 if (r < 0)
-                        return log_error_errno(EINVAL, "Invalid --enforce=\"%s\" (yes or no).", arg);
+                        return log_error_errno(EINVAL, "Invalid --enforce=\"%s\" (yes or no).", name_text(arg, shown));
                 arg_given |= O_ENFORCE;
                 arg_enforce = r;
                 return 1;
         case ARG_MAX_TARGETS:
                 if (parse_u32(arg, &arg_max_targets) < 0)
-                        return log_error_errno(EINVAL, "Invalid --max-targets=\"%s\" (a count; 0 = no limit).", arg);
+                        return log_error_errno(EINVAL, "Invalid --max-targets=\"%s\" (a count; 0 = no limit).", name_text(arg, shown));
                 arg_given |= O_MAX_TARGETS;
                 return 1;
         case ARG_NAME:
@@ -266,7 +269,7 @@ int schedule_parse_option(int c, const char *arg) {
                 return 1;
         case ARG_LIMIT:
                 if (parse_u32(arg, &arg_limit) < 0 || arg_limit == 0)
-                        return log_error_errno(EINVAL, "Invalid --limit=\"%s\" (a count from 1).", arg);
+                        return log_error_errno(EINVAL, "Invalid --limit=\"%s\" (a count from 1).", name_text(arg, shown));
                 arg_given |= O_LIMIT;
                 return 1;
         }
@@ -344,8 +347,9 @@ static const Verb *find_verb(const Verb *table, const char *name) {
 static int check_targets(char **targets) {
         STRV_FOREACH(t, targets) {
                 const char *problem = schedule_target_problem(*t);
+                char shown[NAME_TEXT_MAX];
                 if (problem)
-                        return log_error_errno(EINVAL, "Invalid target \"%s\": %s.", *t, problem);
+                        return log_error_errno(EINVAL, "Invalid target \"%s\": %s.", name_text(*t, shown), problem);
         }
         return 0;
 }
@@ -353,8 +357,9 @@ static int check_targets(char **targets) {
 static int check_entries(char **entries) {
         STRV_FOREACH(e, entries) {
                 const char *problem = calendar_entry_problem(*e);
+                char shown[NAME_TEXT_MAX];
                 if (problem)
-                        return log_error_errno(EINVAL, "Invalid date \"%s\": %s.", *e, problem);
+                        return log_error_errno(EINVAL, "Invalid date \"%s\": %s.", name_text(*e, shown), problem);
         }
         return 0;
 }
@@ -373,8 +378,11 @@ int schedule_check_command(int verb_argc, char *verb_argv[]) {
         if (verb_argc < 2)
                 return log_error_errno(EINVAL, "Missing %s command; see --help.", verb);
         v = find_verb(streq(verb, "schedule") ? schedule_verbs : calendar_verbs, verb_argv[1]);
-        if (!v)
-                return log_error_errno(EINVAL, "Unknown %s command \"%s\"; see --help.", verb, verb_argv[1]);
+        if (!v) {
+                char shown[NAME_TEXT_MAX];
+                return log_error_errno(EINVAL, "Unknown %s command \"%s\"; see --help.", verb,
+                                       name_text(verb_argv[1], shown));
+        }
         if ((v->min_args != VERB_ANY && (unsigned) verb_argc - 1 < v->min_args) ||
             (v->max_args != VERB_ANY && (unsigned) verb_argc - 1 > v->max_args))
                 return log_error_errno(EINVAL, "Wrong number of arguments for \"%s %s\"; see --help.", verb, v->name);
@@ -1624,7 +1632,9 @@ static int calendar_show(int argc, char *argv[], void *userdata) {
                 pager_open(&arg_output);
                 return table_print(t, &arg_output);
         }
-        return log_error_errno(ENXIO, "Could not show calendar %s: no such exception calendar.", argv[1]);
+        char shown[NAME_TEXT_MAX];
+        name_text(argv[1], shown);
+        return log_error_errno(ENXIO, "Could not show calendar %s: No exception calendar \"%s\".", shown, shown);
 }
 
 static int calendar_dates(sd_bus *bus, const char *method, const char *what, int argc, char *argv[]) {

@@ -270,6 +270,7 @@ static int parse_argv(int argc, char *argv[]) {
         };
         _cleanup_free_ struct option *all_options = NULL;
         size_t n_options = ELEMENTSOF(options) - 1, n_schedule = 0, n_db = 0;
+        char shown[NAME_TEXT_MAX];   /* an argument as a message shows it: escaped, shortened */
         int c, r;
 
         /* schedule/calendar options (ctl-schedule.c) join the table. */
@@ -319,7 +320,7 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_JSON:
                         if (parse_json_argument(optarg, &arg_output.json) < 0)
-                                return log_error_errno(EINVAL, "Invalid --json= mode \"%s\" (want pretty, short or off).", optarg);
+                                return log_error_errno(EINVAL, "Invalid --json= mode \"%s\" (want pretty, short or off).", name_text(optarg, shown));
                         break;
                 case ARG_DATABASE:
                         arg_database = optarg;
@@ -333,12 +334,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_LOCK_TIMEOUT:
                         r = parse_timespan(optarg, &arg_lock_timeout);
                         if (r < 0)
-                                return log_error_errno(EINVAL, "Invalid --lock-timeout= \"%s\" (e.g. 30s, 2min, 0).", optarg);
+                                return log_error_errno(EINVAL, "Invalid --lock-timeout= \"%s\" (e.g. 30s, 2min, 0).", name_text(optarg, shown));
                         break;
                 case ARG_TIMEOUT:
                         r = parse_timespan(optarg, &arg_timeout);
                         if (r < 0)
-                                return log_error_errno(EINVAL, "Invalid --timeout= \"%s\" (e.g. 30s, 2min).", optarg);
+                                return log_error_errno(EINVAL, "Invalid --timeout= \"%s\" (e.g. 30s, 2min).", name_text(optarg, shown));
                         break;
                 case ARG_LOG:
                         arg_log = true;
@@ -425,7 +426,7 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_SINCE:
                         if (parse_timestamp(optarg, now(CLOCK_REALTIME), &arg_since) < 0)
                                 return log_error_errno(EINVAL, "Invalid --since= \"%s\" (e.g. \"2026-11-01\", "
-                                                       "\"2026-11-01 08:00\", \"-2h\", \"today\").", optarg);
+                                                       "\"2026-11-01 08:00\", \"-2h\", \"today\").", name_text(optarg, shown));
                         break;
                 case '?':
                         return -EINVAL;

@@ -1123,6 +1123,28 @@ class TestOutput(StackTest):
                          len([i for i in self.ctl_json("list-instances") if i["lifecycle_state"] == "RUNNING"]))
         self.assertIn("TERMINATED", self.ctl("list-instances", "--state=help", check=0).stdout.split())
 
+    def test_schedule_bad_input_escaped(self):
+        """The schedule and calendar verbs' refusals echo what was typed escaped, in one line."""
+        inst = self.fake["instances"][0]["id"]
+        evil = "x\x1b[2J\ny"
+        shown = r"x\x1b[2J\ny"
+        add = ["schedule", "add", "s", "--action=stop", "--on=daily"]
+        for args, code in ((add + [f"tag:{evil}=v"], 2), (add + [evil], 2),
+                           (["schedule", "add", "s", f"--action={evil}", "--on=daily", inst], 2),
+                           (add + [f"--grace={evil}", inst], 2), (add + [f"--valid-from={evil}", inst], 2),
+                           (add + [f"--max-targets={evil}", inst], 2), (add + [f"--enforce={evil}", inst], 2),
+                           (["schedule", "preview", "s", f"-n{evil}"], 2),
+                           (["schedule", "delay", "s", f"--by={evil}"], 2),
+                           (["schedule", "skip", "s", f"--at={evil}"], 2),
+                           (["schedule", evil], 2), (["calendar", "add", "c", evil], 2),
+                           (["history", f"--since={evil}"], 2), ([f"--json={evil}", "schedule", "list"], 2),
+                           (["calendar", "show", evil], 4)):
+            r = self.ctl(*args)
+            self.assertEqual(r.returncode, code, (args, r.stderr))
+            self.assertIn(shown, r.stderr, args)
+            self.assertNotIn("\x1b", r.stderr, args)
+            self.assertEqual(len(r.stderr.splitlines()), 1, (args, r.stderr))
+
     def test_status_exit_codes_and_is_running(self):
         running = next(i for i in self.fake["instances"] if i["lifecycleState"] == "RUNNING")
         stopped = next(i for i in self.fake["instances"] if i["lifecycleState"] == "STOPPED")
