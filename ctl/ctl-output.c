@@ -628,7 +628,8 @@ static int print_vertical(const Table *t, const OutputFlags *flags) {
                 if (avail != SIZE_MAX && fit(v, MAX(avail > width + 2 ? avail - width - 2 : 0, (size_t) 16)) < 0)
                         return -ENOMEM;
                 print_padded(text[r * 2], width, true, false);
-                fputs(": ", stdout);
+                /* A list's further values have no label: no colon either, as in systemctl status. */
+                fputs(isempty(text[r * 2]) ? "  " : ": ", stdout);
                 fputs(*v, stdout);
                 fputc('\n', stdout);
         }

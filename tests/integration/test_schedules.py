@@ -126,6 +126,9 @@ class TestVerbs(ScheduleTest):
         self.assertEqual(show["target_count"], len(self.st.oci.dump()["instances"]))
         human = self.ctl("schedule", "show", "evening", check=0).stdout
         self.assertIn("Mon..Fri 19:00", human)
+        # A list's further values are under the first, without a label's colon (systemctl status).
+        self.assertRegex(human, r"(?m)^( +)Calendar: Mon\.\.Fri 19:00\n\1          Sat 13:00$")
+        self.assertNotRegex(human, r"(?m)^ *:")
         unit = self.timer_of("evening")
         self.assertIn(unit, self.timer_units())
 
