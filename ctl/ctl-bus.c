@@ -903,9 +903,11 @@ char *bus_config_value_text(const char *key, json_object *v) {
 
         if (!v)
                 return strdup("inherit");
-        if (streq(key, "soft_stop_timeout") && json_object_is_type(v, json_type_int))
+        /* The history's schedule entries share the wording: misfire_grace, valid_from/until. */
+        if ((streq(key, "soft_stop_timeout") || streq(key, "misfire_grace")) && json_object_is_type(v, json_type_int))
                 return strdup(format_timespan(buf, sizeof buf, json_object_get_uint64(v)));
-        if (streq(key, "override_until") && json_object_is_type(v, json_type_int))
+        if ((streq(key, "override_until") || streq(key, "valid_from") || streq(key, "valid_until")) &&
+            json_object_is_type(v, json_type_int))
                 return json_object_get_uint64(v) == 0 ? strdup("-")
                                                       : strdup(format_timestamp(buf, sizeof buf, json_object_get_uint64(v)));
         if (json_object_is_type(v, json_type_string) && isempty(json_object_get_string(v)))

@@ -12,9 +12,10 @@
 #include "strv.h"
 #include "time-util.h"
 
-/* id → display name (instances) or path (compartments), for human output only: best effort. */
+/* id → display name (instances), path (compartments) or name (schedules, keyed "schedule/ID": the
+ * history names them by id), for human output only: best effort. */
 static json_object *object_names(sd_bus *bus) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *rc = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *rc = NULL, *rs = NULL;
         _cleanup_(bus_pages_freep) sd_bus_message **pages = NULL;
         json_object *names = json_object_new_object();
         const char *id, *name, *a, *b, *c, *d, *path, *o;
@@ -33,12 +34,35 @@ static json_object *object_names(sd_bus *bus) {
             sd_bus_message_enter_container(rc, 'a', "(ssssuo)") >= 0)
                 while (sd_bus_message_read(rc, "(ssssuo)", &id, &name, &path, &a, &u, &o) > 0)
                         json_object_object_add(names, id, json_object_new_string(path));
+        if (bus_call_method(bus, &bus_manager, "ListSchedules", NULL, &rs, NULL) >= 0 &&
+            sd_bus_message_enter_container(rs, 'a', "(ossbtt)") >= 0) {
+                uint64_t next, last;
+                while (sd_bus_message_read(rs, "(ossbtt)", &o, &name, &a, &managed, &next, &last) > 0) {
+                        const char *sid = strrchr(o, '/');
+                        _cleanup_free_ char *key = sid ? strprintf("schedule%s", sid) : NULL;
+                        if (key)
+                                json_object_object_add(names, key, json_object_new_string(name));
+                }
+        }
         return names;
 }
 
 static const char *object_name(json_object *names, const char *id) {
         json_object *v;
         if (names && json_object_object_get_ex(names, id, &v))
+                return json_object_get_string(v);
+        return id;
+}
+
+/* A history entry's object: schedules by name while they exist (the entry has their id). */
+static const char *history_object_name(json_object *names, const char *kind, const char *id) {
+        _cleanup_free_ char *key = NULL;
+        json_object *v;
+
+        if (!streq(kind, "schedule"))
+                return object_name(names, id);
+        key = strprintf("schedule/%s", id);
+        if (key && names && json_object_object_get_ex(names, key, &v))
                 return json_object_get_string(v);
         return id;
 }
@@ -172,8 +196,9 @@ int verb_reload(int argc, char *argv[], void *userdata) {
 
 /* ---- history -------------------------------------------------------------------------------------------- */
 
-/* {"old":{…},"new":{…}} → "managed: no → yes, note: - → x"; other shapes compact. */
-static char *details_text(const char *details) {
+/* {"old":{…},"new":{…}} → "managed: no → yes, note: - → x"; other shapes compact. config: a
+ * set-config/set-defaults entry, where a key left out is an inherited setting. */
+static char *details_text(const char *details, bool config) {
         _cleanup_json_ json_object *d = json_tokener_parse(details);
         _cleanup_free_ char *out = NULL;
         json_object *old = NULL, *new = NULL;
@@ -189,7 +214,7 @@ static char *details_text(const char *details) {
         out = strdup("");
         if (!out)
                 return NULL;
-        /* Keys in either, each once: removed ones show as inherited. */
+        /* Keys in either, each once: removed ones show as inherited (config) or as none. */
         for (int pass = 0; pass < 2; pass++) {
                 json_object *from = pass == 0 ? new : old;
                 if (!from)
@@ -197,19 +222,26 @@ static char *details_text(const char *details) {
                 json_object_object_foreach(from, k, v) {
                         json_object *a = NULL, *b = NULL;
                         _cleanup_free_ char *ta = NULL, *tb = NULL, *piece = NULL;
+                        bool has_a, has_b;
                         char *n;
 
                         if (pass == 1 && json_object_object_get_ex(new, k, NULL))
                                 continue;
-                        if (old)
-                                (void) json_object_object_get_ex(old, k, &a);
-                        (void) json_object_object_get_ex(new, k, &b);
-                        if (a && b && json_object_equal(a, b))
+                        has_a = old && json_object_object_get_ex(old, k, &a);
+                        has_b = json_object_object_get_ex(new, k, &b);
+                        if ((a && b && json_object_equal(a, b)) || (has_a && has_b && !a && !b))
                                 continue;
-                        ta = bus_config_value_text(k, a);
-                        tb = bus_config_value_text(k, b);
+                        /* Present as null, or left out of another kind of entry: no value. */
+                        ta = (has_a || !config) && !a ? strdup("-") : bus_config_value_text(k, a);
+                        tb = (has_b || !config) && !b ? strdup("-") : bus_config_value_text(k, b);
                         if (!ta || !tb)
                                 return NULL;
+                        if (isempty(ta) && !(free(ta), ta = strdup("-")))
+                                return NULL;
+                        if (isempty(tb) && !(free(tb), tb = strdup("-")))
+                                return NULL;
+                        if (old && streq(ta, tb))   /* e.g. null and 0, both shown as none */
+                                continue;
                         piece = old ? strprintf("%s%s: %s %s %s", len ? ", " : "", k, ta, glyph(GLYPH_ARROW), tb)
                                     : strprintf("%s%s=%s", len ? ", " : "", k, tb);
                         if (!piece)
@@ -286,14 +318,16 @@ int verb_audit_history(int argc, char *argv[], void *userdata) {
                         break;
                 if (!names && arg_output.json == JSON_FORMAT_OFF)
                         names = object_names(bus);
-                change = arg_output.json == JSON_FORMAT_OFF ? details_text(details) : strdup("");
+                change = arg_output.json == JSON_FORMAT_OFF
+                         ? details_text(details, streq(op, "set-config") || streq(op, "set-defaults"))
+                         : strdup("");
                 if (!change)
                         return log_oom();
                 if (table_add_int(t, (int64_t) id) < 0 || table_add_int(t, (int64_t) time) < 0 ||
                     table_add_string(t, format_timestamp(when, sizeof when, time)) < 0 ||
                     table_add_string(t, actor) < 0 || table_add_int(t, uid) < 0 || table_add_string(t, op) < 0 ||
                     table_add_string(t, kind) < 0 || table_add_string(t, object_id) < 0 ||
-                    table_add_string(t, isempty(object_id) ? "-" : object_name(names, object_id)) < 0 ||
+                    table_add_string(t, isempty(object_id) ? "-" : history_object_name(names, kind, object_id)) < 0 ||
                     table_add_json(t, details) < 0 || table_add_string(t, change) < 0)
                         return log_oom();
         }

@@ -11,6 +11,7 @@ One meson test per class (each with its own stack):
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -145,6 +146,31 @@ class TestVerbs(ScheduleTest):
         r = self.ctl("schedule", "show", "evening")
         self.assertEqual(r.returncode, EXIT_NO_SUCH_OBJECT)
         wait_for(lambda: unit not in self.timer_units(), 10, 0.1, "the timer gone")
+
+    def test_history_text_of_schedules(self):
+        """history names a schedule by its name, words its grace and validity as show does, and a
+        value that is absent is "-": "inherit" belongs to set-config/set-defaults alone."""
+        inst = self.instances()[0]
+        self.add("hist", "--action=stop", "--on=daily", "--grace=10min", inst["id"])
+        self.ctl("schedule", "edit", "hist", "--valid-until=2030-01-01 00:00", check=0)
+        self.ctl("set-config", inst["id"], "note=x", check=0)
+        self.ctl("set-config", inst["id"], "note=inherit", check=0)
+        rows = self.ctl("--no-legend", "history", check=0).stdout.splitlines()
+        sched = [r for r in rows if " schedule " in r]
+        create = next(r for r in sched if "name=hist," in r)
+        self.assertRegex(create, r" create +schedule +hist +name=hist, ")
+        self.assertIn("misfire_grace=10min", create)
+        self.assertIn("window_name=-", create)
+        self.assertIn("valid_until=-", create)
+        update = next(r for r in sched if re.search(r" update +schedule +hist ", r))
+        self.assertIn("valid_until: - → Tue 2030-01-01 00:00:00 UTC", update)
+        for r in sched:
+            self.assertNotIn("inherit", r)
+        self.assertIn("note: x → inherit", [r for r in rows if " set-config " in r][-1])
+        # --json keeps the entry as stored.
+        sid = str(self.ctl_json("schedule", "show", "hist")["id"])
+        entry = [e for e in self.ctl_json("history") if e["object_kind"] == "schedule" and e["object_id"] == sid][0]
+        self.assertEqual(entry["details"]["new"]["name"], "hist")
 
     def test_invalid_specs_refused_nothing_stored(self):
         inst = self.instances()[0]
