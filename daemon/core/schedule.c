@@ -490,6 +490,9 @@ int schedule_verify(const Schedule *s, char **ret_error) {
                 return fail(ret_error, -EINVAL, "valid_from must be before valid_until.");
         if (s->misfire_grace > SCHEDULE_MISFIRE_GRACE_MAX)
                 return fail(ret_error, -EINVAL, "The misfire grace may be at most a week.");
+        if (s->misfire_grace < SCHEDULE_MISFIRE_GRACE_MIN)
+                return fail(ret_error, -EINVAL, "The misfire grace must be at least 1s (a timer fires a little "
+                            "after its instant: every firing would be missed).");
         if (strlen(strempty(s->description)) > SCHEDULE_DESCRIPTION_MAX || has_control_chars(strempty(s->description)))
                 return fail(ret_error, -EINVAL, "Invalid description.");
         if (s->n_targets == 0)

@@ -99,6 +99,9 @@ typedef struct ScheduleTarget {
 #define SCHEDULE_DESCRIPTION_MAX 4096U
 #define SCHEDULE_MISFIRE_GRACE_DEFAULT (15ULL * 60 * 1000000)
 #define SCHEDULE_MISFIRE_GRACE_MAX (7ULL * 24 * 3600 * 1000000)   /* a week */
+/* A timer fires a few milliseconds after its instant (more under load): a smaller grace would
+ * record every firing missed. */
+#define SCHEDULE_MISFIRE_GRACE_MIN (1ULL * 1000000)
 #define SCHEDULE_WINDOW_UP_SUFFIX "-up"
 #define SCHEDULE_WINDOW_DOWN_SUFFIX "-down"
 

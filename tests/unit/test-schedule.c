@@ -283,6 +283,10 @@ TEST(verify) {
 
         copy->misfire_grace = 8 * USEC_PER_DAY;
         verify_fails(copy, "misfire grace");
+        copy->misfire_grace = 0;   /* every firing would be missed */
+        verify_fails(copy, "at least 1s");
+        copy->misfire_grace = USEC_PER_SEC;
+        ASSERT_OK(schedule_verify(copy, NULL));
         copy->misfire_grace = SCHEDULE_MISFIRE_GRACE_DEFAULT;
 
         ASSERT_OK(strv_extend(&copy->exception_calendars, "holidays"));
