@@ -1505,6 +1505,10 @@ static void on_preview_instants(CalendarQuery *q, CalendarResult *result, void *
                 return;
         }
         c->instants = result;
+        /* While the database is away the query would wait in its queue and the caller time out:
+         * answer now, without the skips and delays. */
+        if (!c->s->manager->db || db_get_state(c->s->manager->db) != DB_CONNECTED)
+                return on_preview_occurrences(-ENOTCONN, NULL, 0, NULL, c);
         f = (OccurrenceFilter) { .schedule_id = c->schedule_id, .since = manager_now(),
                                  .state = _OCCURRENCE_STATE_INVALID, .limit = 1000 };
         r = occurrence_store_list(c->s->manager->db, &f, on_preview_occurrences, c);

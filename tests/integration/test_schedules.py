@@ -389,6 +389,35 @@ class TestVerbs(ScheduleTest):
         self.ctl("schedule", "remove", "op-made", check=0)
 
 
+class TestOperatorMistakes(ScheduleTest):
+    """What an operator gets wrong is refused in one clear line, and an answer comes even while
+    PostgreSQL is away (found trying the product as a new operator would)."""
+
+    def refused(self, args, code, *parts):
+        r = self.ctl(*args)
+        self.assertEqual(r.returncode, code, (args, r.stderr))
+        self.assertEqual(len(r.stderr.splitlines()), 1, (args, r.stderr))
+        for p in parts:
+            self.assertIn(p, r.stderr, args)
+        return r
+
+    def test_preview_answers_while_the_database_is_away(self):
+        inst = self.instances()[0]
+        self.add("away", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
+        self.st.pg.stop_server("fast")
+        try:
+            wait_for(lambda: self.ctl("status").returncode == 3, 30, 0.2, "degraded")
+            t = time.monotonic()
+            prev = self.ctl_json("schedule", "preview", "away", "-n", "2")
+            self.assertLess(time.monotonic() - t, 10, "Preview waited for the database")
+            self.assertEqual([p["status"] for p in prev], ["run", "run"])
+            self.assertEqual(self.ctl("schedule", "simulate", "away", "--from=now", "--to=+2d").returncode, 0)
+            self.refused(["schedule", "skip", "away"], 1, "database is not reachable")
+        finally:
+            self.st.pg.start_server()
+            wait_for(lambda: self.ctl("status").returncode == 0, 60, 0.2, "running again")
+
+
 class TestTimers(ScheduleTest):
     """The timers follow the database: re-created after the manager restarts and after the daemon
     restarts; stray ones of ours are stopped."""
