@@ -1020,6 +1020,28 @@ static void store_change(ChangeCtx *c) {
         }
 }
 
+/* Windows and schedules share one namespace: "x" naming both a window (x-up, x-down) and a
+ * schedule would let every verb taking a NAME pick one of them silently. */
+static int name_clash(Scheduler *s, const Schedule *sch, char **ret_msg) {
+        for (size_t i = 0; i < s->n_entries; i++) {
+                const Schedule *o = s->entries[i]->schedule;
+
+                if (o->id == sch->id)
+                        continue;
+                if (sch->window_name && streq(o->name, sch->window_name)) {
+                        *ret_msg = strprintf("A schedule named \"%s\" exists already: the window needs that name.",
+                                             o->name);
+                        return -EEXIST;
+                }
+                if (!sch->window_name && streq_ptr(o->window_name, sch->name)) {
+                        *ret_msg = strprintf("\"%s\" is the name of a window (%s-up, %s-down).", sch->name, sch->name,
+                                             sch->name);
+                        return -EEXIST;
+                }
+        }
+        return 0;
+}
+
 static void validate_next(ChangeCtx *c);
 
 static void on_validated(CalendarQuery *q, CalendarResult *result, void *userdata) {
@@ -1102,6 +1124,11 @@ static int change_begin(Scheduler *s, Schedule **schedules, size_t n, uid_t uid,
                 if (other && (create || other->schedule->id != sch->id)) {
                         msg = strprintf("A schedule named \"%s\" exists already.", sch->name);
                         change_fail(c, -EEXIST, SCHEDULER_ERROR_INVALID_CONFIG, msg);
+                        return 0;
+                }
+                r = name_clash(s, sch, &msg);
+                if (r < 0) {
+                        change_fail(c, r, SCHEDULER_ERROR_INVALID_CONFIG, msg);
                         return 0;
                 }
                 r = check_calendars_exist(s, sch, &msg);

@@ -401,6 +401,30 @@ class TestOperatorMistakes(ScheduleTest):
             self.assertIn(p, r.stderr, args)
         return r
 
+    def test_zero_grace_refused(self):
+        # Every firing comes a few ms after its instant: a grace of 0 would record each one missed.
+        inst = self.instances()[0]
+        self.refused(["schedule", "add", "g0", "--action=stop", "--on=daily", "--grace=0", inst["id"]], EXIT_USAGE,
+                     "at least 1s")
+        self.assertNotIn("g0", [s["name"] for s in self.ctl_json("schedule", "list")])
+        self.add("g1", "--action=stop", "--on=daily", "--grace=1s", inst["id"])
+        self.refused(["schedule", "edit", "g1", "--grace=0"], EXIT_USAGE, "at least 1s")
+
+    def test_window_and_schedule_names_do_not_clash(self):
+        inst = self.instances()[0]
+        self.add("shift", "--action=stop", "--on=daily", inst["id"])
+        self.refused(["schedule", "add-window", "shift", "--up=Mon 08:00", "--down=Mon 18:00", inst["id"]],
+                     EXIT_USAGE, '"shift" exists already')
+        self.assertEqual(sorted(s["name"] for s in self.ctl_json("schedule", "list")), ["shift"])
+        r = self.ctl("schedule", "add-window", "office", "--up=Mon 08:00", "--down=Mon 18:00", inst["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.addCleanup(self.ctl, "schedule", "remove", "office")
+        self.refused(["schedule", "add", "office", "--action=stop", "--on=daily", inst["id"]], EXIT_USAGE,
+                     "window (office-up, office-down)")
+        self.refused(["schedule", "edit", "shift", "--name=office"], EXIT_USAGE, "window (office-up, office-down)")
+        self.assertEqual(sorted(s["name"] for s in self.ctl_json("schedule", "list")),
+                         ["office-down", "office-up", "shift"])
+
     def test_preview_answers_while_the_database_is_away(self):
         inst = self.instances()[0]
         self.add("away", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
