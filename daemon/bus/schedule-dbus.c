@@ -544,7 +544,7 @@ static int method_simulate(sd_bus_message *message, void *userdata, sd_bus_error
         if (from == 0 || to <= from)
                 return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Simulate() wants from > 0 and to > from.");
         if (to - from > 366 * USEC_PER_DAY)
-                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Simulate() covers at most a year.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "A simulated range may span at most a year.");
         sd_bus_message_ref(message);
         r = scheduler_simulate(e->scheduler, e, from, to, on_simulate, message);
         if (r < 0) {
@@ -565,7 +565,7 @@ static int method_skip_delay(sd_bus_message *message, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         if (delay && (by == 0 || by > 30 * USEC_PER_DAY))
-                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Delay() takes a delay from 1µs to 30 days.");
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "A delay must be more than 0 and at most 30 days.");
         if (at != 0 && at < manager_now())
                 return bus_error_set(error, SS_ERROR_INVALID_CONFIG, "That occurrence is in the past.");
         r = check_writable(m, NULL, error);

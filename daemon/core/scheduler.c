@@ -1752,7 +1752,7 @@ static void on_skip_stored(int error, OccurrenceRow *rows, size_t n, const char 
         if (error < 0) {
                 _cleanup_free_ char *msg = NULL;
                 if (error == -EBUSY)
-                        msg = strdup("That occurrence has run or is running already.");
+                        msg = strdup("That occurrence is not pending any more (skipped, missed, running or done).");
                 fail(c->s, c->handler, c->userdata, error, store_error_kind(error), msg ?: message);
         } else {
                 if (c->delay && n == 1 && arm_delayed(c->s, rows[0].id, c->schedule_id, c->at + c->by) < 0)

@@ -425,6 +425,15 @@ class TestOperatorMistakes(ScheduleTest):
         self.assertEqual(sorted(s["name"] for s in self.ctl_json("schedule", "list")),
                          ["office-down", "office-up", "shift"])
 
+    def test_skip_twice_and_messages(self):
+        inst = self.instances()[0]
+        self.add("twice", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
+        self.ctl("schedule", "skip", "twice", check=0)
+        self.refused(["schedule", "skip", "twice"], 1, "not pending any more")
+        self.refused(["schedule", "delay", "twice", "--by=1h"], 1, "not pending any more")
+        self.refused(["schedule", "delay", "twice", "--by=31d"], EXIT_USAGE, "at most 30 days")
+        self.refused(["schedule", "simulate", "twice", "--from=now", "--to=+400d"], EXIT_USAGE, "at most a year")
+
     def test_preview_answers_while_the_database_is_away(self):
         inst = self.instances()[0]
         self.add("away", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
