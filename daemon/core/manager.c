@@ -1294,6 +1294,19 @@ int manager_save_config(Manager *m, bool compartment, const char *id, const Inst
         return 0;
 }
 
+void manager_observe_instance(Manager *m, const char *id, const char *state_raw) {
+        Instance *i = manager_get_instance(m, id);
+
+        /* Only a change: an occurrence confirms thousands of states in bulk, most of them as known. */
+        if (!i || isempty(state_raw) || streq_ptr(i->lifecycle_state, state_raw))
+                return;
+        if (string_pool_set(m->strings, &i->lifecycle_state, state_raw) < 0)
+                return;
+        i->state_observed_at = manager_now();
+        instance_mark_dirty(i, INSTANCE_PROP_LIFECYCLE_STATE);
+        (void) inventory_store_observed_state(m->db, id, state_raw);
+}
+
 /* ---- misc ----------------------------------------------------------------------------------- */
 
 char *manager_actor_name(uid_t uid) {

@@ -203,6 +203,12 @@ typedef void (*manager_config_saved_t)(Manager *m, int error, const char *messag
 int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
                         manager_config_saved_t handler, void *userdata);
 
+/* A lifecycle state a job or an occurrence saw on OCI (its raw string): when it differs from the
+ * inventory's, the instance takes it (LifecycleState and StateObservedAt are announced, the
+ * schedules' views follow) and the database is updated (best effort). Unknown ids and empty
+ * states are ignored: the next refresh is the authority on those. */
+void manager_observe_instance(Manager *m, const char *id, const char *state_raw);
+
 /* Returns free heap pages to the kernel once the loop is idle. */
 void manager_schedule_trim(Manager *m);
 

@@ -517,6 +517,12 @@ static void on_run_progress(OccurrenceRun *run, const OccurrenceProgress *p, voi
                 job_update_progress(j, (double) p->finished / (double) p->total);
 }
 
+static void on_run_observed(OccurrenceRun *run, const char *instance_id, OciInstanceState state, void *userdata) {
+        Execution *x = userdata;
+
+        manager_observe_instance(x->s->manager, instance_id, oci_instance_state_to_string(state));
+}
+
 static void on_run_done(OccurrenceRun *run, OccurrenceState state, const char *reason, void *userdata) {
         Execution *x = userdata;
         Scheduler *s = x->s;
@@ -592,7 +598,7 @@ static void on_occurrence_job(Manager *m, Job *j, int error, void *userdata) {
         x->row.n_actions = x->n_actions;
         OccurrenceRunParams params = { .max_parallel = m->config->scheduler.max_parallel_actions };
         r = occurrence_run_start(m->event, m->db, m->oci, x->schedule, &x->row, cands, n, closed_by, &params,
-                                 on_run_progress, on_run_done, x, &x->run);
+                                 on_run_progress, on_run_observed, on_run_done, x, &x->run);
         x->row.actions = NULL;
         x->row.n_actions = 0;
         if (r < 0)

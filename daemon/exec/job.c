@@ -476,18 +476,6 @@ static void run_oci_fail(JobRun *run, const OciError *e, const char *what) {
                  strna(s));
 }
 
-/* What we saw of the instance: memory, the bus, and the database (best effort). */
-static void manager_observe_instance(Manager *m, const char *id, const char *state_raw) {
-        Instance *i = manager_get_instance(m, id);
-
-        if (!i || isempty(state_raw))
-                return;
-        i->state_observed_at = manager_now();
-        (void) string_pool_set(m->strings, &i->lifecycle_state, state_raw);
-        instance_mark_dirty(i, INSTANCE_PROP_LIFECYCLE_STATE);
-        (void) inventory_store_observed_state(m->db, id, state_raw);
-}
-
 static void run_check(JobRun *run);
 static void run_record(JobRun *run, OciInstanceAction action);
 

@@ -55,6 +55,7 @@ struct OccurrenceRun {
         char *closed_by;
         OccurrenceRunParams params;
         occurrence_progress_handler_t progress;
+        occurrence_observed_handler_t observed;
         occurrence_done_handler_t done;
         void *userdata;
 
@@ -329,10 +330,14 @@ static OciInstanceState action_precondition(OciInstanceAction a) {
 }
 
 static void item_observe(OccurrenceRun *run, Item *it, OciInstanceState st) {
+        bool changed = st != it->state;
+
         it->state = st;
         it->found = true;
         if (st != OCI_INSTANCE_RUNNING)
                 it->left_running = true;
+        if (changed && st >= 0 && run->observed)
+                run->observed(run, it->id, st, run->userdata);
 }
 
 /* A waiting item after a fresh observation: reached, fallen back, failed, or still waiting. */
@@ -1013,8 +1018,8 @@ static void item_resume(Item *it, const ActionRow *row) {
 int occurrence_run_start(sd_event *event, Db *db, OciClient *oci, const Schedule *schedule,
                          const OccurrenceRow *occurrence, const ScheduleCandidate *targets, size_t n_targets,
                          const char *closed_by, const OccurrenceRunParams *params,
-                         occurrence_progress_handler_t progress, occurrence_done_handler_t done, void *userdata,
-                         OccurrenceRun **ret) {
+                         occurrence_progress_handler_t progress, occurrence_observed_handler_t observed,
+                         occurrence_done_handler_t done, void *userdata, OccurrenceRun **ret) {
         _cleanup_(occurrence_run_freep) OccurrenceRun *run = NULL;
         size_t n = 0, cap;
         int r;
@@ -1029,6 +1034,7 @@ int occurrence_run_start(sd_event *event, Db *db, OciClient *oci, const Schedule
         run->db = db;
         run->oci = oci;
         run->progress = progress;
+        run->observed = observed;
         run->done = done;
         run->userdata = userdata;
         run->params = params ? *params : (OccurrenceRunParams) {};

@@ -57,6 +57,11 @@ typedef struct OccurrenceProgress {
 } OccurrenceProgress;
 
 typedef void (*occurrence_progress_handler_t)(OccurrenceRun *run, const OccurrenceProgress *p, void *userdata);
+/* A lifecycle state read from OCI for one of the occurrence's instances (its first reading, then
+ * each change): the caller feeds it to its inventory, so that what is shown does not wait for the
+ * next refresh. */
+typedef void (*occurrence_observed_handler_t)(OccurrenceRun *run, const char *instance_id, OciInstanceState state,
+                                              void *userdata);
 /* The end: state done or failed with a one-line reason (recorded in the database first). The run
  * may be freed from here. */
 typedef void (*occurrence_done_handler_t)(OccurrenceRun *run, OccurrenceState state, const char *reason,
@@ -68,8 +73,8 @@ typedef void (*occurrence_done_handler_t)(OccurrenceRun *run, OccurrenceState st
 int occurrence_run_start(sd_event *event, Db *db, OciClient *oci, const Schedule *schedule,
                          const OccurrenceRow *occurrence, const ScheduleCandidate *targets, size_t n_targets,
                          const char *closed_by, const OccurrenceRunParams *params,
-                         occurrence_progress_handler_t progress, occurrence_done_handler_t done, void *userdata,
-                         OccurrenceRun **ret);
+                         occurrence_progress_handler_t progress, occurrence_observed_handler_t observed,
+                         occurrence_done_handler_t done, void *userdata, OccurrenceRun **ret);
 /* Stops following the occurrence (no callbacks). Rows stay as they are: the occurrence stays
  * running in the database and resumes at the next start-up. */
 OccurrenceRun *occurrence_run_free(OccurrenceRun *run);

@@ -167,7 +167,8 @@ static void run_one(Schedule *s, const OccurrenceRow *occ, bool created, const S
 
         json_object_object_add(o, "id", json_object_new_int64((int64_t) occ->id));
         json_object_object_add(o, "created", json_object_new_boolean(created));
-        r = occurrence_run_start(event, db, oci, s, occ, c, n, arg_closed_by, &p, on_progress, on_done, o, &run);
+        r = occurrence_run_start(event, db, oci, s, occ, c, n, arg_closed_by, &p, on_progress, NULL, on_done, o,
+                                 &run);
         if (r < 0)
                 fail("occurrence_run_start: %s", strerror(-r));
         running++;

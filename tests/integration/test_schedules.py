@@ -494,6 +494,17 @@ class TestFiring(ScheduleTest):
         self.manage_all()
         self.st.oci.reset_counters()
 
+    def running(self, n):
+        """n running instances: earlier tests stopped some, so enough are started on the fake
+        server and the daemon refreshes to see them."""
+        live = self.instances()
+        for i in live[:n]:
+            if i["lifecycleState"] != "RUNNING":
+                self.st.oci.update_instance(i["id"], lifecycleState="RUNNING")
+        self.ctl("refresh", check=0)
+        self.st.oci.reset_counters()
+        return [self.st.oci.get_instance(i["id"]) for i in live[:n]]
+
     def wait_slot(self, t, extra=0.5):
         time.sleep(max(0.0, t - time.time() + extra))
 
@@ -522,6 +533,34 @@ class TestFiring(ScheduleTest):
         self.assertRegex(last, ISO_RE)
         human = self.ctl("schedule", "occurrences", "stop-three", check=0).stdout
         self.assertIn("confirmed", human)
+
+    def test_inventory_follows_the_firing(self):
+        """The states the occurrence confirms reach the inventory at once: Instance.LifecycleState
+        is STOPPED and announced with PropertiesChanged, and status INSTANCE says so, with no
+        refresh in between; instances it did not target hear nothing."""
+        running = self.running(3)
+        targets, bystander = running[:2], running[2]
+        paths = {i["id"]: self.call(ROOT_PATH, MANAGER, "GetInstance", "s", i["id"])[0] for i in running[:3]}
+        for i in targets:
+            self.assertEqual(self.st.prop(paths[i["id"]], INSTANCE, "LifecycleState"), "RUNNING")
+        refreshed = self.st.manager_prop("LastRefresh")
+        t = ahead(5)
+        with PropMonitor(self.st) as mon:
+            self.add("follow", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC", *[i["id"] for i in targets])
+            occ = self.wait_occurrence("follow", timeout=60)[0]
+            self.assertEqual(occ["state"], "done", occ)
+            for i in targets:
+                p = paths[i["id"]]
+                wait_for(lambda: mon.last(p, "LifecycleState") == "STOPPED", 10, 0.05,
+                         f"PropertiesChanged LifecycleState=STOPPED for {i['id']}")
+                self.assertEqual(self.st.prop(p, INSTANCE, "LifecycleState"), "STOPPED")
+                self.assertGreaterEqual(self.st.prop(p, INSTANCE, "StateObservedAt"), t * USEC)
+                r = self.ctl("status", i["id"], check=None)
+                self.assertEqual(r.returncode, 3, r.stdout)   # not RUNNING
+                self.assertRegex(r.stdout, r"STOPPED")
+            self.assertIsNone(mon.last(paths[bystander["id"]], "LifecycleState"))
+        self.assertEqual(self.st.prop(paths[bystander["id"]], INSTANCE, "LifecycleState"), "RUNNING")
+        self.assertEqual(self.st.manager_prop("LastRefresh"), refreshed, "a refresh ran: the test proves nothing")
 
     def test_disabled_slot_then_enable_does_not_act(self):
         inst = self.instances("RUNNING")[0]
