@@ -15,13 +15,14 @@ static const char load_compartments_sql[] =
         "FROM stopstart.compartments c LEFT JOIN stopstart.compartment_defaults d ON d.compartment_id = c.id "
         "WHERE c.deleted_at IS NULL ORDER BY c.id";
 
-#define INSTANCE_CONFIG_COLUMN 10
+#define INSTANCE_CONFIG_COLUMN 11
 #define INSTANCE_JOB_COLUMN (INSTANCE_CONFIG_COLUMN + CONFIG_SQL_COLUMNS)
 #define INSTANCE_N_COLUMNS (INSTANCE_JOB_COLUMN + 5)
 static const char load_instances_sql[] =
         "SELECT i.id, i.compartment_id, i.region, i.availability_domain, coalesce(i.fault_domain, ''), "
         "coalesce(i.shape, ''), i.display_name, i.lifecycle_state, "
-        "(extract(epoch from i.state_observed_at) * 1000000)::bigint, i.freeform_tags::text, " CONFIG_COLUMNS("c") " "
+        "(extract(epoch from i.state_observed_at) * 1000000)::bigint, i.freeform_tags::text, i.defined_tags::text, "
+        CONFIG_COLUMNS("c") " "
         ", lj.id, lj.kind, lj.result, lj.error, (extract(epoch from lj.finished_at) * 1000000)::bigint "
         "FROM stopstart.instances i LEFT JOIN stopstart.instance_config c ON c.instance_id = i.id "
         /* each instance's newest finished action job, in one pass over the jobs */
@@ -168,6 +169,7 @@ void instance_row_get(const StoreRows *rows, size_t i, InstanceRow *ret) {
                 .lifecycle_state = PQgetvalue(r, row, 7),
                 .state_observed_at = parse_usec(PQgetvalue(r, row, 8)),
                 .freeform_tags = PQgetvalue(r, row, 9),
+                .defined_tags = PQgetvalue(r, row, 10),
         };
         if (!PQgetisnull(r, row, lj)) {
                 ret->last_job_id = (uint32_t) parse_usec(PQgetvalue(r, row, lj));

@@ -28,6 +28,7 @@ typedef struct InstanceRow {
         const char *display_name, *lifecycle_state;
         uint64_t state_observed_at;     /* µs since the epoch */
         const char *freeform_tags;      /* JSON object text */
+        const char *defined_tags;       /* JSON object text: {"namespace": {"key": value}} */
         /* the newest finished start/stop/reboot job; last_job_kind NULL: none */
         uint32_t last_job_id;
         const char *last_job_kind, *last_job_result, *last_job_error;

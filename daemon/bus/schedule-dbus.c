@@ -1345,6 +1345,7 @@ json_object *schedule_explain_instance(void *manager, void *instance) {
                 ScheduleCandidate c = {
                         .id = i->id, .display_name = i->display_name, .compartment_id = i->compartment_id,
                         .region = i->region, .lifecycle_state = i->lifecycle_state, .freeform_tags = i->freeform_tags,
+                        .defined_tags = i->defined_tags,
                 };
 
                 if (!o || json_object_array_add(a, o) < 0) {

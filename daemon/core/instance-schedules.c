@@ -47,6 +47,7 @@ static void candidate_of(Instance *i, ScheduleCandidate *ret) {
                 .region = i->region,
                 .lifecycle_state = i->lifecycle_state,
                 .freeform_tags = i->freeform_tags,
+                .defined_tags = i->defined_tags,
         };
 }
 

@@ -93,6 +93,7 @@ Instance *instance_free(Instance *i) {
         free(i->id);
         free(i->display_name);
         free(i->freeform_tags);
+        free(i->defined_tags);
         free(i->last_job.kind);
         free(i->last_job.result);
         free(i->last_job.error);
@@ -241,6 +242,50 @@ int tags_pack_json(const char *json, char **ret) {
                         continue;
                 off += (size_t) sprintf(buf + off, "%s", k2) + 1;
                 off += (size_t) sprintf(buf + off, "%s", s) + 1;
+        }
+        buf[off] = 0;
+        *ret = buf;
+        return 0;
+}
+
+static const char *tag_value_text(json_object *v) {
+        return json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                        : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+int defined_tags_pack_json(const char *json, char **ret) {
+        _cleanup_json_ json_object *o = NULL;
+        size_t size = 1, off = 0;
+        char *buf;
+
+        o = json_tokener_parse(strempty(json));
+        if (!o || !json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        /* Two passes (size, then fill) over {"namespace": {"key": value}}; anything else in a
+         * namespace's place is not a tag and is left out. */
+        json_object_object_foreach(o, ns1, keys1) {
+                if (!*ns1 || !json_object_is_type(keys1, json_type_object))
+                        continue;
+                json_object_object_foreach(keys1, k1, v1)
+                        if (*k1)
+                                size += strlen(ns1) + 1 + strlen(k1) + 1 + strlen(tag_value_text(v1)) + 1;
+        }
+        if (size == 1) {
+                *ret = NULL;
+                return 0;
+        }
+        buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        json_object_object_foreach(o, ns2, keys2) {
+                if (!*ns2 || !json_object_is_type(keys2, json_type_object))
+                        continue;
+                json_object_object_foreach(keys2, k2, v2) {
+                        if (!*k2)
+                                continue;
+                        off += (size_t) sprintf(buf + off, "%s.%s", ns2, k2) + 1;
+                        off += (size_t) sprintf(buf + off, "%s", tag_value_text(v2)) + 1;
+                }
         }
         buf[off] = 0;
         *ret = buf;

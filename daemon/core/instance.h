@@ -56,6 +56,8 @@ struct Instance {
         Compartment *compartment;       /* NULL while the compartment is unknown */
         uint64_t state_observed_at;     /* µs since the epoch */
         char *freeform_tags;            /* packed "key\0value\0key\0value\0\0", NULL = none */
+        char *defined_tags;             /* packed "namespace.key\0value\0…\0" (what defined-tag targets
+                                         * select by), NULL = none */
 
         InstanceConfig config;
         uint64_t effective_hash;
@@ -92,6 +94,8 @@ void instance_mark_dirty(Instance *i, uint32_t props);
 /* Packs a JSON object of string values ({"k":"v",…}, as stored) into the form above; NULL for
  * an empty object. Non-string values are stored as their JSON text. -EBADMSG on bad JSON. */
 int tags_pack_json(const char *json, char **ret);
+/* The same for defined tags ({"namespace":{"key":"value"},…}, as stored): "namespace.key" keys. */
+int defined_tags_pack_json(const char *json, char **ret);
 size_t tags_packed_size(const char *packed);
 bool tags_packed_equal(const char *a, const char *b);
 #define TAGS_FOREACH(k, v, packed) \

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "manager-dbus.h"
 #include "manager.h"
+#include "instance-schedules.h"
 #include "scheduler.h"
 #include "oci-config.h"
 #include "strv.h"
@@ -910,7 +911,7 @@ static int apply_instances(Manager *m, const StoreRows *rows) {
                 ((Instance *) lh_entry_v(e))->seen = false;
 
         for (size_t row = 0; row < n; row++) {
-                _cleanup_free_ char *tags = NULL;
+                _cleanup_free_ char *tags = NULL, *dtags = NULL;
                 InstanceConfig cfg;
                 uint32_t changed = 0;
                 InstanceRow ir;
@@ -963,6 +964,15 @@ static int apply_instances(Manager *m, const StoreRows *rows) {
                         free(i->freeform_tags);
                         i->freeform_tags = TAKE_PTR(tags);
                         changed |= INSTANCE_PROP_FREEFORM_TAGS;
+                }
+                k = defined_tags_pack_json(ir.defined_tags, &dtags);
+                if (k == -ENOMEM)
+                        return k;
+                if (k >= 0 && !tags_packed_equal(dtags, i->defined_tags)) {
+                        /* Not a bus property: only what the schedules select by. */
+                        free(i->defined_tags);
+                        i->defined_tags = TAKE_PTR(dtags);
+                        manager_schedules_changed(m);
                 }
 
                 k = instance_row_config(rows, row, &cfg);

@@ -43,6 +43,7 @@ static void foreach_instance(void *userdata, int (*f)(const ScheduleCandidate *c
                         .region = i->region,
                         .lifecycle_state = i->lifecycle_state,
                         .freeform_tags = i->freeform_tags,
+                        .defined_tags = i->defined_tags,
                         .managed = eff.managed,
                         .override_state = instance_config_is_set(&eff, CONFIG_OVERRIDE_STATE) ? eff.override_state
                                                                                              : OVERRIDE_NONE,

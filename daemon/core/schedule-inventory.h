@@ -3,10 +3,8 @@
 
 /* The Manager's in-memory inventory as the schedule model sees it (schedule.h): target parsing
  * resolves names and paths against it, and an occurrence's target set is resolved from it at
- * each firing, with each instance's effective configuration at that moment.
- *
- * Defined tags are not kept in memory yet: candidates carry none, so a defined-tag target
- * matches no instance until the Manager loads them (see ScheduleCandidate.defined_tags). */
+ * each firing, with each instance's effective configuration at that moment (its freeform and
+ * defined tags as the last refresh stored them). */
 
 #include <stdint.h>
 

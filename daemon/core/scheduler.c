@@ -37,6 +37,7 @@ static void candidate_of(Instance *i, uint64_t now, ScheduleCandidate *c) {
                 .region = i->region,
                 .lifecycle_state = i->lifecycle_state,
                 .freeform_tags = i->freeform_tags,
+                .defined_tags = i->defined_tags,
                 .managed = eff.managed,
                 .override_state = eff.override_state,
                 .priority = eff.priority,

@@ -562,6 +562,48 @@ class TestFiring(ScheduleTest):
         self.assertEqual(self.st.prop(paths[bystander["id"]], INSTANCE, "LifecycleState"), "RUNNING")
         self.assertEqual(self.st.manager_prop("LastRefresh"), refreshed, "a refresh ran: the test proves nothing")
 
+    def test_defined_tag_targets(self):
+        """defined-tag:NAMESPACE.KEY=VALUE selects by the instances' defined tags as the last
+        refresh stored them, resolved at the firing: exactly the matching running instances are
+        stopped (another value, the same key in another namespace, a freeform tag of that name
+        are not); a tag given after the schedule was saved counts."""
+        running = self.running(8)
+        match, late, other_value, other_ns, freeform = running[:5]
+        bystanders = running[5:]
+
+        def tag(inst, defined=None, freeform_tags=None):
+            fields = {"definedTags": dict(inst["definedTags"], **(defined or {}))}
+            if freeform_tags:
+                fields["freeformTags"] = dict(inst["freeformTags"], **freeform_tags)
+            self.st.oci.update_instance(inst["id"], **fields)
+
+        tag(match, {"Operations": {"CostCenter": "cc-42"}})
+        tag(other_value, {"Operations": {"CostCenter": "cc-7"}})
+        tag(other_ns, {"Finance": {"CostCenter": "cc-42"}})
+        tag(freeform, freeform_tags={"Operations.CostCenter": "cc-42", "CostCenter": "cc-42"})
+        self.ctl("refresh", check=0)
+        r = self.ctl("schedule", "add", "bad-tag", "--action=stop", "--on=daily", "defined-tag:CostCenter=cc-42")
+        self.assertEqual(r.returncode, EXIT_USAGE, r.stderr)   # no namespace: malformed, nothing stored
+        self.assertNotIn("bad-tag", [s["name"] for s in self.ctl_json("schedule", "list")])
+
+        t = ahead(8)
+        self.add("by-cost-center", "--action=stop", f"--on={utc_spec(t)}", "--tz=UTC",
+                 "defined-tag:Operations.CostCenter=cc-42")
+        plan = self.ctl_json("schedule", "fire", "by-cost-center", "--dry-run")["plan"]
+        self.assertEqual(sorted(p["instance_id"] for p in plan), [match["id"]], plan)
+        tag(late, {"Operations": {"CostCenter": "cc-42"}})    # after the save, before the firing
+        self.ctl("refresh", check=0)
+        self.st.oci.reset_counters()
+        occ = self.wait_occurrence("by-cost-center", timeout=60)[0]
+        self.assertEqual(occ["state"], "done", occ)
+        want = sorted([match["id"], late["id"]])
+        self.assertEqual(sorted(a["instance_id"] for a in occ["actions"]), want, occ)
+        self.assertEqual(sorted(self.actions()), want)
+        wait_for(lambda: all(self.st.oci.get_instance(i)["lifecycleState"] == "STOPPED" for i in want), 20, 0.2,
+                 "the tagged instances stopped")
+        for i in [other_value, other_ns, freeform] + bystanders:
+            self.assertEqual(self.st.oci.get_instance(i["id"])["lifecycleState"], "RUNNING", i["id"])
+
     def test_disabled_slot_then_enable_does_not_act(self):
         inst = self.instances("RUNNING")[0]
         t1, t2 = ahead(5), ahead(13)

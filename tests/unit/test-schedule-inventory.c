@@ -116,6 +116,27 @@ int main(void) {
 
         mi.inventory.foreach_instance(mi.inventory.userdata, check_candidate, &seen);
         ASSERT_EQ(seen, 3);
+        c = mfree(c);
+
+        /* Defined tags as stored ({"namespace":{"key":value}}), packed as namespace.key; what is
+         * not a namespace of keys is left out. */
+        {
+                _cleanup_free_ char *packed = NULL;
+                ASSERT_OK(defined_tags_pack_json("{}", &packed));
+                ASSERT_TRUE(!packed);
+                ASSERT_ERR(defined_tags_pack_json("[1]", &packed), EBADMSG);
+                ASSERT_OK(defined_tags_pack_json("{\"Ops\":{\"CostCenter\":\"42\",\"n\":7},\"odd\":\"x\",\"\":{\"k\":\"v\"}}",
+                                                 &packed));
+                ASSERT_EQ(tags_packed_size(packed), sizeof("Ops.CostCenter\0" "42\0" "Ops.n\0" "7\0"));
+                ASSERT_TRUE(memcmp(packed, "Ops.CostCenter\0" "42\0" "Ops.n\0" "7\0", tags_packed_size(packed)) == 0);
+                ASSERT_OK(defined_tags_pack_json("{\"Ops\":{\"CostCenter\":\"42\"}}", &b->defined_tags));
+                ASSERT_OK(defined_tags_pack_json("{\"Finance\":{\"CostCenter\":\"42\"}}", &x->defined_tags));
+        }
+        ASSERT_OK(schedule_set_targets(s, STRV_MAKE("defined-tag:Ops.CostCenter=42"), &mi.inventory, &err));
+        ASSERT_OK(schedule_resolve(s, &mi.inventory, &c, &n));
+        ASSERT_EQ(n, 1);
+        ASSERT_STREQ(c[0].id, "ocid1.instance.oc1..b");
+        ASSERT_STREQ(c[0].defined_tags, b->defined_tags);
         printf("ok - schedule model on the Manager's inventory\n");
         return 0;
 }
