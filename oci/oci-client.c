@@ -218,9 +218,12 @@ bool oci_should_retry(const char *method, bool safe_to_repeat, long status, int 
 }
 
 usec_t oci_token_bucket_take(OciTokenBucket *b, double rate, usec_t now) {
-        double burst = MAX(1.0, rate);
+        return oci_token_bucket_take_burst(b, rate, MAX(1.0, rate), now);
+}
 
+usec_t oci_token_bucket_take_burst(OciTokenBucket *b, double rate, double burst, usec_t now) {
         assert(b);
+        burst = MAX(1.0, burst);
         if (rate <= 0)
                 return 0;
         if (!b->initialized) {
@@ -229,15 +232,88 @@ usec_t oci_token_bucket_take(OciTokenBucket *b, double rate, usec_t now) {
                 b->initialized = true;
         }
         if (now > b->last) {
-                b->tokens = MIN(burst, b->tokens + (double) (now - b->last) * rate / (double) USEC_PER_SEC);
+                b->tokens += (double) (now - b->last) * rate / (double) USEC_PER_SEC;
                 b->last = now;
         }
+        b->tokens = MIN(burst, b->tokens);      /* the rate (and so the burst) may have been lowered */
         if (b->tokens >= 1.0) {
                 b->tokens -= 1.0;
                 return 0;
         }
         /* round up, and never 0: the caller must wait */
         return MAX((usec_t) 1, (usec_t) ceil((1.0 - b->tokens) * (double) USEC_PER_SEC / rate));
+}
+
+void oci_pacer_init(OciPacer *p, double limit) {
+        assert(p);
+        *p = (OciPacer) { .limit = MAX(0.0, limit), .rate = MAX(0.0, limit) };
+}
+
+/* Moves the slot ring to now: slots older than a second are emptied. */
+static void pacer_advance(OciPacer *p, usec_t now) {
+        const usec_t slot_len = USEC_PER_SEC / OCI_PACER_SLOTS;
+
+        if (p->slot_start == 0 || now >= p->slot_start + OCI_PACER_SLOTS * slot_len) {
+                memset(p->slot_ok, 0, sizeof p->slot_ok);
+                p->slot = 0;
+                p->slot_start = now;
+                return;
+        }
+        while (now >= p->slot_start + slot_len) {
+                p->slot = (p->slot + 1) % OCI_PACER_SLOTS;
+                p->slot_ok[p->slot] = 0;
+                p->slot_start += slot_len;
+        }
+}
+
+unsigned oci_pacer_accepted_rate(OciPacer *p, usec_t now) {
+        unsigned n = 0;
+
+        pacer_advance(p, now);
+        for (unsigned i = 0; i < OCI_PACER_SLOTS; i++)
+                n += p->slot_ok[i];
+        return n;
+}
+
+usec_t oci_pacer_take(OciPacer *p, usec_t now) {
+        assert(p);
+        if (now < p->paused_until)
+                return p->paused_until - now;
+        if (p->rate <= 0)
+                return 0;
+        return oci_token_bucket_take_burst(&p->bucket, p->rate, p->throttled ? p->rate / 10.0 : p->rate, now);
+}
+
+void oci_pacer_accepted(OciPacer *p, usec_t now) {
+        assert(p);
+        pacer_advance(p, now);
+        p->slot_ok[p->slot]++;
+        if (p->rate <= 0)
+                return;         /* unpaced: nothing to raise */
+        p->rate += OCI_PACER_INCREASE / p->rate;
+        if (p->limit > 0)
+                p->rate = MIN(p->rate, p->limit);
+}
+
+void oci_pacer_throttled(OciPacer *p, usec_t sent_at, usec_t retry_after, usec_t now) {
+        double base;
+
+        assert(p);
+        p->throttles++;
+        if (retry_after > 0)
+                p->paused_until = MAX(p->paused_until, now + retry_after);
+        if (p->decreases > 0 && (sent_at < p->last_decrease || now < p->last_decrease + OCI_PACER_DECREASE_INTERVAL))
+                return;         /* that congestion was answered already */
+        /* Unpaced, what the service admitted lately is all we know of what it takes; paced, the
+         * rate is, unless the service admitted far less (a 429 now and then, as OCI answers
+         * under load, must not make that count: it would cut twice). */
+        base = (double) oci_pacer_accepted_rate(p, now);
+        if (p->rate > 0 && (base <= 0 || base >= p->rate / 2))
+                base = p->rate;
+        p->rate = MAX(OCI_PACER_MIN_RATE, base * OCI_PACER_DECREASE);
+        p->throttled = true;
+        p->last_decrease = now;
+        p->decreases++;
 }
 
 char *oci_url_escape(const char *s) {
@@ -349,7 +425,7 @@ typedef struct OciRequest OciRequest;
 
 struct Endpoint {
         char *key;               /* scheme://authority */
-        OciTokenBucket bucket;
+        OciPacer pacer;
         OciRequest *queue_head, *queue_tail;
         Endpoint *next;
 };
@@ -376,6 +452,7 @@ struct OciRequest {
 
         unsigned attempts;
         usec_t first_attempt;
+        usec_t attempt_sent;     /* CLOCK_MONOTONIC: when the current attempt started */
         sd_event_source *timer;
 
         /* the current (or last) attempt */
@@ -602,6 +679,7 @@ static int endpoint_get(OciClient *c, const char *url, Endpoint **ret) {
                         free(e);
                         return -ENOMEM;
                 }
+                oci_pacer_init(&e->pacer, c->settings.rate_limit);
                 e->next = c->endpoints;
                 c->endpoints = e;
                 *ret = e;
@@ -851,8 +929,9 @@ static int attempt_start(OciRequest *req) {
                 return r;
 
         req->state = REQUEST_RUNNING;
+        req->attempt_sent = now(CLOCK_MONOTONIC);
         if (req->attempts == 0)
-                req->first_attempt = now(CLOCK_MONOTONIC);
+                req->first_attempt = req->attempt_sent;
         req->attempts++;
         c->stats.attempts++;
         if (req->attempts > 1)
@@ -892,7 +971,7 @@ static void dispatch(OciClient *c) {
                 e = c->rr && c->rr->next ? c->rr->next : c->endpoints;
                 for (size_t i = 0; i < n && c->in_flight < c->settings.max_in_flight; i++) {
                         if (e->queue_head) {
-                                usec_t w = oci_token_bucket_take(&e->bucket, c->settings.rate_limit, nw);
+                                usec_t w = oci_pacer_take(&e->pacer, nw);
                                 if (w == 0) {
                                         pick = e->queue_head;
                                         c->rr = e;
@@ -979,6 +1058,19 @@ static void on_transfer_done(CurlGlue *g, CURL *easy, CURLcode result, void *use
 
         if (result == CURLE_OK)
                 (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 429) {
+                /* The service says slow down: the whole endpoint does, not just this request's retry. */
+                usec_t ra = 0, nw = now(CLOCK_MONOTONIC);
+                unsigned before = req->endpoint->pacer.decreases;
+
+                if (req->retry_after)
+                        (void) oci_parse_retry_after(req->retry_after, now(CLOCK_REALTIME), &ra);
+                oci_pacer_throttled(&req->endpoint->pacer, req->attempt_sent, ra, nw);
+                if (req->endpoint->pacer.decreases != before)
+                        log_debug("%s: 429, pacing at %.1f requests/s%s", req->endpoint->key,
+                                  req->endpoint->pacer.rate, ra > 0 ? " after its Retry-After" : "");
+        } else if (status > 0)
+                oci_pacer_accepted(&req->endpoint->pacer, now(CLOCK_MONOTONIC));
         c->stats.bytes_received += req->size;
         curl_easy_cleanup(req->easy);
         req->easy = NULL;

@@ -640,7 +640,9 @@ static void on_poll_one(OciClient *c, OciInstance *instance, const char *etag, c
 }
 
 /* Reads the states of the items for which want(item) holds: per (region, compartment) one
- * ListInstances when bulk_threshold or more share it, else GetInstance each. */
+ * ListInstances when bulk_threshold or more of the occurrence's targets are there (however few of
+ * them are wanted now: actions paced by the OCI client's rate end at different times, and the
+ * stragglers would otherwise cost one GetInstance each), else GetInstance each. */
 static void poll_items(OccurrenceRun *run, bool (*want)(const Item *it)) {
         _cleanup_free_ bool *taken = new0(bool, run->n_items);
 
@@ -648,12 +650,16 @@ static void poll_items(OccurrenceRun *run, bool (*want)(const Item *it)) {
                 return;
         for (size_t i = 0; i < run->n_items; i++) {
                 Item *it = &run->items[i];
-                size_t m = 0;
+                size_t m = 0, targets = 0;
                 PollCall *p;
                 int r;
 
                 if (taken[i] || !want(it))
                         continue;
+                for (size_t j = 0; j < run->n_items; j++)
+                        if (streq(run->items[j].region, it->region) &&
+                            streq(run->items[j].compartment_id, it->compartment_id))
+                                targets++;
                 p = new0(PollCall, 1);
                 if (!p || !(p->items = new(size_t, run->n_items - i))) {
                         free(p);
@@ -666,7 +672,7 @@ static void poll_items(OccurrenceRun *run, bool (*want)(const Item *it)) {
                                 taken[j] = true;
                                 p->items[m++] = j;
                         }
-                if (m >= run->params.bulk_threshold) {
+                if (targets >= run->params.bulk_threshold) {
                         OciListInstancesParams lp = { .compartment_id = it->compartment_id, .limit = 1000,
                                                       .all_pages = true };
                         p->n = m;

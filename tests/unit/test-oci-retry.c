@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <curl/curl.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "oci-client.h"
@@ -99,6 +100,136 @@ TEST(should_retry) {
         ASSERT_TRUE(!oci_should_retry("GET", true, 0, CURLE_PEER_FAILED_VERIFICATION));
         ASSERT_TRUE(!oci_should_retry("GET", true, 0, CURLE_URL_MALFORMAT));
         ASSERT_TRUE(!oci_should_retry("GET", true, 0, CURLE_WRITE_ERROR));
+}
+
+/* The pacing arithmetic (AIMD): what a 429 and the answers do to an endpoint's rate. */
+TEST(pacer) {
+        usec_t t = 1000 * S, ms = USEC_PER_MSEC;
+        OciPacer p;
+
+        /* Unpaced without a limit: requests go at once, until the first 429. */
+        oci_pacer_init(&p, 0);
+        for (int i = 0; i < 100; i++)
+                ASSERT_EQ(oci_pacer_take(&p, t), 0);
+        /* The service admitted 60 in the last second, then says 429: 0.75 of what it took. */
+        for (int i = 0; i < 60; i++)
+                oci_pacer_accepted(&p, t + (usec_t) i * 10 * ms);
+        ASSERT_EQ(oci_pacer_accepted_rate(&p, t + 600 * ms), 60U);
+        oci_pacer_throttled(&p, t + 590 * ms, 0, t + 600 * ms);
+        ASSERT_EQ(p.decreases, 1U);
+        ASSERT_TRUE(fabs(p.rate - 45.0) < 1e-9);
+        /* 429s for requests sent before that decrease, or within a second of it: no second cut. */
+        oci_pacer_throttled(&p, t + 599 * ms, 0, t + 700 * ms);
+        oci_pacer_throttled(&p, t + 650 * ms, 0, t + 900 * ms);
+        ASSERT_EQ(p.decreases, 1U);
+        ASSERT_EQ(p.throttles, 3U);
+        ASSERT_TRUE(fabs(p.rate - 45.0) < 1e-9);
+        /* Paced: a burst of 100 ms worth (4.5 → 4 requests), then one every 1/45 s. */
+        {
+                usec_t x = t + 2 * S;
+                unsigned burst = 0;
+                while (oci_pacer_take(&p, x) == 0)
+                        burst++;
+                ASSERT_EQ(burst, 4U);
+                ASSERT_EQ(oci_pacer_take(&p, x), (usec_t) ceil(S / 45.0 * (1.0 - (4.5 - 4.0))));
+        }
+        /* Additive increase: a second of answers at 45/s raises the rate by about OCI_PACER_INCREASE. */
+        {
+                double before = p.rate;
+                for (int i = 0; i < 45; i++)
+                        oci_pacer_accepted(&p, t + 3 * S + (usec_t) i * 22 * ms);
+                ASSERT_TRUE(p.rate > before + 0.85 * OCI_PACER_INCREASE && p.rate < before + OCI_PACER_INCREASE);
+        }
+        /* Later 429s cut again, from the rate (the service admitted more than half of it). */
+        {
+                double before = p.rate;
+                for (int i = 0; i < 200; i++)
+                        oci_pacer_accepted(&p, t + 4 * S + (usec_t) i * ms);
+                before = p.rate;
+                oci_pacer_throttled(&p, t + 4 * S + 300 * ms, 0, t + 4 * S + 400 * ms);
+                ASSERT_EQ(p.decreases, 2U);
+                ASSERT_TRUE(fabs(p.rate - before * OCI_PACER_DECREASE) < 1e-9);
+        }
+        /* Never below the floor. */
+        for (int i = 0; i < 40; i++)
+                oci_pacer_throttled(&p, t + (10 + (usec_t) i * 2) * S, 0, t + (10 + (usec_t) i * 2) * S + ms);
+        ASSERT_TRUE(fabs(p.rate - OCI_PACER_MIN_RATE) < 1e-9);
+
+        /* Retry-After pauses the whole endpoint, even when the rate is not cut again. */
+        {
+                usec_t x = t + 200 * S;
+                unsigned d = p.decreases;
+                oci_pacer_throttled(&p, x - 2 * S, 3 * S, x);
+                ASSERT_EQ(p.decreases, d + 1);      /* the last cut was long ago */
+                ASSERT_EQ(oci_pacer_take(&p, x), 3 * S);
+                ASSERT_EQ(oci_pacer_take(&p, x + 2 * S), 1 * S);
+                ASSERT_EQ(oci_pacer_take(&p, x + 3 * S), 0);
+        }
+
+        /* A configured limit: paced from the start with a second's burst, never raised past it. */
+        oci_pacer_init(&p, 10);
+        for (int i = 0; i < 10; i++)
+                ASSERT_EQ(oci_pacer_take(&p, t), 0);
+        ASSERT_EQ(oci_pacer_take(&p, t), 100 * ms);
+        for (int i = 0; i < 1000; i++)
+                oci_pacer_accepted(&p, t + (usec_t) i * 100 * ms);
+        ASSERT_TRUE(fabs(p.rate - 10.0) < 1e-9);
+        oci_pacer_throttled(&p, t + 99 * S + 950 * ms, 0, t + 99 * S + 950 * ms);
+        ASSERT_TRUE(fabs(p.rate - 7.5) < 1e-9);     /* the rate: 10 were admitted in the last second */
+
+        /* A limit far above what the service admits: the first cut goes to what it admitted. */
+        oci_pacer_init(&p, 1000);
+        for (int i = 0; i < 20; i++)
+                oci_pacer_accepted(&p, t + (usec_t) i * 40 * ms);
+        oci_pacer_throttled(&p, t + 850 * ms, 0, t + 900 * ms);
+        ASSERT_TRUE(fabs(p.rate - 15.0) < 1e-9);
+}
+
+/* An endpoint paced by AIMD against a server that admits 50 requests/s (a token bucket of 50,
+ * burst 50, excess answered 429): simulated, 1,000 requests end near the floor (20 s) with few
+ * 429s, and every request is eventually admitted. */
+TEST(pacer_against_a_limit) {
+        OciPacer p;
+        OciTokenBucket server = {};
+        usec_t t = 1000 * S, start = t, rtt = 30 * USEC_PER_MSEC;
+        unsigned admitted = 0, throttled = 0, sent = 0;
+        usec_t pending_at[16];          /* answers in flight (sent at), at most 16 at once */
+        bool pending_ok[16];
+        usec_t pending_sent[16];
+        unsigned n_pending = 0;
+
+        oci_pacer_init(&p, 0);
+        while (admitted < 1000) {
+                /* answers that are due */
+                for (unsigned i = 0; i < n_pending;)
+                        if (pending_at[i] <= t) {
+                                if (pending_ok[i]) {
+                                        admitted++;
+                                        oci_pacer_accepted(&p, t);
+                                } else {
+                                        throttled++;
+                                        oci_pacer_throttled(&p, pending_sent[i], 0, t);
+                                }
+                                n_pending--;
+                                pending_at[i] = pending_at[n_pending];
+                                pending_ok[i] = pending_ok[n_pending];
+                                pending_sent[i] = pending_sent[n_pending];
+                        } else
+                                i++;
+                while (n_pending < 16 && admitted + n_pending < 1000 && oci_pacer_take(&p, t) == 0) {
+                        pending_sent[n_pending] = t;
+                        pending_at[n_pending] = t + rtt;
+                        pending_ok[n_pending] = oci_token_bucket_take(&server, 50, t) == 0;
+                        n_pending++;
+                        sent++;
+                }
+                t += USEC_PER_MSEC;
+                ASSERT_TRUE(t - start < 120 * S);
+        }
+        fprintf(stderr, "# pacer: 1000 admitted in %.1f s (floor 20 s), %u sent, %u answered 429\n",
+                 (double) (t - start) / S, sent, throttled);
+        ASSERT_TRUE(t - start < 27 * S);        /* within 35% of the floor (20 s, less the burst) */
+        ASSERT_TRUE(throttled < 100);           /* hammering would be thousands */
 }
 
 TEST(token_bucket) {
@@ -235,6 +366,8 @@ int main(void) {
         RUN(retry_after);
         RUN(should_retry);
         RUN(token_bucket);
+        RUN(pacer);
+        RUN(pacer_against_a_limit);
         RUN(urls);
         RUN(errors);
         RUN(retry_tokens);
