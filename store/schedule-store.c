@@ -739,6 +739,31 @@ int schedule_store_delete(Db *db, const uint64_t *ids, size_t n, const StoreActo
                       CALL(CALL_IDS, handler, userdata, .no_rows_is_enoent = true));
 }
 
+int schedule_store_retract(Db *db, const uint64_t *ids, size_t n, const char *reason, const StoreActor *actor,
+                           schedule_store_ids_handler_t handler, void *userdata) {
+        _cleanup_free_ char *a = NULL;
+        char uid[24];
+
+        if (n == 0)
+                return -EINVAL;
+        a = ids_array(ids, n);
+        if (!a)
+                return -ENOMEM;
+        return submit(db,
+                      "WITH gone AS (\n"
+                      "    DELETE FROM stopstart.schedules s WHERE s.id = ANY ($1::bigint[]) AND s.deleted_at IS NULL\n"
+                      "        AND NOT EXISTS (SELECT 1 FROM stopstart.occurrences o WHERE o.schedule_id = s.id)\n"
+                      "    RETURNING s.id, s.name\n"
+                      "), audit AS (\n"
+                      "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value)\n"
+                      "    SELECT $2::bigint, $3, 'create-refused', 'schedule', id::text,\n"
+                      "           jsonb_build_object('name', name, 'reason', $4::text) FROM gone\n"
+                      ")\n"
+                      "SELECT id FROM gone ORDER BY id",
+                      4, (const char *[]) { a, fmt_uid(actor, uid), actor_name(actor), strempty(reason) },
+                      DB_QUERY_FAIL_FAST, CALL(CALL_IDS, handler, userdata));
+}
+
 /* ---- exception calendars ----------------------------------------------------------------------- */
 
 int calendar_store_load(Db *db, calendar_store_list_handler_t handler, void *userdata) {

@@ -51,6 +51,11 @@ int schedule_store_set_enabled(Db *db, const uint64_t *ids, size_t n, bool enabl
 /* Deletes schedules (softly: their occurrences and actions stay). */
 int schedule_store_delete(Db *db, const uint64_t *ids, size_t n, const StoreActor *actor,
                           schedule_store_ids_handler_t handler, void *userdata);
+/* Takes back schedules just inserted whose timers systemd refused: removed for good (targets and
+ * exception links with them; never one that has an occurrence), with an audit entry
+ * "create-refused" naming the reason. */
+int schedule_store_retract(Db *db, const uint64_t *ids, size_t n, const char *reason, const StoreActor *actor,
+                           schedule_store_ids_handler_t handler, void *userdata);
 
 /* ---- exception calendars ---- */
 

@@ -942,12 +942,20 @@ typedef struct ChangeCtx {
         scheduler_done_t done;
         void *userdata;
         CalendarQuery *query;
+        /* create: the stored ids while systemd is asked for their timers */
+        uint64_t *ids;
+        unsigned timers_pending;
+        bool timers_cancelled;
+        int timer_error;
+        char *timer_message;
 } ChangeCtx;
 
 static void change_ctx_free(ChangeCtx *c) {
         for (size_t i = 0; i < c->n; i++)
                 schedule_free(c->schedules[i]);
         free(c->schedules);
+        free(c->ids);
+        free(c->timer_message);
         calendar_query_free(c->query);
         free(c);
 }
@@ -969,10 +977,97 @@ static void writes_end(ChangeCtx *c) {
         }
 }
 
+static void change_apply(ChangeCtx *c, const uint64_t *ids, size_t n);
+
+static void on_retracted(int error, const uint64_t *ids, size_t n, const char *message, void *userdata) {
+        ChangeCtx *c = userdata;
+        _cleanup_free_ char *m = NULL;
+
+        if (error < 0 || n != c->n) {
+                log_warning("Could not take back the schedules systemd refused: %s",
+                            message ?: strerror(error < 0 ? -error : ENOENT));
+                m = strprintf("%s; taking it back failed (%s): it stays in the database, without a timer, until "
+                              "removed after the next Reload()", strna(c->timer_message),
+                              message ?: strerror(error < 0 ? -error : ENOENT));
+        } else
+                m = strprintf("%s; nothing was stored.", strna(c->timer_message));
+        change_fail(c, c->timer_error, c->timer_error == -EINVAL ? SCHEDULER_ERROR_INVALID_CALENDAR : SCHEDULER_ERROR_OTHER,
+                    m ?: c->timer_message);
+}
+
+static void on_create_timer(Pid1 *p, const char *id, int error, const char *message, void *userdata) {
+        ChangeCtx *c = userdata;
+        Scheduler *s = c->s;
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor;
+        int r;
+
+        /* Away (-ENOTCONN): kept as desired, created when the manager is back; not a refusal.
+         * Cancelled: the client is going away (pid1_free() calls us from inside), touch nothing. */
+        if (error == -ECANCELED)
+                c->timers_cancelled = true;
+        else if (error < 0 && error != -ENOTCONN && c->timer_error == 0) {
+                const char *name = "?", *why = message ?: strerror(-error);
+                size_t l = strlen(why);
+                for (size_t i = 0; i < c->n; i++)
+                        if (c->schedules[i] && c->ids[i] == strtoull(strempty(id), NULL, 10))
+                                name = c->schedules[i]->name;
+                c->timer_error = error;
+                /* systemd's messages end with a full stop; ours goes on. */
+                c->timer_message = strprintf("systemd (%s) refused the timer of schedule \"%s\": %.*s",
+                                             pid1_get_description(p), name,
+                                             (int) (l > 0 && why[l - 1] == '.' ? l - 1 : l), why);
+        }
+        if (--c->timers_pending > 0)
+                return;
+        if (c->timers_cancelled)
+                return change_fail(c, -ECANCELED, SCHEDULER_ERROR_OTHER,
+                                   "The daemon is stopping; the schedule is stored and gets its timer at the next start.");
+        if (c->timer_error == 0)
+                return change_apply(c, c->ids, c->n);
+
+        log_warning("%s", strna(c->timer_message));
+        for (size_t i = 0; i < c->n; i++) {
+                char tid[24];
+                snprintf(tid, sizeof tid, "%" PRIu64, c->ids[i]);
+                (void) pid1_timer_remove(s->pid1, tid, on_timer_done, s);
+        }
+        actor = scheduler_actor(c->uid, &actor_buf);
+        r = schedule_store_retract(s->manager->db, c->ids, c->n, c->timer_message, &actor, on_retracted, c);
+        if (r < 0)
+                on_retracted(r, NULL, 0, NULL, c);
+}
+
+/* A new schedule is kept only once systemd has its timer: a timer the manager refuses (a unit of
+ * that name masked, a spec it reads differently from systemd-analyze, no grant) fails the
+ * creation, and the rows are taken back before the caller hears of it. */
+static void create_timers(ChangeCtx *c, const uint64_t *ids, size_t n) {
+        Scheduler *s = c->s;
+
+        c->ids = new(uint64_t, n);
+        if (!c->ids)
+                return change_apply(c, ids, n);
+        memcpy(c->ids, ids, n * sizeof *ids);
+        c->timers_pending = 1;          /* held until every request is out */
+        for (size_t i = 0; i < n; i++) {
+                Schedule *sch = c->schedules[i];
+                char tid[24];
+                int r;
+
+                if (!sch->enabled)
+                        continue;
+                snprintf(tid, sizeof tid, "%" PRIu64, ids[i]);
+                c->timers_pending++;
+                r = pid1_timer_set(s->pid1, tid, sch->calendars, sch->time_zone, sch->name, on_create_timer, c);
+                if (r < 0)
+                        on_create_timer(s->pid1, tid, r, NULL, c);
+        }
+        on_create_timer(s->pid1, NULL, 0, NULL, c);
+}
+
 static void on_stored(int error, const uint64_t *ids, size_t n, const char *message, void *userdata) {
         ChangeCtx *c = userdata;
         Scheduler *s = c->s;
-        int r;
 
         if (!c->create)
                 writes_end(c);
@@ -982,6 +1077,16 @@ static void on_stored(int error, const uint64_t *ids, size_t n, const char *mess
                                            message ?: "A schedule of that name exists already.");
                 return change_fail(c, error < 0 ? error : -EBADMSG, store_error_kind(error), message);
         }
+        if (c->create && s->pid1)
+                return create_timers(c, ids, n);
+        change_apply(c, ids, n);
+}
+
+/* The stored schedules become entries (announced), their timers follow; the caller is answered. */
+static void change_apply(ChangeCtx *c, const uint64_t *ids, size_t n) {
+        Scheduler *s = c->s;
+        int r;
+
         for (size_t i = 0; i < n; i++) {
                 Schedule *sch = TAKE_PTR(c->schedules[i]);
                 ScheduleEntry *e;
@@ -1000,6 +1105,9 @@ static void on_stored(int error, const uint64_t *ids, size_t n, const char *mess
                                 log_oom();
                                 continue;
                         }
+                        /* A timer created before its entry (create_timers()) reported its times then. */
+                        if (s->pid1)
+                                (void) pid1_timer_get(s->pid1, e->timer_id, &e->timer);
                         schedule_bus_emit_added(e);
                 }
                 entry_sync_timer(s, e);

@@ -199,6 +199,43 @@ class TestVerbs(ScheduleTest):
             self.assertEqual(r.returncode, code, (t, r.stderr))
             self.assertIn(t.split(":")[-1], r.stderr)
 
+    def test_timer_refused_by_systemd_stores_nothing(self):
+        """The manager refuses the timer of a new schedule (here: a unit of that name is masked):
+        CreateSchedule answers an error naming systemd's reason, and nothing is stored or
+        announced; the same name can be used once the manager accepts."""
+        inst = self.instances()[0]
+        self.add("probe", "--action=stop", "--on=daily", inst["id"])
+        next_id = self.ctl_json("schedule", "show", "probe")["id"] + 1
+        unit = f"stopstart-schedule-{next_id}.timer"
+        self.st.usermgr.systemctl("--runtime", "mask", unit)
+        self.addCleanup(self.st.usermgr.systemctl, "--runtime", "unmask", unit, check=False)
+        wait_for(lambda: all(x["next_elapse"] for x in self.ctl_json("schedule", "list") if x["enabled"]), 10, 0.1,
+                 "NextElapse")
+        before = self.ctl_json("schedule", "list")
+        with PropMonitor(self.st) as mon:
+            r = self.ctl("schedule", "add", "refused", "--action=stop", "--on=daily", inst["id"])
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("refused the timer", r.stderr)
+            self.assertIn("already loaded or has a fragment file", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            time.sleep(0.3)
+            self.assertNotIn(f"/org/stopstart/StopStart1/schedule/{next_id}", mon.paths())
+        self.assertEqual(self.ctl_json("schedule", "list"), before)
+        self.assertEqual(self.ctl("schedule", "show", "refused", check=None).returncode, EXIT_NO_SUCH_OBJECT)
+        self.assertNotIn(unit, self.timer_units())
+        # A window whose second timer is refused takes both back.
+        self.st.usermgr.systemctl("--runtime", "mask", f"stopstart-schedule-{next_id + 2}.timer")
+        self.addCleanup(self.st.usermgr.systemctl, "--runtime", "unmask", f"stopstart-schedule-{next_id + 2}.timer",
+                        check=False)
+        r = self.ctl("schedule", "add-window", "half", "--up=*-*-* 08:00", "--down=*-*-* 19:00", inst["id"])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(self.ctl_json("schedule", "list"), before)
+        for k in (1, 2):
+            self.assertNotIn(f"stopstart-schedule-{next_id + k}.timer", self.timer_units())
+        # Accepted now (another id): stored and timed as usual.
+        self.add("refused", "--action=stop", "--on=daily", inst["id"])
+        wait_for(lambda: self.timer_of("refused") in self.timer_units(), 10, 0.1, "the timer")
+
     def test_window_calendars_preview(self):
         inst = [i for i in self.instances()][:3]
         self.ctl("calendar", "add", "holidays", "2030-12-24..2030-12-26", "2030-01-01", check=0)
