@@ -1266,9 +1266,11 @@ static int schedule_simulate(int argc, char *argv[], void *userdata) {
                     json_add(e, "always_on_hours", json_object_new_double(always)) < 0 ||
                     json_object_array_add(inst, e) < 0)
                         return log_oom();
+                /* No share of a range too short to show (0.0 h always-on): 0% or 100% would be noise. */
                 if (table_add_string(h, instance_name(names, id)) < 0 || table_add_stringf(h, "%.1f", running) < 0 ||
                     table_add_stringf(h, "%.1f", always) < 0 ||
-                    table_add_stringf(h, "%.0f%%", always > 0 ? 100.0 * (always - running) / always : 0.0) < 0)
+                    (always < 0.05 ? table_add_string(h, "-")
+                                   : table_add_stringf(h, "%.0f%%", 100.0 * (always - running) / always)) < 0)
                         return log_oom();
         }
 

@@ -471,6 +471,13 @@ class TestOperatorMistakes(ScheduleTest):
         self.refused(["schedule", "delay", "twice", "--by=31d"], EXIT_USAGE, "at most 30 days")
         self.refused(["schedule", "simulate", "twice", "--from=now", "--to=+400d"], EXIT_USAGE, "at most a year")
 
+    def test_simulate_share_of_an_empty_range(self):
+        inst = self.instances()[0]
+        self.add("tiny", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
+        out = self.ctl("schedule", "simulate", "tiny", "--from=@1800000000", "--to=@1800000001", check=0).stdout
+        row = next(x for x in out.splitlines() if x.startswith(inst["displayName"]))
+        self.assertRegex(row, r" 0\.0 +0\.0 +-$")   # no 0% or 100% of nothing
+
     def test_preview_answers_while_the_database_is_away(self):
         inst = self.instances()[0]
         self.add("away", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
