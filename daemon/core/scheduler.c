@@ -1900,9 +1900,32 @@ static void on_skip_next(CalendarQuery *q, CalendarResult *result, void *userdat
         SkipCtx *c = userdata;
         _cleanup_(calendar_result_freep) CalendarResult *res = result;
 
-        if (res->error < 0 || res->n_instants == 0) {
+        /* systemd's engine gives up on some far instants (9999-12-31): no occurrence there either. */
+        if (res->error < 0 && c->at > 0) {
+                _cleanup_free_ char *msg = strprintf("The schedule has no occurrence at that time (%s).",
+                                                     strna(res->message));
+                fail(c->s, c->handler, c->userdata, res->error, SCHEDULER_ERROR_INVALID_CONFIG,
+                     msg ?: "The schedule has no occurrence at that time.");
+                free(c);
+                return;
+        }
+        if (res->error < 0 || (res->n_instants == 0 && c->at == 0)) {
                 fail(c->s, c->handler, c->userdata, res->error < 0 ? res->error : -ENOENT, SCHEDULER_ERROR_INVALID_CONFIG,
                      res->error < 0 ? res->message : "The schedule has no coming occurrence.");
+                free(c);
+                return;
+        }
+        /* An instant given must be one of the schedule's: anything else would record an
+         * occurrence that can never come (and skip nothing). */
+        if (c->at > 0 && (res->n_instants == 0 || res->instants[0] != c->at)) {
+                char when[TIMESTAMP_MAX];
+                _cleanup_free_ char *msg = NULL;
+
+                if (res->n_instants > 0)
+                        msg = strprintf("The schedule has no occurrence at that time (the next one after it is %s).",
+                                        format_timestamp(when, sizeof when, res->instants[0]));
+                fail(c->s, c->handler, c->userdata, -ENOENT, SCHEDULER_ERROR_INVALID_CONFIG,
+                     msg ?: "The schedule has no occurrence at that time.");
                 free(c);
                 return;
         }
@@ -1919,12 +1942,9 @@ static int skip_or_delay(Scheduler *s, ScheduleEntry *e, uint64_t at, uint64_t b
                 return -ENOMEM;
         *c = (SkipCtx) { .s = s, .schedule_id = e->schedule->id, .at = at, .by = by, .delay = delay, .uid = uid,
                          .handler = handler, .userdata = userdata };
-        if (at > 0) {
-                skip_store(c);
-                return 0;
-        }
-        r = calendar_next(s->manager->event, e->schedule->calendars, e->schedule->time_zone, manager_now(), 1,
-                          on_skip_next, c, NULL);
+        /* The next instant, or (strictly after at - 1µs) whether at is one. */
+        r = calendar_next(s->manager->event, e->schedule->calendars, e->schedule->time_zone,
+                          at > 0 ? at - 1 : manager_now(), 1, on_skip_next, c, NULL);
         if (r < 0)
                 free(c);
         return r;

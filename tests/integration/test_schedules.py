@@ -471,6 +471,20 @@ class TestOperatorMistakes(ScheduleTest):
         self.refused(["schedule", "delay", "twice", "--by=31d"], EXIT_USAGE, "at most 30 days")
         self.refused(["schedule", "simulate", "twice", "--from=now", "--to=+400d"], EXIT_USAGE, "at most a year")
 
+    def test_skip_at_a_time_that_is_no_occurrence(self):
+        inst = self.instances()[0]
+        self.add("slots", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
+        day = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).date()
+        slot = int(datetime.datetime(day.year, day.month, day.day, 3, tzinfo=datetime.timezone.utc).timestamp())
+        for args in (["skip", "slots", f"--at=@{slot + 1800}"], ["delay", "slots", f"--at=@{slot + 1800}", "--by=1h"],
+                     ["skip", "slots", "--at=9999-12-31"]):
+            self.refused(["schedule", *args], EXIT_USAGE, "no occurrence at that time")
+        self.assertEqual(self.occurrences("slots"), [])
+        self.ctl("schedule", "skip", "slots", f"--at=@{slot}", check=0)
+        occ = self.occurrences("slots")
+        self.assertEqual([(datetime.datetime.fromisoformat(o["scheduled_at"]).timestamp(), o["state"]) for o in occ],
+                         [(slot, "skipped")])
+
     def test_simulate_share_of_an_empty_range(self):
         inst = self.instances()[0]
         self.add("tiny", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
