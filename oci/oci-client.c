@@ -128,14 +128,8 @@ usec_t oci_backoff_delay(unsigned n, usec_t base, usec_t cap, uint64_t rnd) {
         return rnd % (ceiling + 1);
 }
 
-static const char month_names[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
 int oci_parse_retry_after(const char *value, usec_t now_realtime, usec_t *ret) {
         const char *p = value;
-        struct tm tm = {};
-        char mon[4] = {};
-        int day, year, hh, mm, ss, n = 0;
         time_t t;
 
         if (!value)
@@ -157,22 +151,8 @@ int oci_parse_retry_after(const char *value, usec_t now_realtime, usec_t *ret) {
                 return 0;
         }
 
-        /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
-        if (strlen(p) < 29 || p[3] != ',' ||
-            sscanf(p + 4, " %2d %3s %4d %2d:%2d:%2d GMT%n", &day, mon, &year, &hh, &mm, &ss, &n) != 6 || p[4 + n] != 0)
-                return -EINVAL;
-        tm.tm_mon = -1;
-        for (int i = 0; i < 12; i++)
-                if (streq(mon, month_names[i]))
-                        tm.tm_mon = i;
-        if (tm.tm_mon < 0 || day < 1 || day > 31 || year < 1970 || hh > 23 || mm > 59 || ss > 60)
-                return -EINVAL;
-        tm.tm_mday = day;
-        tm.tm_year = year - 1900;
-        tm.tm_hour = hh;
-        tm.tm_min = mm;
-        tm.tm_sec = ss;
-        t = timegm(&tm);
+        /* An HTTP-date, in any of the three forms HTTP recipients accept: libcurl's parser. */
+        t = curl_getdate(p, NULL);
         if (t == (time_t) -1)
                 return -EINVAL;
         if ((usec_t) t * USEC_PER_SEC <= now_realtime)
@@ -317,26 +297,16 @@ void oci_pacer_throttled(OciPacer *p, usec_t sent_at, usec_t retry_after, usec_t
 }
 
 char *oci_url_escape(const char *s) {
-        static const char hex[] = "0123456789ABCDEF";
-        size_t n = 0;
-        char *r, *p;
+        char *e, *r;
 
         assert(s);
-        for (const char *q = s; *q; q++)
-                n += (isalnum((unsigned char) *q) || strchr("-._~", *q)) ? 1 : 3;
-        r = malloc(n + 1);
-        if (!r)
+        /* RFC 3986: everything but the unreserved characters, as libcurl does it (the handle is
+         * not needed since 7.82) */
+        e = curl_easy_escape(NULL, s, 0);
+        if (!e)
                 return NULL;
-        p = r;
-        for (const unsigned char *q = (const unsigned char *) s; *q; q++)
-                if (isalnum(*q) || strchr("-._~", *q))
-                        *p++ = (char) *q;
-                else {
-                        *p++ = '%';
-                        *p++ = hex[*q >> 4];
-                        *p++ = hex[*q & 15];
-                }
-        *p = 0;
+        r = strdup(e);
+        curl_free(e);
         return r;
 }
 
@@ -796,44 +766,29 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static int header_value(const char *line, size_t n, const char *name, char **ret) {
-        size_t k = strlen(name);
-        const char *v, *end = line + n;
-        char *s;
+/* A header of the final response (not of a 100 Continue or a redirect before it), as libcurl
+ * kept it; NULL when absent. */
+static int response_header(CURL *easy, const char *name, char **ret) {
+        struct curl_header *h;
+        char *v;
 
-        if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
+        *ret = mfree(*ret);
+        if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
                 return 0;
-        v = line + k + 1;
-        while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-        s = strndup(v, (size_t) (end - v));
-        if (!s)
+        v = strdup(h->value);
+        if (!v)
                 return -ENOMEM;
-        free(*ret);
-        *ret = s;
+        *ret = v;
         return 1;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
-        OciRequest *req = userdata;
-        size_t n = size * nmemb;
-
-        if (n >= 5 && strneq(data, "HTTP/", 5)) {
-                /* a new response (after a 100 Continue, say): forget the previous one's headers */
-                req->resp_request_id = mfree(req->resp_request_id);
-                req->next_page = mfree(req->next_page);
-                req->etag = mfree(req->etag);
-                req->retry_after = mfree(req->retry_after);
-                return n;
-        }
-        if (header_value(data, n, "opc-request-id", &req->resp_request_id) < 0 ||
-            header_value(data, n, "opc-next-page", &req->next_page) < 0 ||
-            header_value(data, n, "etag", &req->etag) < 0 ||
-            header_value(data, n, "retry-after", &req->retry_after) < 0)
-                return 0;
-        return n;
+static int read_response_headers(OciRequest *req) {
+        if (response_header(req->easy, "opc-request-id", &req->resp_request_id) < 0 ||
+            response_header(req->easy, "opc-next-page", &req->next_page) < 0 ||
+            response_header(req->easy, "etag", &req->etag) < 0 ||
+            response_header(req->easy, "retry-after", &req->retry_after) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 static void on_transfer_done(CurlGlue *g, CURL *easy, CURLcode result, void *userdata);
@@ -899,8 +854,6 @@ static int attempt_start(OciRequest *req) {
         if (curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers) != CURLE_OK ||
             curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
             curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
-            curl_easy_setopt(req->easy, CURLOPT_HEADERDATA, req) != CURLE_OK ||
             curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf) != CURLE_OK ||
             curl_easy_setopt(req->easy, CURLOPT_MAXFILESIZE_LARGE,
                              (curl_off_t) c->settings.max_response_size) != CURLE_OK)
@@ -1056,8 +1009,11 @@ static void on_transfer_done(CurlGlue *g, CURL *easy, CURLcode result, void *use
         req->state = REQUEST_NEW;
         schedule_dispatch(c); /* a slot is free */
 
-        if (result == CURLE_OK)
+        if (result == CURLE_OK) {
                 (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+                if (read_response_headers(req) < 0)
+                        log_oom();   /* the answer stands without its request id and paging */
+        }
         if (status == 429) {
                 /* The service says slow down: the whole endpoint does, not just this request's retry. */
                 usec_t ra = 0, nw = now(CLOCK_MONOTONIC);

@@ -69,7 +69,13 @@ TEST(retry_after) {
         ASSERT_ERR(oci_parse_retry_after("5s", now_rt, &d), EINVAL);
         ASSERT_ERR(oci_parse_retry_after("-1", now_rt, &d), EINVAL);
         ASSERT_ERR(oci_parse_retry_after("Sun, 05 Foo 2014 21:30:00 GMT", now_rt, &d), EINVAL);
-        ASSERT_ERR(oci_parse_retry_after("Sun, 05 Jan 2014 21:30:00 GMT trailing", now_rt, &d), EINVAL);
+        /* HTTP's obsolete date forms too (RFC 9110 5.6.7: recipients accept all three) */
+        ASSERT_OK(oci_parse_retry_after("Sunday, 05-Jan-14 21:31:50 GMT", now_rt, &d));
+        ASSERT_EQ(d, 10 * S);
+        ASSERT_OK(oci_parse_retry_after("Sun Jan  5 21:31:50 2014", now_rt, &d));
+        ASSERT_EQ(d, 10 * S);
+        ASSERT_ERR(oci_parse_retry_after("Sun, 05 Jan 2014 25:30:00 GMT", now_rt, &d), EINVAL);
+        ASSERT_ERR(oci_parse_retry_after("Sun, 05 Jan 2014 21:30:00 XYZ", now_rt, &d), EINVAL);
         ASSERT_ERR(oci_parse_retry_after("99999999999999999999", now_rt, &d), ERANGE);
         ASSERT_ERR(oci_parse_retry_after(NULL, now_rt, &d), EINVAL);
 }
