@@ -1279,7 +1279,20 @@ typedef struct SimpleCtx {
         bool enabled;
         scheduler_done_t handler;
         void *userdata;
+        /* enabling: systemd is asked for the timers first */
+        uid_t uid;
+        unsigned timers_pending;
+        bool timers_cancelled;
+        int timer_error;
+        char *timer_message;
 } SimpleCtx;
+
+static void simple_ctx_free(SimpleCtx *c) {
+        if (!c)
+                return;
+        free(c->timer_message);
+        free(c);
+}
 
 static void simple_writes_end(SimpleCtx *c) {
         for (size_t i = 0; i < c->n; i++) {
@@ -1289,14 +1302,28 @@ static void simple_writes_end(SimpleCtx *c) {
         }
 }
 
+/* Enabling whose timers were set first (enable_timers()) but is not kept: they go again. */
+static void enable_drop_timers(SimpleCtx *c) {
+        Scheduler *s = c->s;
+
+        if (!c->enabled || !s->pid1)
+                return;
+        for (size_t i = 0; i < c->n; i++) {
+                ScheduleEntry *e = scheduler_get(s, c->ids[i]);
+                if (e && !e->schedule->enabled)
+                        (void) pid1_timer_remove(s->pid1, e->timer_id, on_timer_done, s);
+        }
+}
+
 static void on_enabled_stored(int error, Schedule **schedules, size_t n, const char *message, void *userdata) {
         SimpleCtx *c = userdata;
         Scheduler *s = c->s;
 
         simple_writes_end(c);
         if (error < 0) {
+                enable_drop_timers(c);
                 fail(s, c->handler, c->userdata, error, store_error_kind(error), message);
-                free(c);
+                simple_ctx_free(c);
                 return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -1313,7 +1340,7 @@ static void on_enabled_stored(int error, Schedule **schedules, size_t n, const c
         free(schedules);
         if (c->handler)
                 c->handler(s, NULL, c->userdata);
-        free(c);
+        simple_ctx_free(c);
 }
 
 static SimpleCtx *simple_begin(Scheduler *s, ScheduleEntry *e, scheduler_done_t handler, void *userdata) {
@@ -1331,20 +1358,95 @@ static SimpleCtx *simple_begin(Scheduler *s, ScheduleEntry *e, scheduler_done_t 
         return c;
 }
 
+static int enable_store(SimpleCtx *c) {
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor = scheduler_actor(c->uid, &actor_buf);
+
+        return schedule_store_set_enabled(c->s->manager->db, c->ids, c->n, c->enabled, &actor, on_enabled_stored, c);
+}
+
+static void on_enable_timer(Pid1 *p, const char *id, int error, const char *message, void *userdata) {
+        SimpleCtx *c = userdata;
+        Scheduler *s = c->s;
+        int r;
+
+        /* As for a new schedule (on_create_timer()): away is no refusal, cancelled touches nothing. */
+        if (error == -ECANCELED)
+                c->timers_cancelled = true;
+        else if (error < 0 && error != -ENOTCONN && c->timer_error == 0) {
+                ScheduleEntry *e = NULL;
+                const char *why = message ?: strerror(-error);
+                size_t l = strlen(why);
+
+                for (size_t i = 0; i < c->n && !e; i++)
+                        if (streq_ptr(scheduler_get(s, c->ids[i]) ? scheduler_get(s, c->ids[i])->timer_id : NULL, id))
+                                e = scheduler_get(s, c->ids[i]);
+                c->timer_error = error;
+                c->timer_message = strprintf("systemd (%s) refused the timer of schedule \"%s\": %.*s; it stays "
+                                             "disabled.", pid1_get_description(p), e ? e->schedule->name : "?",
+                                             (int) (l > 0 && why[l - 1] == '.' ? l - 1 : l), why);
+        }
+        if (--c->timers_pending > 0)
+                return;
+        if (c->timers_cancelled || c->timer_error < 0) {
+                if (!c->timers_cancelled) {
+                        log_warning("%s", strna(c->timer_message));
+                        enable_drop_timers(c);
+                }
+                simple_writes_end(c);
+                fail(s, c->handler, c->userdata, c->timers_cancelled ? -ECANCELED : c->timer_error,
+                     c->timer_error == -EINVAL ? SCHEDULER_ERROR_INVALID_CALENDAR : SCHEDULER_ERROR_OTHER,
+                     c->timers_cancelled ? "The daemon is stopping." : c->timer_message);
+                simple_ctx_free(c);
+                return;
+        }
+        r = enable_store(c);
+        if (r < 0) {
+                enable_drop_timers(c);
+                simple_writes_end(c);
+                fail(s, c->handler, c->userdata, r, SCHEDULER_ERROR_DATABASE, NULL);
+                simple_ctx_free(c);
+        }
+}
+
+/* Enabling asks systemd for the timers first: one it refuses (a masked unit name, no grant) fails
+ * the call and the schedule stays disabled, rather than being enabled without a timer. */
+static void enable_timers(SimpleCtx *c) {
+        Scheduler *s = c->s;
+
+        c->timers_pending = 1;          /* held until every request is out */
+        for (size_t i = 0; i < c->n; i++) {
+                ScheduleEntry *e = scheduler_get(s, c->ids[i]);
+                int r;
+
+                if (!e || e->schedule->enabled)
+                        continue;       /* has its timer */
+                c->timers_pending++;
+                r = pid1_timer_set(s->pid1, e->timer_id, e->schedule->calendars, e->schedule->time_zone,
+                                   e->schedule->name, on_enable_timer, c);
+                if (r < 0)
+                        on_enable_timer(s->pid1, e->timer_id, r, NULL, c);
+        }
+        on_enable_timer(s->pid1, NULL, 0, NULL, c);
+}
+
 int scheduler_set_enabled(Scheduler *s, ScheduleEntry *e, bool enabled, uid_t uid, scheduler_done_t handler,
                           void *userdata) {
-        _cleanup_free_ char *actor_buf = NULL;
-        StoreActor actor = scheduler_actor(uid, &actor_buf);
         SimpleCtx *c = simple_begin(s, e, handler, userdata);
         int r;
 
         if (!c)
                 return -ENOMEM;
         c->enabled = enabled;
-        r = schedule_store_set_enabled(s->manager->db, c->ids, c->n, enabled, &actor, on_enabled_stored, c);
+        c->uid = uid;
+        if (enabled && s->pid1) {
+                enable_timers(c);
+                return 0;
+        }
+        r = enable_store(c);
         if (r < 0) {
                 simple_writes_end(c);
-                free(c);
+                simple_ctx_free(c);
         }
         return r;
 }

@@ -202,7 +202,8 @@ class TestVerbs(ScheduleTest):
     def test_timer_refused_by_systemd_stores_nothing(self):
         """The manager refuses the timer of a new schedule (here: a unit of that name is masked):
         CreateSchedule answers an error naming systemd's reason, and nothing is stored or
-        announced; the same name can be used once the manager accepts."""
+        announced; the same name can be used once the manager accepts. Enable likewise: the
+        schedule stays disabled."""
         inst = self.instances()[0]
         self.add("probe", "--action=stop", "--on=daily", inst["id"])
         next_id = self.ctl_json("schedule", "show", "probe")["id"] + 1
@@ -235,6 +236,22 @@ class TestVerbs(ScheduleTest):
         # Accepted now (another id): stored and timed as usual.
         self.add("refused", "--action=stop", "--on=daily", inst["id"])
         wait_for(lambda: self.timer_of("refused") in self.timer_units(), 10, 0.1, "the timer")
+
+        # Enabling asks for the timer first: refused, the schedule stays disabled, without a timer.
+        self.add("sleeper", "--action=stop", "--on=daily", "--disabled", inst["id"])
+        sleeper = self.timer_of("sleeper")
+        self.st.usermgr.systemctl("--runtime", "mask", sleeper)
+        self.addCleanup(self.st.usermgr.systemctl, "--runtime", "unmask", sleeper, check=False)
+        r = self.ctl("schedule", "enable", "sleeper")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("refused the timer", r.stderr)
+        self.assertIn("stays disabled", r.stderr)
+        self.assertIs(self.ctl_json("schedule", "show", "sleeper")["enabled"], False)
+        self.assertNotIn(sleeper, self.timer_units())
+        self.st.usermgr.systemctl("--runtime", "unmask", sleeper)
+        self.ctl("schedule", "enable", "sleeper", check=0)
+        self.assertIs(self.ctl_json("schedule", "show", "sleeper")["enabled"], True)
+        wait_for(lambda: sleeper in self.timer_units(), 10, 0.1, "the timer once enabled")
 
     def test_window_calendars_preview(self):
         inst = [i for i in self.instances()][:3]
