@@ -116,7 +116,11 @@ int leader_store_listen(Db *db, leader_store_done_handler_t handler, void *userd
         if (!c)
                 return -ENOMEM;
         *c = (DoneCtx) { .handler = handler, .userdata = userdata };
-        r = db_query(db, "LISTEN " LEADER_CHANGES_CHANNEL "; SELECT pg_advisory_lock_shared(" LEADER_PRESENCE_KEY ")",
+        /* Over TCP, the server ends the session of a host gone silent (and with it the lock) within
+         * about 6 s rather than the kernel's two hours of keepalive (no-ops on a unix socket). */
+        r = db_query(db, "LISTEN " LEADER_CHANGES_CHANNEL "; SELECT pg_advisory_lock_shared(" LEADER_PRESENCE_KEY "); "
+                         "SET tcp_keepalives_idle = 3; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3; "
+                         "SET tcp_user_timeout = 6000",
                      0, NULL, DB_QUERY_FAIL_FAST, on_done, c);
         if (r < 0)
                 free(c);

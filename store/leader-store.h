@@ -43,6 +43,7 @@ int leader_store_claim(Db *db, LeaderClaim how, const char *identity, leader_sto
 int leader_store_check(Db *db, leader_store_claim_handler_t handler, void *userdata);
 
 typedef void (*leader_store_done_handler_t)(int error, const char *message, void *userdata);
-/* LISTEN on LEADER_CHANGES_CHANNEL and mark this session present (again after every
- * reconnection: a new session listens to nothing and holds nothing). */
+/* LISTEN on LEADER_CHANGES_CHANNEL, mark this session present, and have the server end it
+ * within about 6 s once its peer is gone silent over TCP (again after every reconnection: a new
+ * session listens to nothing and holds nothing). */
 int leader_store_listen(Db *db, leader_store_done_handler_t handler, void *userdata);

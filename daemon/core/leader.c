@@ -34,6 +34,7 @@ struct Leader {
         LeaderRole role;
         bool in_flight;                 /* a claim or check is under way */
         uint64_t in_flight_since;       /* CLOCK_MONOTONIC */
+        unsigned silent_ticks;          /* ticks that found it unanswered */
         bool was_connected;             /* notifications may have been missed: reload all */
         bool settled;                   /* connected and answered since: the role is known */
         uint64_t rejoin_at;             /* CLOCK_MONOTONIC: no claim before */
@@ -156,7 +157,10 @@ static void leader_tick_now(Leader *l) {
         if (l->in_flight) {
                 /* No answer on a connection that looks fine (its host or the network gone): stop
                  * executing before the server ends the session and a standby takes over. */
-                if (l->role == LEADER_ROLE_LEADER && t >= l->in_flight_since + LEADER_SILENCE_USEC)
+                /* Several ticks, not one late one: a loop busy for seconds (a large reload) has the
+                 * answer waiting unread, not missing. */
+                if (l->role == LEADER_ROLE_LEADER && ++l->silent_ticks >= 3 &&
+                    t >= l->in_flight_since + LEADER_SILENCE_USEC)
                         step_down(l, "its database connection does not answer");
                 leader_tick_later(l, LEADER_CHECK_USEC);
                 return;
@@ -175,6 +179,7 @@ static void leader_tick_now(Leader *l) {
         }
         l->in_flight = true;
         l->in_flight_since = t;
+        l->silent_ticks = 0;
         /* Also to notice an answer that does not come. */
         leader_tick_later(l, LEADER_CHECK_USEC);
 }

@@ -36,9 +36,11 @@ typedef enum LeaderRole {
 DECLARE_STRING_TABLE_LOOKUP(leader_role, LeaderRole);
 
 #define LEADER_RETRY_USEC (1000ULL * 1000ULL)          /* a standby tries the lock this often */
-#define LEADER_CHECK_USEC (2000ULL * 1000ULL)          /* the leader checks it still holds it */
+#define LEADER_CHECK_USEC (1000ULL * 1000ULL)          /* the leader checks it still holds it */
 #define LEADER_REJOIN_USEC (3000ULL * 1000ULL)         /* after losing it, before competing again */
-#define LEADER_SILENCE_USEC (5000ULL * 1000ULL)        /* a check unanswered this long: step down */
+/* A check unanswered this long: step down, before the server ends the silent session (about 6 s
+ * over TCP, leader-store.h) and a standby takes over. */
+#define LEADER_SILENCE_USEC (3000ULL * 1000ULL)
 #define LEADER_RELOAD_DELAY_USEC (200ULL * 1000ULL)    /* notifications are coalesced this long */
 
 /* A new leader elector of m (m->config->database), connecting at once; standby until the lock
