@@ -263,6 +263,7 @@ typedef struct LoadCtx {
         void *userdata;
         Schedule **schedules;
         size_t n_schedules;
+        uint64_t changes;               /* s->changes when the rows were asked for */
 } LoadCtx;
 
 static void load_ctx_free(LoadCtx *c) {
@@ -290,6 +291,7 @@ static int start_pid1(Scheduler *s) {
 }
 
 static void resume_occurrences(Scheduler *s);
+static void on_schedules_loaded(int error, Schedule **schedules, size_t n, const char *message, void *userdata);
 
 static void on_calendars_loaded(int error, ExceptionCalendar **calendars, size_t n, const char *message,
                                 void *userdata) {
@@ -302,6 +304,25 @@ static void on_calendars_loaded(int error, ExceptionCalendar **calendars, size_t
                 log_warning("Could not load the exception calendars: %s", message ?: strerror(-error));
                 fail(s, c->handler, c->userdata, error, SCHEDULER_ERROR_DATABASE, message);
                 load_ctx_free(c);
+                return;
+        }
+        if (c->changes != s->changes) {
+                /* A write of ours was applied meanwhile: these rows may predate it (merging them
+                 * would drop a schedule just created, or bring back one just deleted). Ask again:
+                 * the connection runs statements in order, so the new answer includes it. */
+                for (size_t i = 0; i < n; i++)
+                        exception_calendar_free(calendars[i]);
+                free(calendars);
+                for (size_t i = 0; i < c->n_schedules; i++)
+                        schedule_free(c->schedules[i]);
+                c->schedules = mfree(c->schedules);
+                c->n_schedules = 0;
+                c->changes = s->changes;
+                r = schedule_store_load(s->manager->db, on_schedules_loaded, c);
+                if (r < 0) {
+                        fail(s, c->handler, c->userdata, r, SCHEDULER_ERROR_DATABASE, NULL);
+                        load_ctx_free(c);
+                }
                 return;
         }
         for (size_t i = 0; i < s->n_calendars; i++)
@@ -389,7 +410,7 @@ int scheduler_load(Scheduler *s, scheduler_done_t handler, void *userdata) {
         c = new0(LoadCtx, 1);
         if (!c)
                 return -ENOMEM;
-        *c = (LoadCtx) { .s = s, .handler = handler, .userdata = userdata };
+        *c = (LoadCtx) { .s = s, .handler = handler, .userdata = userdata, .changes = s->changes };
         r = schedule_store_load(s->manager->db, on_schedules_loaded, c);
         if (r < 0)
                 free(c);
@@ -1087,6 +1108,7 @@ static void change_apply(ChangeCtx *c, const uint64_t *ids, size_t n) {
         Scheduler *s = c->s;
         int r;
 
+        s->changes++;
         for (size_t i = 0; i < n; i++) {
                 Schedule *sch = TAKE_PTR(c->schedules[i]);
                 ScheduleEntry *e;
@@ -1326,6 +1348,7 @@ static void on_enabled_stored(int error, Schedule **schedules, size_t n, const c
                 simple_ctx_free(c);
                 return;
         }
+        s->changes++;
         for (size_t i = 0; i < n; i++) {
                 ScheduleEntry *e = scheduler_get(s, schedules[i]->id);
                 if (!e) {
@@ -1461,6 +1484,7 @@ static void on_deleted(int error, const uint64_t *ids, size_t n, const char *mes
                 free(c);
                 return;
         }
+        s->changes++;
         for (size_t i = 0; i < c->n; i++) {
                 ScheduleEntry *e = scheduler_get(s, c->ids[i]);
                 if (!e)
@@ -1527,6 +1551,7 @@ static void on_calendar_stored(int error, ExceptionCalendar **calendars, size_t 
                 fail(s, c->handler, c->userdata, error, kind, msg ?: message);
                 goto finish;
         }
+        s->changes++;
         for (size_t i = 0; i < s->n_calendars; i++)
                 if (streq(s->calendars[i]->name, c->name)) {
                         exception_calendar_free(s->calendars[i]);

@@ -49,6 +49,7 @@ struct Scheduler {
         char *default_zone;
         bool loaded;
         unsigned n_loads;
+        uint64_t changes;               /* changes applied from this daemon's own writes */
         sd_event_source **delay_timers; /* one per delayed occurrence */
         size_t n_delay_timers;
         struct Execution **executions;  /* occurrences being executed */

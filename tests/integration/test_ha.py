@@ -305,6 +305,40 @@ class HaTest(unittest.TestCase):
         self.assertIn("recorded; the leader executes it", standby.log_tail(2000))
         self.assertEqual(standby.manager_prop("NJobs"), 0)
 
+    def test_7_concurrent_schedule_writes(self):
+        """Each daemon creates schedules while reloading the other's: none vanishes from memory
+        (a reload answered before a write of its own must not drop that write)."""
+        inst = sorted(self.running())[0]
+        names = {st: [f"ha-burst-{n}-{k}" for k in range(12)] for n, st in self.stacks.items()}
+
+        failed = []
+
+        def burst(st):
+            for name in names[st]:
+                # disabled: a has no systemd manager for timers
+                r = st.ctl("schedule", "add", name, "--disabled", "--action=stop", "--on=2099-01-01 00:00:00",
+                           "--tz=UTC", inst)
+                if r.returncode != 0:
+                    failed.append((name, r.stderr.strip()))
+        threads = [threading.Thread(target=burst, args=(st,)) for st in self.stacks.values()]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(300)
+        self.assertEqual(failed, [], "\n".join(f"{n}: {e}" for n, e in failed))
+        want = {n for v in names.values() for n in v}
+        for n, st in self.stacks.items():
+            try:
+                wait_for(lambda: want <= {s["name"] for s in st.ctl_json("schedule", "list")}, 20, 0.2,
+                         "every schedule on both daemons")
+            except TimeoutError:
+                have = {s["name"] for s in st.ctl_json("schedule", "list")}
+                self.fail(f"daemon {n} lacks {sorted(want - have)}; the database has "
+                          f"{self.a.pg.psql('SELECT count(*) FROM stopstart.schedules WHERE deleted_at IS NULL')}")
+        time.sleep(1)   # and they stay
+        for st in self.stacks.values():
+            self.assertLessEqual(want, {s["name"] for s in st.ctl_json("schedule", "list")})
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
