@@ -374,10 +374,15 @@ static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error
         r = manager_describe(m, &DESCRIBE_OPTIONS_DEFAULT, &json);
         if (r < 0)
                 return r;
-        if (strlen(json) > BUS_ANSWER_MAX)
-                return too_large(error, "Describe", lh_table_length(m->instances), strlen(json),
+        if (strlen(json) > BUS_ANSWER_MAX) {
+                /* Refused: the next caller pages; keeping it cached would only hold its memory. */
+                size_t size = strlen(json);
+                json = mfree(json);
+                manager_invalidate_describe(m);
+                return too_large(error, "Describe", lh_table_length(m->instances), size,
                                  "read it with DescribeWith({\"instances\": false}) and the instances with "
                                  "DescribeInstances({\"limit\": N, \"after\": …})");
+        }
         return sd_bus_reply_method_return(message, "s", json);
 }
 
@@ -402,10 +407,15 @@ static int method_describe_with(sd_bus_message *message, void *userdata, sd_bus_
                                                       .subtree_states = subtree_states }, &json);
         if (r < 0)
                 return r;
-        if (strlen(json) > BUS_ANSWER_MAX)
-                return too_large(error, "DescribeWith", lh_table_length(m->instances), strlen(json),
+        if (strlen(json) > BUS_ANSWER_MAX) {
+                size_t size = strlen(json);
+                json = mfree(json);
+                if (instances && effective && !subtree_states)
+                        manager_invalidate_describe(m);   /* the cached document: see Describe() */
+                return too_large(error, "DescribeWith", lh_table_length(m->instances), size,
                                  "leave the instances out ({\"instances\": false}) and read them with "
                                  "DescribeInstances({\"limit\": N, \"after\": …})");
+        }
         return sd_bus_reply_method_return(message, "s", json);
 }
 

@@ -221,6 +221,8 @@ void job_finish(Job *j, JobResult result, const char *error) {
         j->state = JOB_DONE;
         job_mark_dirty(j, JOB_PROP_STATE);
         job_persist_state(j);
+        if (j->kind == JOB_REFRESH || j->kind == JOB_OCCURRENCE)
+                manager_schedule_trim(m);   /* what a big tenancy's discovery or occurrence freed */
 
         i = j->kind != JOB_REFRESH ? manager_get_instance(m, j->target) : NULL;
         if (i && i->job_id == j->id)
