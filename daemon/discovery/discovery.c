@@ -11,6 +11,7 @@
 #include "discovery.h"
 #include "json-util.h"
 #include "log.h"
+#include "oci-search.h"
 #include "strv.h"
 
 #define PROGRESS_INTERVAL_USEC (100 * USEC_PER_MSEC)
@@ -21,80 +22,6 @@ static const char * const discovery_phase_table[_DISCOVERY_PHASE_MAX] = {
         [DISCOVERY_STORING] = "storing",
 };
 DEFINE_STRING_TABLE_LOOKUP(discovery_phase, DiscoveryPhase);
-
-/* OCI's grammar: "return" before "where". */
-const char discovery_search_prefix[] = "query instance resources return allAdditionalFields where ";
-
-/* ---- search batches ---------------------------------------------------------------------------- */
-
-static bool id_quotable(const char *id) {
-        if (isempty(id))
-                return false;
-        for (const char *p = id; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      strchr(".-_:", *p)))
-                        return false;
-        return true;
-}
-
-int search_batch_flush(SearchBatch *b, char **ret_query) {
-        char *q;
-
-        assert(b);
-        assert(ret_query);
-        if (b->n == 0) {
-                *ret_query = NULL;
-                return 0;
-        }
-        q = strprintf("%s%s", discovery_search_prefix, b->buf);
-        if (!q)
-                return -ENOMEM;
-        b->len = 0;
-        b->n = 0;
-        b->buf[0] = 0;
-        *ret_query = q;
-        return 0;
-}
-
-int search_batch_add(SearchBatch *b, const char *id, char **ret_query) {
-        static const char sep[] = " || ", head[] = "compartmentId = '";
-        size_t max = b->max ?: DISCOVERY_DEFAULT_QUERY_MAX, add;
-        _cleanup_free_ char *done = NULL;
-        int r;
-
-        assert(b);
-        assert(ret_query);
-        if (!id_quotable(id))
-                return -EINVAL;
-
-        add = strlen(head) + strlen(id) + 1;
-        if (b->n > 0 && strlen(discovery_search_prefix) + b->len + strlen(sep) + add > max) {
-                r = search_batch_flush(b, &done);
-                if (r < 0)
-                        return r;
-        }
-        if (b->len + strlen(sep) + add + 1 > b->allocated) {
-                size_t a = MAX(b->allocated * 2, b->len + strlen(sep) + add + 1);
-                char *m = realloc(b->buf, MAX(a, (size_t) 256));
-
-                if (!m)
-                        return -ENOMEM;
-                b->buf = m;
-                b->allocated = MAX(a, (size_t) 256);
-        }
-        b->len += (size_t) sprintf(b->buf + b->len, "%s%s%s'", b->n > 0 ? sep : "", head, id);
-        b->n++;
-        *ret_query = TAKE_PTR(done);
-        return 0;
-}
-
-void search_batch_done(SearchBatch *b) {
-        if (!b)
-                return;
-        b->buf = mfree(b->buf);
-        b->len = b->allocated = 0;
-        b->n = 0;
-}
 
 /* ---- the engine -------------------------------------------------------------------------------- */
 
@@ -201,7 +128,7 @@ struct Discovery {
         size_t n_regions;
         bool regions_known;
 
-        SearchBatch batch;
+        OciSearchBatch batch;
         char **queries;                  /* every closed batch, for regions that come later */
 
         json_object *compartments;       /* the tree snapshot (array) */
@@ -344,7 +271,7 @@ static void discovery_free(Discovery *d) {
         for (size_t i = 0; i < d->n_regions; i++)
                 region_free(d->regions[i]);
         free(d->regions);
-        search_batch_done(&d->batch);
+        oci_search_batch_done(&d->batch);
         strv_free(d->queries);
         json_object_put(d->compartments);
         json_object_put(d->comp_waiting);
@@ -619,7 +546,7 @@ static int batch_add(Discovery *d, const char *compartment_id) {
         char *q = NULL;
         int r;
 
-        r = search_batch_add(&d->batch, compartment_id, &q);
+        r = oci_search_batch_add(&d->batch, compartment_id, &q);
         if (r < 0)
                 return r;
         return batch_emit(d, q);
@@ -1013,7 +940,7 @@ static void on_compartments(OciClient *cl, OciCompartment *items, size_t n, cons
                 r = compartment_add(d, items + i);
         if (r >= 0 && !next_page) {
                 /* the tree is complete: the last partial batch goes out too */
-                r = search_batch_flush(&d->batch, &q);
+                r = oci_search_batch_flush(&d->batch, &q);
                 if (r >= 0)
                         r = batch_emit(d, q);
                 d->compartments_listed = true;
@@ -1840,7 +1767,7 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
         d->page_size = params->page_size ?: CONFIG_DEFAULT_PAGE_SIZE;
         d->store_batch = params->store_batch ?: DISCOVERY_DEFAULT_STORE_BATCH;
         d->details = params->details;
-        d->batch.max = params->query_max ?: DISCOVERY_DEFAULT_QUERY_MAX;
+        d->batch.max = params->query_max ?: OCI_SEARCH_QUERY_MAX_DEFAULT;
         d->oci_error = _OCI_ERROR_KIND_INVALID;
         d->on_progress = progress;
         d->on_done = done;

@@ -46,7 +46,6 @@
 #include "string-table.h"
 #include "time-util.h"
 
-#define DISCOVERY_DEFAULT_QUERY_MAX 2048U
 #define DISCOVERY_DETAILS_MAX_COMPARTMENTS 256U
 #define DISCOVERY_DEFAULT_STORE_BATCH CONFIG_DEFAULT_STORE_BATCH
 
@@ -60,7 +59,7 @@ typedef struct DiscoveryParams {
         unsigned max_in_flight;          /* 0 = CONFIG_DEFAULT_MAX_IN_FLIGHT */
         unsigned page_size;              /* limit= of list and search calls, 0 = CONFIG_DEFAULT_PAGE_SIZE */
         DiscoveryDetails details;
-        size_t query_max;                /* bytes per search query, 0 = DISCOVERY_DEFAULT_QUERY_MAX */
+        size_t query_max;                /* bytes per search query, 0 = OCI_SEARCH_QUERY_MAX_DEFAULT */
         unsigned store_batch;            /* instances per stored batch, 0 = DISCOVERY_DEFAULT_STORE_BATCH */
 } DiscoveryParams;
 
@@ -129,22 +128,3 @@ int discovery_start(sd_event *event, OciClient *client, Db *db, const DiscoveryP
  * object frees itself (or when the Db is freed). No-op from the done callback. */
 void discovery_cancel(Discovery *d);
 
-/* Search batches (exposed for tests): compartment ids joined into queries
- * discovery_search_prefix + "compartmentId = 'a' || compartmentId = 'b' ..." of at most max
- * bytes (a single id always makes a query, however long). */
-extern const char discovery_search_prefix[];
-
-typedef struct SearchBatch {
-        char *buf;               /* the where clause so far */
-        size_t len, allocated;
-        unsigned n;              /* ids in it */
-        size_t max;
-} SearchBatch;
-
-/* Adds id. When it does not fit any more, the batch so far is returned as a finished query in
- * *ret_query and id starts the next one; otherwise *ret_query is NULL. -EINVAL for an id that
- * cannot be quoted in the query language (anything but letters, digits and ".-_:"). */
-int search_batch_add(SearchBatch *b, const char *id, char **ret_query);
-/* The open batch as a query (NULL if empty), and the batch emptied. */
-int search_batch_flush(SearchBatch *b, char **ret_query);
-void search_batch_done(SearchBatch *b);

@@ -1,124 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Discovery's pure parts: search batching, its tables, the discovery.details config key and the
+/* Discovery's pure parts: its tables, the discovery.details config key and the
  * parameters taken from a config. The engine itself runs in tests/integration/test_discovery.py
  * against the fake OCI server and a real PostgreSQL. */
 #include "config.h"
 #include "discovery.h"
 #include "strv.h"
 #include "tests.h"
-
-#define OCID_LEN 83
-
-static char *fake_ocid(unsigned i) {
-        /* the length of real compartment OCIDs: "ocid1.compartment.oc1.." + 60 characters */
-        char *s = strprintf("ocid1.compartment.oc1..aaaaaaaa%052u", i);
-        ASSERT_NOT_NULL(s);
-        ASSERT_EQ(strlen(s), OCID_LEN);
-        return s;
-}
-
-/* Splits a query back into its ids, checking the exact shape. */
-static char **query_ids(const char *q) {
-        char **ids = NULL;
-        const char *p;
-
-        p = startswith(q, discovery_search_prefix);
-        ASSERT_NOT_NULL(p);
-        for (;;) {
-                const char *e;
-
-                p = startswith(p, "compartmentId = '");
-                ASSERT_NOT_NULL(p);
-                e = strchr(p, '\'');
-                ASSERT_NOT_NULL(e);
-                ASSERT_OK(strv_consume(&ids, strndup(p, e - p)));
-                p = e + 1;
-                if (!*p)
-                        return ids;
-                p = startswith(p, " || ");
-                ASSERT_NOT_NULL(p);
-        }
-}
-
-static void check_batches(size_t max, unsigned n) {
-        SearchBatch b = { .max = max };
-        char **queries = NULL, **seen = NULL, *q;
-        size_t per_query = 0;
-
-        for (unsigned i = 0; i < n; i++) {
-                char *id = fake_ocid(i);
-                ASSERT_OK(search_batch_add(&b, id, &q));
-                if (q)
-                        ASSERT_OK(strv_consume(&queries, q));
-                free(id);
-        }
-        ASSERT_OK(search_batch_flush(&b, &q));
-        if (n > 0) {
-                ASSERT_NOT_NULL(q);
-                ASSERT_OK(strv_consume(&queries, q));
-        } else
-                ASSERT_NULL(q);
-        ASSERT_OK(search_batch_flush(&b, &q));   /* empty now */
-        ASSERT_NULL(q);
-
-        STRV_FOREACH(i, queries) {
-                char **ids = query_ids(*i);
-                size_t k = strv_length(ids);
-
-                ASSERT_TRUE(strlen(*i) <= max || k == 1);
-                /* greedy: one more id would not have fitted (except in the last query) */
-                if (*(i + 1)) {
-                        ASSERT_TRUE(strlen(*i) + strlen(" || compartmentId = ''") + OCID_LEN > max);
-                        if (per_query == 0)
-                                per_query = k;
-                        ASSERT_EQ(k, per_query);
-                }
-                STRV_FOREACH(id, ids)
-                        ASSERT_OK(strv_extend(&seen, *id));
-                strv_free(ids);
-        }
-        /* every id exactly once, in order */
-        ASSERT_EQ(strv_length(seen), n);
-        for (unsigned i = 0; i < n; i++) {
-                char *id = fake_ocid(i);
-                ASSERT_STREQ(seen[i], id);
-                free(id);
-        }
-        strv_free(seen);
-        strv_free(queries);
-        search_batch_done(&b);
-}
-
-TEST(batches) {
-        check_batches(DISCOVERY_DEFAULT_QUERY_MAX, 0);
-        check_batches(DISCOVERY_DEFAULT_QUERY_MAX, 1);
-        check_batches(DISCOVERY_DEFAULT_QUERY_MAX, 17);
-        check_batches(DISCOVERY_DEFAULT_QUERY_MAX, 2001);
-        check_batches(4096, 500);
-        /* smaller than one id: one id per query, never an empty one */
-        check_batches(10, 5);
-}
-
-TEST(batch_refuses_unquotable) {
-        SearchBatch b = {};
-        char *q = NULL;
-
-        ASSERT_ERR(search_batch_add(&b, "ocid1.compartment.oc1..a'b", &q), EINVAL);
-        ASSERT_ERR(search_batch_add(&b, "a\\b", &q), EINVAL);
-        ASSERT_ERR(search_batch_add(&b, "a b", &q), EINVAL);
-        ASSERT_ERR(search_batch_add(&b, "", &q), EINVAL);
-        ASSERT_ERR(search_batch_add(&b, NULL, &q), EINVAL);
-        ASSERT_OK(search_batch_flush(&b, &q));
-        ASSERT_NULL(q);
-        ASSERT_OK(search_batch_add(&b, "ocid1.tenancy.oc1..x-y_z:1", &q));
-        ASSERT_NULL(q);
-        ASSERT_OK(search_batch_flush(&b, &q));
-        ASSERT_STREQ(q, "query instance resources return allAdditionalFields where "
-                        "compartmentId = 'ocid1.tenancy.oc1..x-y_z:1'");
-        free(q);
-        search_batch_done(&b);
-        search_batch_done(&b);   /* idempotent */
-}
 
 TEST(tables) {
         for (int i = 0; i < _DISCOVERY_PHASE_MAX; i++) {
@@ -194,8 +81,6 @@ TEST(params_from_config) {
 }
 
 int main(void) {
-        RUN(batches);
-        RUN(batch_refuses_unquotable);
         RUN(tables);
         RUN(config_details);
         RUN(params_from_config);
