@@ -502,6 +502,27 @@ class TestOperatorMistakes(ScheduleTest):
         self.assertEqual([(datetime.datetime.fromisoformat(o["scheduled_at"]).timestamp(), o["state"]) for o in occ],
                          [(slot, "skipped")])
 
+    def test_reload_during_removals_undoes_none(self):
+        """Reload() (and another daemon's change) read the schedules in two statements: a removal
+        that went between them came back in memory with its timer, and could not be removed
+        again ("No such schedule"). Reloads run here while schedules are removed."""
+        inst = self.instances()[0]
+        names = [f"rl{i}" for i in range(40)]
+        for n in names:
+            self.ctl("schedule", "add", n, "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"], check=0)
+        back = []
+        for n in names:
+            reload = subprocess.Popen([self.st.stopstartctl, "reload"], env=self.st.env(),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.ctl("schedule", "remove", n, check=0)
+            reload.wait()
+            time.sleep(0.2)   # the reload merged (the next one would hide what this one did)
+            if self.ctl("schedule", "show", n).returncode == 0:
+                back.append(n)
+        self.assertEqual(back, [])
+        self.assertEqual(self.ctl_json("schedule", "list"), [])
+        wait_for(lambda: self.timer_units() == [], 20, 0.2, "no timer left")
+
     def test_simulate_share_of_an_empty_range(self):
         inst = self.instances()[0]
         self.add("tiny", "--action=stop", "--on=*-*-* 03:00", "--tz=UTC", inst["id"])
