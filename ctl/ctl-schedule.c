@@ -874,8 +874,41 @@ static int add_time_row(Table *t, const char *key, const char *label, uint64_t u
         return 0;
 }
 
-static int print_schedule_human(json_object *props, const char *path) {
+/* compartment OCID → path, for human output only (best effort: the OCID stays when unknown). */
+static json_object *compartment_paths(sd_bus *bus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        json_object *paths = json_object_new_object();
+        const char *id, *name, *path, *state, *o;
+        uint32_t n;
+
+        if (paths && bus_call_method(bus, &bus_manager, "ListCompartments", NULL, &reply, NULL) >= 0 &&
+            sd_bus_message_enter_container(reply, 'a', "(ssssuo)") >= 0)
+                while (sd_bus_message_read(reply, "(ssssuo)", &id, &name, &path, &state, &n, &o) > 0)
+                        json_object_object_add(paths, id, json_object_new_string(path));
+        return paths;
+}
+
+/* Targets as the operator names them: compartment:tenancy/prod rather than its OCID. */
+static json_object *targets_text(json_object *targets, json_object *paths) {
+        json_object *out = json_object_new_array();
+
+        for (size_t i = 0; out && i < (targets ? json_object_array_length(targets) : 0); i++) {
+                const char *t = json_object_get_string(json_object_array_get_idx(targets, i)), *colon = strchr(t, ':');
+                json_object *path = NULL;
+                _cleanup_free_ char *shown = NULL;
+
+                if (colon && (startswith(t, "compartment:") || startswith(t, "compartment-only:")) &&
+                    json_object_object_get_ex(paths, colon + 1, &path))
+                        shown = strprintf("%.*s%s", (int) (colon - t + 1), t, json_object_get_string(path));
+                if (json_object_array_add(out, json_object_new_string(shown ?: t)) < 0)
+                        return json_object_put(out), NULL;
+        }
+        return out;
+}
+
+static int print_schedule_human(json_object *props, const char *path, json_object *paths) {
         _cleanup_(table_freep) Table *t = table_new_vertical();
+        _cleanup_json_ json_object *targets = targets_text(prop_array(props, "Targets"), paths);
         const char *tz = prop_str(props, "TimeZone"), *window = prop_str(props, "Window");
         uint64_t max = prop_u64(props, "MaxTargets");
         char span[TIMESPAN_MAX];
@@ -887,7 +920,7 @@ static int print_schedule_human(json_object *props, const char *path) {
             add_row(t, "enabled", "Enabled", prop_bool(props, "Enabled") ? "yes" : "no") < 0 ||
             add_list_rows(t, "calendars", "Calendar", prop_array(props, "Calendars")) < 0 ||
             add_row(t, "time_zone", "Time zone", isempty(tz) ? "-" : tz) < 0 ||
-            add_list_rows(t, "targets", "Targets", prop_array(props, "Targets")) < 0 ||
+            add_list_rows(t, "targets", "Targets", targets) < 0 ||
             table_add_key(t, "target_count", "Instances") < 0 ||
             table_add_stringf(t, "%" PRIu64 " targeted now", prop_u64(props, "TargetCount")) < 0 ||
             (max > 0 && (table_add_key(t, "max_targets", "Max targets") < 0 || table_add_int(t, (int64_t) max) < 0)) ||
@@ -908,7 +941,7 @@ static int print_schedule_human(json_object *props, const char *path) {
 }
 
 static int schedule_show(int argc, char *argv[], void *userdata) {
-        _cleanup_json_ json_object *all = NULL;
+        _cleanup_json_ json_object *all = NULL, *paths = NULL;
         sd_bus *bus = userdata;
         bool first = true;
         int r;
@@ -917,16 +950,18 @@ static int schedule_show(int argc, char *argv[], void *userdata) {
                 all = json_object_new_array();
                 if (!all)
                         return log_oom();
-        } else
+        } else {
+                paths = compartment_paths(bus);
                 pager_open(&arg_output);
+        }
 
         for (int i = 1; i < argc; i++) {
-                _cleanup_strv_free_ char **paths = NULL;
+                _cleanup_strv_free_ char **objects = NULL;
 
-                r = resolve(bus, argv[i], true, &paths);
+                r = resolve(bus, argv[i], true, &objects);
                 if (r < 0)
                         return r;
-                STRV_FOREACH(p, paths) {
+                STRV_FOREACH(p, objects) {
                         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                         _cleanup_json_ json_object *props = NULL;
 
@@ -942,7 +977,7 @@ static int schedule_show(int argc, char *argv[], void *userdata) {
                         if (!first)
                                 putchar('\n');
                         first = false;
-                        r = print_schedule_human(props, *p);
+                        r = print_schedule_human(props, *p, paths);
                         if (r < 0)
                                 return r;
                 }

@@ -130,6 +130,10 @@ class TestVerbs(ScheduleTest):
         # A list's further values are under the first, without a label's colon (systemctl status).
         self.assertRegex(human, r"(?m)^( +)Calendar: Mon\.\.Fri 19:00\n\1          Sat 13:00$")
         self.assertNotRegex(human, r"(?m)^ *:")
+        # A compartment target reads as its path, as the operator names it (--json keeps the OCID).
+        tpath = next(c["path"] for c in self.ctl_json("list-compartments") if c["id"] == self.tenancy)
+        self.assertRegex(human, rf"(?m)^ +compartment:{re.escape(tpath)}$")
+        self.assertNotIn(self.tenancy, human)
         unit = self.timer_of("evening")
         self.assertIn(unit, self.timer_units())
 
