@@ -57,6 +57,7 @@ static bool set_leader_name(Leader *l, const char *name) {
         free(l->leader);
         l->leader = s;
         manager_mark_dirty(l->manager, MANAGER_PROP_LEADER);
+        manager_update_status(l->manager);
         return true;
 }
 

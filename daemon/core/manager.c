@@ -241,6 +241,10 @@ void manager_update_status(Manager *m) {
                 if (n_j > 0)
                         s = strprintf("Serving %u compartments and %u instances; %u job%s running.", n_c, n_i, n_j,
                                       n_j == 1 ? "" : "s");
+                else if (!manager_is_leader(m))
+                        s = strprintf("Serving %u compartments and %u instances; standby, %s%s.", n_c, n_i,
+                                      isempty(manager_leader(m)) ? "no daemon leads" : "the leader is ",
+                                      manager_leader(m));
                 else
                         s = strprintf("Serving %u compartments and %u instances.", n_c, n_i);
         }

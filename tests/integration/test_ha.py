@@ -207,6 +207,7 @@ class HaTest(unittest.TestCase):
         r = standby.ctl("status", check=0)
         self.assertRegex(r.stdout, r"(?m)^\s*Role: standby$")
         self.assertRegex(r.stdout, rf"(?m)^\s*Leader: {self.identity(lead)}$")
+        self.assertIn(f"; standby, the leader is {self.identity(lead)}.", standby.manager_prop("StatusText"))
         j = lead.ctl_json("status")
         self.assertEqual((j["role"], j["leader"]), ("leader", self.identity(lead)))
         # the standby serves the inventory the leader discovered, from the database
