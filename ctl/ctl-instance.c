@@ -392,7 +392,23 @@ static int add_schedules(sd_bus *bus, Table *t, json_object *props) {
 
 /* Explain()'s "schedules": which schedules apply, what selects the instance, and what their next
  * firing would do to it (issue 10). */
-static int print_explained_schedules(json_object *doc) {
+/* "compartment:OCID" (or compartment-only:) as typed: with the compartment's path. */
+static char *selected_by_text(sd_bus *bus, const char *sel) {
+        const char *colon = sel ? strchr(sel, ':') : NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *cpath = NULL;
+        const char *p;
+
+        if (!colon || !(startswith(sel, "compartment:") || startswith(sel, "compartment-only:")))
+                return sel ? strdup(sel) : NULL;
+        if (bus_call_method(bus, &bus_manager, "GetCompartment", NULL, &reply, "s", colon + 1) >= 0 &&
+            sd_bus_message_read(reply, "o", &p) >= 0 &&
+            sd_bus_get_property_string(bus, SS_BUS_NAME, p, SS_BUS_IFACE_COMPARTMENT, "Path", NULL, &cpath) >= 0)
+                return strprintf("%.*s%s", (int) (colon - sel + 1), sel, cpath);
+        return strdup(sel);
+}
+
+static int print_explained_schedules(sd_bus *bus, json_object *doc) {
         _cleanup_(table_freep) Table *t = NULL;
         json_object *l = NULL;
 
@@ -402,12 +418,14 @@ static int print_explained_schedules(json_object *doc) {
         t = table_new("schedule", "action", "selected_by", "decision", "reason", NULL);
         if (!t)
                 return log_oom();
-        (void) table_set_header(t, "decision", "NEXT FIRING");
+        (void) table_set_header(t, "decision", "AT NEXT FIRING");
         for (size_t i = 0; i < json_object_array_length(l); i++) {
                 json_object *o = json_object_array_get_idx(l, i), *v;
+                _cleanup_free_ char *sel = NULL;
 #define FIELD(k) (json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : NULL)
+                sel = selected_by_text(bus, FIELD("selected_by"));
                 if (table_add_string(t, FIELD("schedule")) < 0 || table_add_string(t, FIELD("action")) < 0 ||
-                    table_add_string(t, FIELD("selected_by")) < 0 || table_add_string(t, FIELD("decision")) < 0 ||
+                    table_add_string(t, sel) < 0 || table_add_string(t, FIELD("decision")) < 0 ||
                     table_add_string(t, FIELD("reason")) < 0)
                         return log_oom();
 #undef FIELD
@@ -680,5 +698,5 @@ int verb_explain(int argc, char *argv[], void *userdata) {
         r = table_print(t, &arg_output);
         if (r < 0 || arg_output.json != JSON_FORMAT_OFF)
                 return r;
-        return print_explained_schedules(doc);
+        return print_explained_schedules(bus, doc);
 }

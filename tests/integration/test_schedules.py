@@ -134,6 +134,9 @@ class TestVerbs(ScheduleTest):
         tpath = next(c["path"] for c in self.ctl_json("list-compartments") if c["id"] == self.tenancy)
         self.assertRegex(human, rf"(?m)^ +compartment:{re.escape(tpath)}$")
         self.assertNotIn(self.tenancy, human)
+        other = self.instances()[1]["id"]   # in the tenancy's subtree, not named itself
+        ex = self.ctl("explain", other, check=0).stdout
+        self.assertRegex(ex, rf"(?m)^evening +stop +compartment:{re.escape(tpath)} ")
         unit = self.timer_of("evening")
         self.assertIn(unit, self.timer_units())
 
