@@ -1128,7 +1128,7 @@ int action_store_finish(Db *db, uint64_t action_id, ActionState state, const cha
                       "           CASE u.action WHEN 'RESET' THEN 'reboot' WHEN 'SOFTRESET' THEN 'softreboot' ELSE lower(u.action) END,\n"
                       "           'instance', u.instance_id,\n"
                       "           jsonb_build_object('schedule', s.name, 'occurrence', o.id, 'scheduled_at', o.scheduled_at,\n"
-                      "                              'action', u.action, 'state', u.state, 'reason', u.reason, 'error', u.error,\n"
+                      "                              'action', u.action, 'state', u.state, 'reason', nullif(u.reason, ''), 'error', nullif(u.error, ''),\n"
                       "                              'opc_request_id', u.opc_request_id)\n"
                       "    FROM u JOIN old ON old.id = u.id\n"
                       "           JOIN stopstart.occurrences o ON o.id = u.occurrence_id\n"

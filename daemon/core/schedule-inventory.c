@@ -4,12 +4,12 @@
 #include "manager.h"
 #include "schedule-inventory.h"
 
-static int find_instance(void *userdata, const char *key, const char **ret_id) {
+static int find_instance(void *userdata, const char *key, const char **ret_id, char ***ret_candidates) {
         ManagerInventory *c = userdata;
         Instance *i;
         int r;
 
-        r = manager_resolve_instance(c->manager, key, &i, NULL);
+        r = manager_resolve_instance(c->manager, key, &i, ret_candidates);
         if (r < 0)
                 return r;
         *ret_id = i->id;

@@ -297,10 +297,14 @@ int schedule_target_parse(const char *text, const ScheduleInventory *inv, Schedu
                         r = t.id ? 0 : -ENOMEM;
                 }
         } else {
-                r = inv->find_instance(inv->userdata, text, &id);
-                if (r == -ENOTUNIQ)
-                        r = fail(ret_error, r, "Invalid target \"%s\": several instances have this name, use the OCID",
-                                 text);
+                _cleanup_strv_free_ char **candidates = NULL;
+
+                r = inv->find_instance(inv->userdata, text, &id, &candidates);
+                if (r == -ENOTUNIQ) {
+                        _cleanup_free_ char *list = strv_join(candidates, ", ");
+                        r = fail(ret_error, r, "Invalid target \"%s\": several instances have this name (%s); use the OCID",
+                                 text, strna(list));
+                }
                 else if (r < 0) {
                         /* "kind:…" with a kind we do not know reads better than "no such instance". */
                         size_t k = strspn(text, "abcdefghijklmnopqrstuvwxyz-");

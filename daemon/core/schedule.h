@@ -173,7 +173,9 @@ typedef struct ScheduleInventory {
         void *userdata;
         /* By OCID or by display name: 0 with the OCID, -ENXIO when unknown, -ENOTUNIQ when the
          * name is not unique. Deleted instances are unknown. */
-        int (*find_instance)(void *userdata, const char *id_or_name, const char **ret_id);
+        /* -ENOTUNIQ for a display name several instances share: their OCIDs in *ret_candidates
+         * (sorted; may be NULL) */
+        int (*find_instance)(void *userdata, const char *id_or_name, const char **ret_id, char ***ret_candidates);
         /* By OCID or by path (tenancy/a/b): 0 with the OCID, -ENXIO when unknown. */
         int (*find_compartment)(void *userdata, const char *id_or_path, const char **ret_id);
         /* Calls f for every live instance; stops early when f returns non-zero. */

@@ -553,7 +553,9 @@ static void on_run_done(OccurrenceRun *run, OccurrenceState state, const char *r
         log_info("Occurrence %" PRIu64 " of schedule %s %s%s%s", x->row.id, x->schedule->name,
                  occurrence_state_to_string(state), isempty(reason) ? "." : ": ", strempty(reason));
         if (j)
-                job_finish(j, state == OCCURRENCE_DONE ? JOB_RESULT_DONE : JOB_RESULT_FAILED, reason);
+                /* A job that is done has no error (the counts are in the log and the occurrence). */
+                job_finish(j, state == OCCURRENCE_DONE ? JOB_RESULT_DONE : JOB_RESULT_FAILED,
+                           state == OCCURRENCE_DONE ? NULL : reason);
         executions_remove(s, x);
         execution_free(x);
 }

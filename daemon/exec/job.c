@@ -474,8 +474,14 @@ static void run_fail(JobRun *run, JobResult result, const char *fmt, ...) {
 
 static void run_oci_fail(JobRun *run, const OciError *e, const char *what) {
         _cleanup_free_ char *s = oci_error_to_string(e);
-        run_fail(run, e->kind == OCI_ERROR_TIMEOUT ? JOB_RESULT_TIMEOUT : JOB_RESULT_FAILED, "%s: %s", what,
-                 strna(s));
+        const char *rest = s ? startswith(s, what) : NULL;
+        JobResult result = e->kind == OCI_ERROR_TIMEOUT ? JOB_RESULT_TIMEOUT : JOB_RESULT_FAILED;
+
+        /* The error names its operation already when it is this one: once is enough. */
+        if (rest && rest[0] == ':')
+                run_fail(run, result, "%s", s);
+        else
+                run_fail(run, result, "%s: %s", what, strna(s));
 }
 
 static void run_check(JobRun *run);

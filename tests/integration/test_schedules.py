@@ -643,6 +643,10 @@ class TestFiring(ScheduleTest):
         self.assertRegex(last, ISO_RE)
         human = self.ctl("schedule", "occurrences", "stop-three", check=0).stdout
         self.assertIn("confirmed", human)
+        # its job ended done, and a job that is done has no error (null, as every --json says)
+        jobs = [j for j in self.ctl_json("list-jobs") if j.get("kind") == "occurrence"]
+        self.assertTrue(jobs)
+        self.assertEqual({(j["result"], j["error"]) for j in jobs}, {("done", None)}, jobs)
 
     def test_inventory_follows_the_firing(self):
         """The states the occurrence confirms reach the inventory at once: Instance.LifecycleState

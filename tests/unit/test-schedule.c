@@ -43,7 +43,7 @@ static ScheduleCandidate instances[] = {
           .managed = true },
 };
 
-static int find_instance(void *u, const char *key, const char **ret) {
+static int find_instance(void *u, const char *key, const char **ret, char ***ret_candidates) {
         const char *found = NULL;
         for (size_t i = 0; i < ELEMENTSOF(instances); i++)
                 if (streq(instances[i].id, key)) {
@@ -52,8 +52,12 @@ static int find_instance(void *u, const char *key, const char **ret) {
                 }
         for (size_t i = 0; i < ELEMENTSOF(instances); i++)
                 if (streq(instances[i].display_name, key)) {
-                        if (found)
+                        if (found) {
+                                if (ret_candidates && (strv_extend(ret_candidates, found) < 0 ||
+                                                       strv_extend(ret_candidates, instances[i].id) < 0))
+                                        return -ENOMEM;
                                 return -ENOTUNIQ;
+                        }
                         found = instances[i].id;
                 }
         if (!found)
@@ -155,7 +159,7 @@ TEST(target_parse) {
 
         parse_fails("nope", ENXIO, "no such instance");
         parse_fails("ocid1.instance.oc1..zzz", ENXIO, "no such instance");
-        parse_fails("twin", ENOTUNIQ, "several instances");
+        parse_fails("twin", ENOTUNIQ, "several instances have this name (ocid1.instance.oc1..e, ocid1.instance.oc1..f)");
         parse_fails("compartment:root/nope", ENXIO, "no such compartment");
         parse_fails("compartment:", EINVAL, "no compartment");
         parse_fails("compartment-only:", EINVAL, "no compartment");
