@@ -449,10 +449,6 @@ CREATE UNIQUE INDEX exception_dates_key ON stopstart.exception_dates USING btree
 
 CREATE INDEX instances_compartment_idx ON stopstart.instances USING btree (compartment_id);
 
-CREATE INDEX instances_display_name_idx ON stopstart.instances USING btree (display_name);
-
-CREATE INDEX instances_freeform_tags_idx ON stopstart.instances USING gin (freeform_tags);
-
 CREATE INDEX inventory_changes_object_idx ON stopstart.inventory_changes USING btree (object_id, at);
 
 CREATE INDEX jobs_unfinished_idx ON stopstart.jobs USING btree (state) WHERE (state <> 'done'::text);

@@ -29,22 +29,22 @@ class RealMigrations(dbtest.DbTestCase):
     def test_manual_ddl_is_drift(self):
         self.ctl("db", "upgrade", expect=OK)
         self.psql("ALTER TABLE stopstart.instances ADD COLUMN owner text; "
-                  "DROP INDEX stopstart.instances_display_name_idx; "
+                  "DROP INDEX stopstart.instances_compartment_idx; "
                   "ALTER TABLE stopstart.jobs ALTER COLUMN target DROP DEFAULT")
         r = self.ctl("db", "check", expect=NOT_OK)
         self.assertIn("drift  column stopstart.instances.owner exists in the database but not in the migrations", r.stdout)
-        self.assertIn("drift  index stopstart.instances_display_name_idx is defined by the migrations but missing",
+        self.assertIn("drift  index stopstart.instances_compartment_idx is defined by the migrations but missing",
                       r.stdout)
         self.assertIn("drift  column stopstart.jobs.target differs", r.stdout)
         r = self.ctl("db", "diff", expect=NOT_OK)
         self.assertRegex(r.stdout, r"(?m)^\+ column stopstart\.instances\.owner\n\s+text$")
-        self.assertRegex(r.stdout, r"(?m)^- index stopstart\.instances_display_name_idx\n\s+CREATE INDEX")
+        self.assertRegex(r.stdout, r"(?m)^- index stopstart\.instances_compartment_idx\n\s+CREATE INDEX")
         self.assertRegex(r.stdout, r"(?m)^~ column stopstart\.jobs\.target\n\s+migrations: text not null default ''::text\n"
                                    r"\s+database:   text not null$")
         j = self.ctl_json("db", "diff", expect=NOT_OK)
         self.assertEqual(sorted((d["change"], d["kind"], d["name"]) for d in j["differences"]),
                          [("changed", "column", "stopstart.jobs.target"), ("extra", "column", "stopstart.instances.owner"),
-                          ("missing", "index", "stopstart.instances_display_name_idx")])
+                          ("missing", "index", "stopstart.instances_compartment_idx")])
 
 
 class Failures(dbtest.DbTestCase):
