@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-emit.h"
 #include "bus-names.h"
 #include "discover-once.h"
 #include "leader.h"

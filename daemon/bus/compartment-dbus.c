@@ -168,17 +168,3 @@ void compartment_emit_changes(Compartment *c, uint32_t props) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", p);
 }
 
-void compartment_emit_removed(Compartment *c) {
-        Manager *m = c->manager;
-        _cleanup_free_ char *p = NULL;
-        int r;
-
-        if (!m->emit_enabled || !m->bus || (c->dirty & COMPARTMENT_PROP_ADDED))
-                return;  /* never announced: nothing to take back */
-        p = compartment_bus_path(c);
-        if (!p)
-                return;
-        r = sd_bus_emit_object_removed(m->bus, p);
-        if (r < 0)
-                log_debug_errno(r, "Failed to announce the removal of %s: %m", p);
-}

@@ -8,5 +8,3 @@ extern const BusObjectImplementation compartment_object;
 
 /* Emits the coalesced changes (InterfacesAdded for a new compartment). */
 void compartment_emit_changes(Compartment *c, uint32_t props);
-/* InterfacesRemoved, while the compartment can still be found. */
-void compartment_emit_removed(Compartment *c);

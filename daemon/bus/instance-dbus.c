@@ -321,17 +321,3 @@ void instance_emit_changes(Instance *i, uint32_t props) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", p);
 }
 
-void instance_emit_removed(Instance *i) {
-        Manager *m = i->manager;
-        _cleanup_free_ char *p = NULL;
-        int r;
-
-        if (!m->emit_enabled || !m->bus || (i->dirty & INSTANCE_PROP_ADDED))
-                return;
-        p = instance_bus_path(i);
-        if (!p)
-                return;
-        r = sd_bus_emit_object_removed(m->bus, p);
-        if (r < 0)
-                log_debug_errno(r, "Failed to announce the removal of %s: %m", p);
-}

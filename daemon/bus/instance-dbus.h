@@ -7,4 +7,3 @@
 extern const BusObjectImplementation instance_object;
 
 void instance_emit_changes(Instance *i, uint32_t props);
-void instance_emit_removed(Instance *i);

@@ -158,13 +158,3 @@ void job_emit_changes(Job *j, uint32_t props) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", p);
 }
 
-void job_emit_removed(Job *j) {
-        Manager *m = j->manager;
-        _cleanup_free_ char *p = NULL;
-
-        if (!m->emit_enabled || !m->bus || (j->dirty & JOB_PROP_ADDED))
-                return;
-        p = job_bus_path(j);
-        if (p)
-                (void) sd_bus_emit_object_removed(m->bus, p);
-}

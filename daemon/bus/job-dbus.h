@@ -7,4 +7,3 @@
 extern const BusObjectImplementation job_object;
 
 void job_emit_changes(Job *j, uint32_t props);
-void job_emit_removed(Job *j);

@@ -825,23 +825,3 @@ void manager_emit_changes(Manager *m, uint32_t props) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for the manager: %m");
 }
 
-void manager_send_job_new(Manager *m, Job *j) {
-        _cleanup_free_ char *p = NULL;
-
-        if (!m->emit_enabled || !m->bus)
-                return;
-        p = job_bus_path(j);
-        if (p)
-                (void) sd_bus_emit_signal(m->bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "JobNew", "uo", j->id, p);
-}
-
-void manager_send_job_removed(Manager *m, Job *j) {
-        _cleanup_free_ char *p = NULL;
-
-        if (!m->emit_enabled || !m->bus)
-                return;
-        p = job_bus_path(j);
-        if (p)
-                (void) sd_bus_emit_signal(m->bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, "JobRemoved", "uos", j->id, p,
-                                          job_result_to_string(j->result));
-}

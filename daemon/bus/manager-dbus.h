@@ -9,5 +9,3 @@ extern const BusObjectImplementation manager_object;
 
 int manager_register_objects(Manager *m, sd_bus *bus);
 void manager_emit_changes(Manager *m, uint32_t props);
-void manager_send_job_new(Manager *m, Job *j);
-void manager_send_job_removed(Manager *m, Job *j);

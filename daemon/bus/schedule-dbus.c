@@ -789,35 +789,17 @@ int schedule_bus_append_managed_objects(sd_bus *bus, sd_bus_message *reply, void
         return 0;
 }
 
-void schedule_bus_emit_changed(ScheduleEntry *e, uint32_t props) {
+void schedule_bus_emit_changed(sd_bus *bus, const char *path, uint32_t props) {
         static const char * const timer[] = { "NextElapse", "LastTrigger", NULL };
         static const char * const all[] = { "Name", "Action", "Calendars", "TimeZone", "Targets", "Enabled",
                                             "ValidFrom", "ValidUntil", "MisfireGraceUSec", "Enforce",
                                             "ExceptionCalendars", "MaxTargets", "NextElapse", "LastTrigger", NULL };
-        Manager *m = manager_of(e);
         int r;
 
-        manager_schedules_changed(m);  /* the instances' Schedules/NextAction follow */
-        if (!m->bus || !m->emit_enabled)
-                return;
-        r = sd_bus_emit_properties_changed_strv(m->bus, e->bus_path, SS_BUS_IFACE_SCHEDULE,
+        r = sd_bus_emit_properties_changed_strv(bus, path, SS_BUS_IFACE_SCHEDULE,
                                                 (char **) ((props & SCHEDULE_PROP_ALL) ? all : timer));
         if (r < 0)
-                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", e->bus_path);
-}
-
-void schedule_bus_emit_added(ScheduleEntry *e) {
-        Manager *m = manager_of(e);
-        manager_schedules_changed(m);
-        if (m->bus && m->emit_enabled)
-                (void) sd_bus_emit_object_added(m->bus, e->bus_path);
-}
-
-void schedule_bus_emit_removed(ScheduleEntry *e) {
-        Manager *m = manager_of(e);
-        manager_schedules_changed(m);
-        if (m->bus && m->emit_enabled)
-                (void) sd_bus_emit_object_removed(m->bus, e->bus_path);
+                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", path);
 }
 
 /* ---- Manager methods -------------------------------------------------------------------------------- */

@@ -14,16 +14,10 @@
 typedef struct ScheduleEntry ScheduleEntry;
 typedef struct SchedulerError SchedulerError;
 
-typedef enum ScheduleProp {
-        SCHEDULE_PROP_TIMER = 1U << 0,          /* NextElapse, LastTrigger */
-        SCHEDULE_PROP_ALL   = 1U << 1,          /* everything that can change */
-} ScheduleProp;
-
 extern const BusObjectImplementation schedule_object;
 
-void schedule_bus_emit_changed(ScheduleEntry *e, uint32_t props);
-void schedule_bus_emit_added(ScheduleEntry *e);
-void schedule_bus_emit_removed(ScheduleEntry *e);
+/* PropertiesChanged of the schedule at path (props: ScheduleProp). */
+void schedule_bus_emit_changed(sd_bus *bus, const char *path, uint32_t props);
 
 /* Appends the schedules (path → Schedule interface properties) to a GetManagedObjects reply. */
 int schedule_bus_append_managed_objects(sd_bus *bus, sd_bus_message *reply, void *manager, sd_bus_error *error);

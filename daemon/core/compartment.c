@@ -164,6 +164,15 @@ void compartment_mark_dirty(Compartment *c, uint32_t props) {
         manager_mark_dirty(m, 0);
 }
 
+void compartment_mark_removed(Compartment *c) {
+        _cleanup_free_ char *p = NULL;
+
+        if (c->dirty & COMPARTMENT_PROP_ADDED)
+                return;  /* never announced: nothing to take back */
+        p = compartment_bus_path(c);
+        manager_queue_event(c->manager, MANAGER_EVENT_OBJECT_REMOVED, p, 0, 0, NULL);
+}
+
 json_object *compartment_to_json(Compartment *c, uint64_t now, bool effective) {
         _cleanup_json_ json_object *o = json_object_new_object(), *children = json_object_new_array();
         json_object *defaults;

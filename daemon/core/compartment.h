@@ -82,6 +82,9 @@ bool compartment_is_in_subtree(const Compartment *c, const Compartment *a);
 
 /* Object path (allocated). */
 char *compartment_bus_path(const Compartment *c);
+/* Before freeing a compartment that went away: its removal is announced (unless its addition
+ * never was). */
+void compartment_mark_removed(Compartment *c);
 
 /* Describe() element of one compartment; without "effective_defaults" unless effective. */
 json_object *compartment_to_json(Compartment *c, uint64_t now, bool effective);

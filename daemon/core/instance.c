@@ -204,6 +204,15 @@ void instance_mark_dirty(Instance *i, uint32_t props) {
         manager_mark_dirty(m, 0);
 }
 
+void instance_mark_removed(Instance *i) {
+        _cleanup_free_ char *p = NULL;
+
+        if (i->dirty & INSTANCE_PROP_ADDED)
+                return;  /* never announced: nothing to take back */
+        p = instance_bus_path(i);
+        manager_queue_event(i->manager, MANAGER_EVENT_OBJECT_REMOVED, p, 0, 0, NULL);
+}
+
 char *instance_bus_path(const Instance *i) {
         char *p = NULL;
 

@@ -103,6 +103,9 @@ bool tags_packed_equal(const char *a, const char *b);
              (k) = (v) + strlen(v) + 1, (v) = *(k) ? (k) + strlen(k) + 1 : NULL)
 
 char *instance_bus_path(const Instance *i);
+/* Before freeing an instance that went away: its removal is announced (unless its addition
+ * never was). */
+void instance_mark_removed(Instance *i);
 
 /* Describe() element of one instance; without "effective_config" unless effective. */
 json_object *instance_to_json(Instance *i, uint64_t now, bool effective);

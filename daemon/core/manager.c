@@ -8,16 +8,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "audit-store.h"
-#include "bus-errors.h"
-#include "compartment-dbus.h"
 #include "config-store.h"
-#include "instance-dbus.h"
 #include "inventory-load.h"
-#include "job-dbus.h"
 #include "json-util.h"
 #include "leader.h"
 #include "log.h"
-#include "manager-dbus.h"
 #include "manager.h"
 #include "instance-schedules.h"
 #include "scheduler.h"
@@ -70,6 +65,7 @@ int manager_new(sd_event *event, Manager **ret) {
         LIST_INIT(&m->dirty_compartments);
         LIST_INIT(&m->dirty_instances);
         LIST_INIT(&m->dirty_jobs);
+        TAILQ_INIT(&m->events);
 
         m->compartments = lh_kchar_table_new(256, NULL);
         m->instances = lh_kchar_table_new(1024, NULL);
@@ -77,9 +73,6 @@ int manager_new(sd_event *event, Manager **ret) {
         if (!m->compartments || !m->instances || !m->jobs)
                 return -ENOMEM;
 
-        r = polkit_registry_new(&m->polkit);
-        if (r < 0)
-                return r;
         r = string_pool_new(&m->strings);
         if (r < 0)
                 return r;
@@ -131,7 +124,12 @@ Manager *manager_free(Manager *m) {
         m->strings = string_pool_free(m->strings);
         free(m->load);
 
-        m->polkit = polkit_registry_free(m->polkit);
+        if (m->bus_hooks)
+                m->bus_hooks->detach(m);
+        for (ManagerEvent *ev; (ev = TAILQ_FIRST(&m->events)); ) {
+                TAILQ_REMOVE(&m->events, ev, link);
+                manager_event_free(ev);
+        }
         m->oci = oci_client_free(m->oci);
         free(m->oci_error);
         free(m->oci_tenancy);
@@ -271,59 +269,41 @@ void manager_set_state(Manager *m, ManagerState state) {
         manager_update_status(m);
 }
 
-/* ---- change emission (coalesced on an idle defer source, like homed) -------------------- */
-
-static int on_emit(sd_event_source *s, void *userdata) {
-        Manager *m = userdata;
-        Compartment *c;
-        Instance *i;
-        Job *j;
-
-        if (!m->emit_enabled || !m->bus)
-                return 0;
-        /* A reload merges its results one statement at a time: announce its outcome once, when
-         * it is complete (load_finish() re-arms us). */
-        if (m->load)
-                return 0;
-
-        /* Compartments first, so a client sees a parent before its children and instances. */
-        while ((c = LIST_FIRST(&m->dirty_compartments))) {
-                uint32_t d = c->dirty;
-                LIST_REMOVE(c, dirty_link);
-                c->dirty = 0;
-                compartment_emit_changes(c, d);
-        }
-        while ((i = LIST_FIRST(&m->dirty_instances))) {
-                uint32_t d = i->dirty;
-                LIST_REMOVE(i, dirty_link);
-                i->dirty = 0;
-                instance_emit_changes(i, d);
-        }
-        while ((j = LIST_FIRST(&m->dirty_jobs))) {
-                uint32_t d = j->dirty;
-                LIST_REMOVE(j, dirty_link);
-                j->dirty = 0;
-                job_emit_changes(j, d);
-        }
-        if (m->dirty) {
-                uint32_t d = m->dirty;
-                m->dirty = 0;
-                manager_emit_changes(m, d);
-        }
-        return 0;
-}
+/* ---- changes: marked here, announced by the bus layer (daemon/bus/bus-emit.c) ------------- */
 
 void manager_mark_dirty(Manager *m, uint32_t props) {
         m->dirty |= props;
-        if (!m->emit_enabled)
+        /* the source exists while objects are on the bus */
+        if (m->emit_enabled && m->emit_event)
+                (void) sd_event_source_set_enabled(m->emit_event, SD_EVENT_ONESHOT);
+}
+
+ManagerEvent *manager_event_free(ManagerEvent *e) {
+        if (!e)
+                return NULL;
+        free(e->path);
+        return mfree(e);
+}
+
+void manager_queue_event(Manager *m, ManagerEventKind kind, const char *path, uint32_t job_id, uint32_t props,
+                         const char *result) {
+        ManagerEvent *e;
+
+        if (!m->emit_enabled || !path)
                 return;
-        if (!m->emit_event) {
-                if (sd_event_add_defer(m->event, &m->emit_event, on_emit, m) < 0)
-                        return;
-                (void) sd_event_source_set_priority(m->emit_event, SD_EVENT_PRIORITY_IDLE);
-                (void) sd_event_source_set_description(m->emit_event, "emit-changes");
+        e = new0(ManagerEvent, 1);
+        if (!e || !(e->path = strdup(path))) {
+                free(e);
+                log_oom();
+                return;
         }
-        (void) sd_event_source_set_enabled(m->emit_event, SD_EVENT_ONESHOT);
+        e->kind = kind;
+        e->job_id = job_id;
+        e->props = props;
+        e->result = result;
+        TAILQ_INSERT_TAIL(&m->events, e, link);
+        if (m->bus_hooks)
+                m->bus_hooks->send_events(m);
 }
 
 void manager_invalidate_describe(Manager *m) {
@@ -899,7 +879,7 @@ static int apply_compartments(Manager *m, const StoreRows *rows) {
         lh_foreach_safe(m->compartments, e, tmp) {
                 Compartment *c = lh_entry_v(e);
                 if (!c->seen) {
-                        compartment_emit_removed(c);
+                        compartment_mark_removed(c);
                         compartment_free(c);
                 }
         }
@@ -1004,7 +984,7 @@ static int apply_instances(Manager *m, const StoreRows *rows) {
         lh_foreach_safe(m->instances, e, tmp) {
                 Instance *i = lh_entry_v(e);
                 if (!i->seen) {
-                        instance_emit_removed(i);
+                        instance_mark_removed(i);
                         instance_free(i);
                 }
         }
@@ -1347,37 +1327,4 @@ void manager_schedule_trim(Manager *m) {
                 (void) sd_event_source_set_description(m->trim_event, "malloc-trim");
         }
         (void) sd_event_source_set_enabled(m->trim_event, SD_EVENT_ONESHOT);
-}
-
-/* Answers to these calls are built from every object at once (tens of MB with 20,000
- * instances): once they are sent, give the pages back. */
-static int on_bus_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *member = sd_bus_message_get_member(message);
-
-        if (sd_bus_message_is_method_call(message, NULL, NULL) && member &&
-            (streq(member, "GetManagedObjects") || streq(member, "Describe") || streq(member, "ListInstances") ||
-             streq(member, "Introspect") || streq(member, "History")))
-                manager_schedule_trim(m);
-        return 0;
-}
-
-int manager_attach_bus(Manager *m, sd_bus *bus) {
-        int r;
-
-        assert(m);
-        assert(bus);
-
-        r = ss_bus_errors_register();
-        if (r < 0)
-                return r;
-        r = manager_register_objects(m, bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_filter(bus, NULL, on_bus_message, m);
-        if (r < 0)
-                return r;
-        m->bus = sd_bus_ref(bus);
-        m->emit_enabled = true;
-        return 0;
 }

@@ -13,7 +13,6 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "bus-polkit.h"
 #include "compartment.h"
 #include "config.h"
 #include "db.h"
@@ -57,7 +56,37 @@ typedef enum ManagerProp {
 #define EXIT_BUS_LOST     75    /* EX_TEMPFAIL: the bus connection went away (systemd restarts us) */
 #define EXIT_CONFIG       78    /* EX_CONFIG: configuration file missing or invalid */
 
+/* What the bus layer announces besides property changes: signals of their own, sent as they
+ * happen and in that order (daemon/bus/bus-emit.c), as replies and other signals expect them. */
+typedef enum ManagerEventKind {
+        MANAGER_EVENT_OBJECT_ADDED,     /* path */
+        MANAGER_EVENT_OBJECT_REMOVED,   /* path */
+        MANAGER_EVENT_SCHEDULE_CHANGED, /* path, props (ScheduleProp) */
+        MANAGER_EVENT_JOB_NEW,          /* path, job_id */
+        MANAGER_EVENT_JOB_REMOVED,      /* path, job_id, result */
+        _MANAGER_EVENT_KIND_MAX,
+        _MANAGER_EVENT_KIND_INVALID = -EINVAL,
+} ManagerEventKind;
+
+typedef struct ManagerEvent ManagerEvent;
+struct ManagerEvent {
+        ManagerEventKind kind;
+        char *path;
+        uint32_t job_id;
+        uint32_t props;
+        const char *result;             /* a static string */
+        TAILQ_ENTRY(ManagerEvent) link;
+};
+
 typedef struct LoadContext LoadContext;
+typedef struct PolkitRegistry PolkitRegistry;
+
+/* Set by the bus layer when it attaches (daemon/bus/bus-emit.h): the domain calls it without
+ * knowing it. */
+typedef struct ManagerBusHooks {
+        void (*send_events)(Manager *m);        /* sends the queued events now */
+        void (*detach)(Manager *m);             /* frees what the bus layer attached */
+} ManagerBusHooks;
 typedef struct Scheduler Scheduler;
 typedef struct Leader Leader;
 typedef void (*manager_load_handler_t)(Manager *m, int error, void *userdata);
@@ -76,7 +105,8 @@ struct Manager {
         Compartment *root;              /* the tenancy, NULL until discovered */
         char **regions;
 
-        PolkitRegistry *polkit;
+        PolkitRegistry *polkit;         /* the bus layer's */
+        const ManagerBusHooks *bus_hooks;
         OciClient *oci;                 /* NULL when OCI is not configured: actions fail */
         char *oci_error;                /* why there is no client */
         char *oci_tenancy;              /* the credentials' tenancy: the root discovery maps */
@@ -89,11 +119,13 @@ struct Manager {
         bool schema_lost;               /* a statement found the schema no longer at head */
         sd_event_source *schema_recheck; /* reloads until the daemon's queries work again */
 
-        /* Coalesced change signals (homed's idle defer source). */
+        /* Coalesced change signals (homed's idle defer source, which the bus layer creates and
+         * runs: the domain only marks changes and queues events). */
         uint32_t dirty;                 /* ManagerProp */
         LIST_HEAD(, Compartment) dirty_compartments;
         LIST_HEAD(, Instance) dirty_instances;
         LIST_HEAD(, Job) dirty_jobs;
+        TAILQ_HEAD(, ManagerEvent) events;
         sd_event_source *emit_event;
         sd_event_source *schedules_event; /* the pass of instance-schedules.h */
         Instance *schedules_cursor;     /* where its next slice starts, NULL: the first instance */
@@ -143,9 +175,6 @@ int manager_connect_db(Manager *m);
  * a load runs, another one is queued behind it (one handler may wait; -EBUSY for a second). */
 int manager_load(Manager *m, manager_load_handler_t handler, void *userdata);
 
-/* Registers every object on bus (not yet requesting the name). */
-int manager_attach_bus(Manager *m, sd_bus *bus);
-
 void manager_set_state(Manager *m, ManagerState state);
 /* Updates StatusText and the service manager's STATUS= line. */
 void manager_update_status(Manager *m);
@@ -157,6 +186,10 @@ void manager_update_status(Manager *m);
 #define MANAGER_SCHEMA_RECHECK_USEC (2 * 1000000ULL)
 
 void manager_mark_dirty(Manager *m, uint32_t props);
+/* An event for the bus, sent at once (nothing while no objects are on the bus). path is copied. */
+void manager_queue_event(Manager *m, ManagerEventKind kind, const char *path, uint32_t job_id, uint32_t props,
+                         const char *result);
+ManagerEvent *manager_event_free(ManagerEvent *e);
 void manager_invalidate_describe(Manager *m);
 /* What DescribeWith() leaves out or adds (dbus/README.md). */
 typedef struct DescribeOptions {

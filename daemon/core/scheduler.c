@@ -13,7 +13,6 @@
 #include "manager.h"
 #include "job.h"
 #include "occurrence.h"
-#include "schedule-dbus.h"
 #include "schedule-inventory.h"
 #include "leader.h"
 #include "scheduler.h"
@@ -78,6 +77,16 @@ static ScheduleEntry *entry_free(ScheduleEntry *e) {
         free(e->bus_path);
         free(e->timer_id);
         return mfree(e);
+}
+
+/* The instances' Schedules/NextAction follow every change; the bus layer announces it. */
+static void entry_mark_changed(ScheduleEntry *e, uint32_t props) {
+        Manager *m = e->scheduler->manager;
+
+        manager_schedules_changed(m);
+        manager_queue_event(m, props & SCHEDULE_PROP_ADDED ? MANAGER_EVENT_OBJECT_ADDED :
+                               props & SCHEDULE_PROP_REMOVED ? MANAGER_EVENT_OBJECT_REMOVED :
+                               MANAGER_EVENT_SCHEDULE_CHANGED, e->bus_path, 0, props, NULL);
 }
 
 Scheduler *scheduler_free(Scheduler *s) {
@@ -249,7 +258,7 @@ static void entry_sync_timer(Scheduler *s, ScheduleEntry *e) {
         else {
                 r = pid1_timer_remove(s->pid1, e->timer_id, on_timer_done, s);
                 e->timer = (Pid1TimerInfo) { .last_trigger = e->timer.last_trigger };
-                schedule_bus_emit_changed(e, SCHEDULE_PROP_TIMER);
+                entry_mark_changed(e, SCHEDULE_PROP_TIMER);
         }
         if (r < 0 && r != -ENOTCONN)
                 log_warning_errno(r, "Could not declare the timer of schedule %s: %m", e->schedule->name);
@@ -344,7 +353,7 @@ static void on_calendars_loaded(int error, ExceptionCalendar **calendars, size_t
                 }
                 if (s->pid1)
                         (void) pid1_timer_remove(s->pid1, e->timer_id, on_timer_done, s);
-                schedule_bus_emit_removed(e);
+                entry_mark_changed(e, SCHEDULE_PROP_REMOVED);
                 entries_remove(s, e);
                 entry_free(e);
         }
@@ -354,7 +363,7 @@ static void on_calendars_loaded(int error, ExceptionCalendar **calendars, size_t
                 if (e) {
                         schedule_free(e->schedule);
                         e->schedule = sch;
-                        schedule_bus_emit_changed(e, SCHEDULE_PROP_ALL);
+                        entry_mark_changed(e, SCHEDULE_PROP_ALL);
                 } else {
                         r = entry_new(s, sch, &e);
                         if (r >= 0)
@@ -364,7 +373,7 @@ static void on_calendars_loaded(int error, ExceptionCalendar **calendars, size_t
                                 continue;
                         }
                         if (!first)
-                                schedule_bus_emit_added(e);
+                                entry_mark_changed(e, SCHEDULE_PROP_ADDED);
                 }
         }
         s->loaded = true;
@@ -447,7 +456,7 @@ static void on_pid1_timer_changed(Pid1 *p, const char *id, const Pid1TimerInfo *
             e->timer.active == info->active)
                 return;
         e->timer = *info;
-        schedule_bus_emit_changed(e, SCHEDULE_PROP_TIMER);
+        entry_mark_changed(e, SCHEDULE_PROP_TIMER);
 }
 
 static void on_pid1_state_changed(Pid1 *p, Pid1State state, int error, const char *message, void *userdata) {
@@ -1120,7 +1129,7 @@ static void change_apply(ChangeCtx *c, const uint64_t *ids, size_t n) {
                 if (e) {
                         schedule_free(e->schedule);
                         e->schedule = sch;
-                        schedule_bus_emit_changed(e, SCHEDULE_PROP_ALL);
+                        entry_mark_changed(e, SCHEDULE_PROP_ALL);
                 } else {
                         r = entry_new(s, sch, &e);
                         if (r >= 0)
@@ -1132,7 +1141,7 @@ static void change_apply(ChangeCtx *c, const uint64_t *ids, size_t n) {
                         /* A timer created before its entry (create_timers()) reported its times then. */
                         if (s->pid1)
                                 (void) pid1_timer_get(s->pid1, e->timer_id, &e->timer);
-                        schedule_bus_emit_added(e);
+                        entry_mark_changed(e, SCHEDULE_PROP_ADDED);
                 }
                 entry_sync_timer(s, e);
         }
@@ -1359,7 +1368,7 @@ static void on_enabled_stored(int error, Schedule **schedules, size_t n, const c
                 }
                 schedule_free(e->schedule);
                 e->schedule = schedules[i];
-                schedule_bus_emit_changed(e, SCHEDULE_PROP_ALL);
+                entry_mark_changed(e, SCHEDULE_PROP_ALL);
                 entry_sync_timer(s, e);
         }
         free(schedules);
@@ -1493,7 +1502,7 @@ static void on_deleted(int error, const uint64_t *ids, size_t n, const char *mes
                         continue;
                 if (s->pid1)
                         (void) pid1_timer_remove(s->pid1, e->timer_id, on_timer_done, s);
-                schedule_bus_emit_removed(e);
+                entry_mark_changed(e, SCHEDULE_PROP_REMOVED);
                 entries_remove(s, e);
                 entry_free(e);
         }

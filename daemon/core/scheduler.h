@@ -24,6 +24,14 @@ typedef struct Manager Manager;
 typedef struct Scheduler Scheduler;
 typedef struct Instance Instance;
 
+/* What changed of a schedule object (announced by the bus layer). */
+typedef enum ScheduleProp {
+        SCHEDULE_PROP_TIMER = 1U << 0,          /* NextElapse, LastTrigger */
+        SCHEDULE_PROP_ALL   = 1U << 1,          /* everything that can change */
+        SCHEDULE_PROP_ADDED   = 1U << 30,       /* the object is new */
+        SCHEDULE_PROP_REMOVED = 1U << 31,       /* the object goes away */
+} ScheduleProp;
+
 typedef struct ScheduleEntry {
         Scheduler *scheduler;
         Schedule *schedule;

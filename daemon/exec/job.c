@@ -7,14 +7,12 @@
 
 #include "bus-names.h"
 #include "discovery.h"
-#include "job-dbus.h"
 #include "audit-store.h"
 #include "inventory-load.h"
 #include "job-store.h"
 #include "job.h"
 #include "json-util.h"
 #include "log.h"
-#include "manager-dbus.h"
 #include "manager.h"
 #include "oci-client.h"
 #include "strv.h"
@@ -140,6 +138,21 @@ void job_mark_dirty(Job *j, uint32_t props) {
         manager_mark_dirty(m, 0);
 }
 
+void job_mark_removed(Job *j) {
+        _cleanup_free_ char *p = NULL;
+
+        if (j->dirty & JOB_PROP_ADDED)
+                return;  /* never announced: nothing to take back */
+        p = job_bus_path(j);
+        manager_queue_event(j->manager, MANAGER_EVENT_OBJECT_REMOVED, p, 0, 0, NULL);
+}
+
+/* JobNew and JobRemoved on the Manager. */
+static void job_queue_signal(Job *j, ManagerEventKind kind) {
+        _cleanup_free_ char *p = job_bus_path(j);
+        manager_queue_event(j->manager, kind, p, j->id, 0, job_result_to_string(j->result));
+}
+
 char *job_bus_path(const Job *j) {
         return strprintf(SS_BUS_PATH_JOB "/%" PRIu32, j->id);
 }
@@ -192,7 +205,7 @@ static void job_set_state(Job *j, JobState state) {
 static int on_linger_over(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *j = userdata;
 
-        job_emit_removed(j);
+        job_mark_removed(j);
         job_free(j);
         return 0;
 }
@@ -242,14 +255,14 @@ void job_finish(Job *j, JobResult result, const char *error) {
                             isempty(j->target) ? "" : " ", j->target, job_result_to_string(result),
                             isempty(error) ? "" : ": ", strempty(error));
 
-        manager_send_job_removed(m, j);
+        job_queue_signal(j, MANAGER_EVENT_JOB_REMOVED);
         manager_mark_dirty(m, MANAGER_PROP_N_JOBS);
         manager_update_status(m);
 
         r = sd_event_add_time_relative(m->event, &j->linger, CLOCK_MONOTONIC, m->job_linger_usec, 0, on_linger_over,
                                        j);
         if (r < 0) {
-                job_emit_removed(j);
+                job_mark_removed(j);
                 job_free(j);
         }
 }
@@ -865,7 +878,7 @@ static void on_job_inserted(int error, uint64_t id, const char *message, void *u
                 j->mode = c->mode;
                 j->uid = c->uid;
                 job_mark_dirty(j, JOB_PROP_ADDED);
-                manager_send_job_new(m, j);
+                job_queue_signal(j, MANAGER_EVENT_JOB_NEW);
                 if (j->kind != JOB_REFRESH) {
                         Instance *i = manager_get_instance(m, j->target);
                         if (i)
@@ -960,7 +973,7 @@ static void on_unfinished_jobs(int error, const JobRow *rows, size_t n, const ch
                 }
                 /* Its action rows, if any, carry their retry tokens: resuming cannot act twice. */
                 log_info("Resuming job %" PRIu32 " (%s %s).", j->id, job_kind_to_string(kind), j->target);
-                manager_send_job_new(m, j);
+                job_queue_signal(j, MANAGER_EVENT_JOB_NEW);
                 (void) job_start(j);
         }
 }
@@ -979,9 +992,9 @@ void job_abandon(Job *j, const char *why) {
                 j->error = s;
         }
         j->state = JOB_DONE;
-        manager_send_job_removed(m, j);
+        job_queue_signal(j, MANAGER_EVENT_JOB_REMOVED);
         /* Gone at once: the same id comes back here, resumed, if this daemon leads again. */
-        job_emit_removed(j);
+        job_mark_removed(j);
         job_free(j);
         manager_update_status(m);
 }

@@ -115,6 +115,8 @@ void job_mark_dirty(Job *j, uint32_t props);
 /* Describe() element of one job. */
 json_object *job_to_json(Job *j);
 char *job_bus_path(const Job *j);
+/* Before freeing a job: its removal from the bus is announced (unless its addition never was). */
+void job_mark_removed(Job *j);
 
 /* Resumes the jobs left unfinished by an earlier run or another daemon (at start-up, and when
  * this daemon becomes the leader). Jobs on the bus already are left alone. */

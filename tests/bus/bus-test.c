@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "bus-emit.h"
 #include "bus-errors.h"
 #include "bus-names.h"
 #include "bus-test.h"
