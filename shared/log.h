@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/uio.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -18,9 +19,24 @@ void log_set_program_name(const char *name);
 /* Reads $STOPSTART_LOG_LEVEL and $JOURNAL_STREAM. */
 void log_parse_environment(void);
 
-/* Logs and returns -abs(error) (or -EIO for error 0 at error level: callers return it). */
+/* Logs and returns -abs(error) (0 for error 0). */
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);
+
+/* The same with journal fields: fields is a NULL-terminated list of "KEY=value" strings (KEY in
+ * upper case, e.g. "STOPSTART_JOB=17", "MESSAGE_ID=…"). When stderr is the journal, the entry
+ * goes to the journal's native socket with those fields (journalctl STOPSTART_JOB=17 finds it);
+ * otherwise the line is printed as log_internal() prints it, without them. */
+int log_fields_internal(int level, int error, const char *file, int line, const char *func,
+                        const char * const *fields, const char *format, ...) _printf_(7, 8);
+#define log_fields_errno(level, error, fields, ...) \
+        log_fields_internal((level), (error), __FILE__, __LINE__, __func__, (fields), __VA_ARGS__)
+#define log_fields(level, fields, ...) (void) log_fields_errno((level), 0, (fields), __VA_ARGS__)
+
+/* Where journal entries go: sd_journal_sendv() unless a test captures them. NULL restores it.
+ * Also makes the log behave as if stderr were the journal (for tests). */
+typedef int (*log_journal_send_t)(const struct iovec *iov, int n);
+void log_set_journal_send(log_journal_send_t send);
 
 #define log_full_errno(level, error, ...) \
         log_internal((level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)

@@ -512,9 +512,13 @@ static void on_expiry_written(int error, const char *message, void *userdata) {
                         }
                 }
         }
-        if (error < 0)
-                log_warning_errno(error, "Could not record the end of the override of %s (will retry): %s", w->id,
-                                  strna(message));
+        if (error < 0) {
+                _cleanup_free_ char *field = strprintf("STOPSTART_%s=%s", w->compartment ? "COMPARTMENT" : "INSTANCE",
+                                                       w->id);
+                log_fields_errno(LOG_WARNING, error, ((const char *[]) { field, NULL }),
+                                 "Could not record the end of the override of %s (will retry): %s", w->id,
+                                 strna(message));
+        }
         manager_schedule_expiry(m);
 
 finish:
@@ -804,6 +808,13 @@ int manager_connect_db(Manager *m) {
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
+/* A line about one object, with its journal field (STOPSTART_INSTANCE=, STOPSTART_COMPARTMENT=). */
+#define log_object(level, kind, id, ...)                                                                \
+        do {                                                                                            \
+                _cleanup_free_ char *_field_ = strprintf("STOPSTART_" kind "=%s", (id));               \
+                log_fields((level), ((const char *[]) { _field_, NULL }), __VA_ARGS__);                \
+        } while (0)
+
 /* Replaces *field if different: 1 if it changed, 0 if not, -ENOMEM. */
 static int set_field(char **field, const char *value) {
         char *s;
@@ -865,7 +876,8 @@ static int apply_compartments(Manager *m, const StoreRows *rows) {
                 if (k == -ENOMEM)
                         return k;
                 if (k < 0)
-                        log_warning("Ignoring unreadable defaults of compartment %s.", cr.id);
+                        log_object(LOG_WARNING, "COMPARTMENT", cr.id, "Ignoring unreadable defaults of compartment %s.",
+                                   cr.id);
                 else if (!instance_config_equal(&cfg, &c->defaults) && c->n_writes == 0) {
                         instance_config_done(&c->defaults);
                         c->defaults = cfg;
@@ -963,7 +975,8 @@ static int apply_instances(Manager *m, const StoreRows *rows) {
                 if (k == -ENOMEM)
                         return k;
                 if (k < 0)
-                        log_warning("Ignoring unreadable configuration of instance %s.", ir.id);
+                        log_object(LOG_WARNING, "INSTANCE", ir.id, "Ignoring unreadable configuration of instance %s.",
+                                   ir.id);
                 else if (!instance_config_equal(&cfg, &i->config) && i->n_writes == 0) {
                         instance_config_done(&i->config);
                         i->config = cfg;

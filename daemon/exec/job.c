@@ -66,6 +66,44 @@ int action_retry_token(const char *origin, const char *instance_id, OciInstanceA
         return 0;
 }
 
+/* ---- journal ------------------------------------------------------------------------------ */
+
+/* A job's events carry its journal fields: journalctl STOPSTART_JOB=17, or STOPSTART_INSTANCE=OCID
+ * for everything about an instance. */
+typedef struct JobLogFields {
+        char job[32], kind[48], result[48], instance[320], message_id[48];
+        const char *list[6];
+} JobLogFields;
+
+static const char * const *job_log_fields(const Job *j, const char *message_id, JobLogFields *f) {
+        size_t n = 0;
+
+        snprintf(f->job, sizeof f->job, "STOPSTART_JOB=%" PRIu32, j->id);
+        f->list[n++] = f->job;
+        snprintf(f->kind, sizeof f->kind, "STOPSTART_JOB_KIND=%s", job_kind_to_string(j->kind));
+        f->list[n++] = f->kind;
+        if (j->kind == JOB_START || j->kind == JOB_STOP || j->kind == JOB_REBOOT) {
+                snprintf(f->instance, sizeof f->instance, "STOPSTART_INSTANCE=%s", j->target);
+                f->list[n++] = f->instance;
+        }
+        if (j->state == JOB_DONE) {
+                snprintf(f->result, sizeof f->result, "STOPSTART_JOB_RESULT=%s", job_result_to_string(j->result));
+                f->list[n++] = f->result;
+        }
+        if (message_id) {
+                snprintf(f->message_id, sizeof f->message_id, "MESSAGE_ID=%s", message_id);
+                f->list[n++] = f->message_id;
+        }
+        f->list[n] = NULL;
+        return f->list;
+}
+
+#define log_job(level, j, message_id, ...)                                                      \
+        do {                                                                                    \
+                JobLogFields _f_;                                                               \
+                log_fields((level), job_log_fields((j), (message_id), &_f_), __VA_ARGS__);      \
+        } while (0)
+
 /* ---- objects ------------------------------------------------------------------------------ */
 
 Job *manager_get_job(Manager *m, uint32_t id) {
@@ -246,14 +284,10 @@ void job_finish(Job *j, JobResult result, const char *error) {
         if (m->refresh_job == j)
                 m->refresh_job = NULL;
 
-        if (result == JOB_RESULT_DONE || result == JOB_RESULT_SKIPPED)
-                log_info("Job %" PRIu32 " (%s%s%s) %s%s%s", j->id, job_kind_to_string(j->kind),
-                         isempty(j->target) ? "" : " ", j->target, job_result_to_string(result),
-                         isempty(error) ? "" : ": ", strempty(error));
-        else
-                log_warning("Job %" PRIu32 " (%s%s%s) %s%s%s", j->id, job_kind_to_string(j->kind),
-                            isempty(j->target) ? "" : " ", j->target, job_result_to_string(result),
-                            isempty(error) ? "" : ": ", strempty(error));
+        log_job(result == JOB_RESULT_DONE || result == JOB_RESULT_SKIPPED ? LOG_INFO : LOG_WARNING, j,
+                SS_MESSAGE_JOB_RESULT, "Job %" PRIu32 " (%s%s%s) %s%s%s", j->id, job_kind_to_string(j->kind),
+                isempty(j->target) ? "" : " ", j->target, job_result_to_string(result), isempty(error) ? "" : ": ",
+                strempty(error));
 
         job_queue_signal(j, MANAGER_EVENT_JOB_REMOVED);
         manager_mark_dirty(m, MANAGER_PROP_N_JOBS);
@@ -345,11 +379,12 @@ static void on_discovery_done(Discovery *d, const DiscoveryResult *r, void *user
         run->discovery = NULL;  /* freed by discovery when we return */
         if (r->error < 0) {
                 run->discovery_error = strprintf("Discovery failed: %s", strna(r->message));
-                log_warning("Job %" PRIu32 ": discovery failed: %s", j->id, strna(r->message));
+                log_job(LOG_WARNING, j, NULL, "Job %" PRIu32 ": discovery failed: %s", j->id, strna(r->message));
         } else
-                log_info("Job %" PRIu32 ": discovered %" PRIu64 " compartments and %" PRIu64 " instances with %"
-                         PRIu64 " requests in %" PRIu64 " ms.",
-                         j->id, r->compartments, r->instances, r->http_requests, r->elapsed_usec / 1000);
+                log_job(LOG_INFO, j, NULL,
+                        "Job %" PRIu32 ": discovered %" PRIu64 " compartments and %" PRIu64 " instances with %" PRIu64
+                        " requests in %" PRIu64 " ms.",
+                        j->id, r->compartments, r->instances, r->http_requests, r->elapsed_usec / 1000);
         refresh_reload(j);
 }
 
@@ -515,8 +550,9 @@ static void on_waited(OciClient *c, OciInstance *instance, const char *etag, con
 
         if (error && error->kind == OCI_ERROR_TIMEOUT && run->action == OCI_ACTION_SOFTSTOP && !run->escalated) {
                 /* The guest did not shut down in time: power it off. */
-                log_info("Job %" PRIu32 ": SOFTSTOP of %s did not finish within the soft stop timeout; sending STOP.",
-                         j->id, j->target);
+                log_job(LOG_INFO, j, NULL,
+                        "Job %" PRIu32 ": SOFTSTOP of %s did not finish within the soft stop timeout; sending STOP.",
+                        j->id, j->target);
                 run->escalated = true;
                 run_record(run, OCI_ACTION_STOP);
                 return;
@@ -884,7 +920,7 @@ static void on_job_inserted(int error, uint64_t id, const char *message, void *u
                         if (i)
                                 i->job_id = j->id;
                 }
-                log_info("Job %" PRIu32 " (%s%s%s) queued.", j->id, job_kind_to_string(j->kind),
+                log_job(LOG_INFO, j, NULL, "Job %" PRIu32 " (%s%s%s) queued.", j->id, job_kind_to_string(j->kind),
                          isempty(j->target) ? "" : " ", j->target);
         }
         if (c->handler)
@@ -972,7 +1008,7 @@ static void on_unfinished_jobs(int error, const JobRow *rows, size_t n, const ch
                         continue;
                 }
                 /* Its action rows, if any, carry their retry tokens: resuming cannot act twice. */
-                log_info("Resuming job %" PRIu32 " (%s %s).", j->id, job_kind_to_string(kind), j->target);
+                log_job(LOG_INFO, j, NULL, "Resuming job %" PRIu32 " (%s %s).", j->id, job_kind_to_string(kind), j->target);
                 job_queue_signal(j, MANAGER_EVENT_JOB_NEW);
                 (void) job_start(j);
         }
@@ -982,8 +1018,8 @@ void job_abandon(Job *j, const char *why) {
         Manager *m = j->manager;
         char *s;
 
-        log_info("Job %" PRIu32 " (%s%s%s) left to the leader.", j->id, job_kind_to_string(j->kind),
-                 isempty(j->target) ? "" : " ", j->target);
+        log_job(LOG_INFO, j, NULL, "Job %" PRIu32 " (%s%s%s) left to the leader.", j->id,
+                job_kind_to_string(j->kind), isempty(j->target) ? "" : " ", j->target);
         job_run_free(j);
         j->result = JOB_RESULT_CANCELED;
         s = strdup(why);

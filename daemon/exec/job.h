@@ -86,6 +86,10 @@ struct Job {
         LIST_ENTRY(Job) dirty_link;
 };
 
+/* MESSAGE_ID= of a job's result in the journal (README "Journal"), with STOPSTART_JOB=,
+ * STOPSTART_JOB_KIND=, STOPSTART_JOB_RESULT= and, for an instance's job, STOPSTART_INSTANCE=. */
+#define SS_MESSAGE_JOB_RESULT "fa55d68c4b3b488b9ea67d86b706d823"
+
 /* The opc-retry-token of the action (origin, instance, action): hex SHA-256 of the key, 64
  * characters (OCI's maximum). origin is e.g. "job:17". */
 int action_retry_token(const char *origin, const char *instance_id, OciInstanceAction action, char **ret);

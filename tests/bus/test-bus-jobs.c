@@ -12,6 +12,7 @@
 #include "bus-names.h"
 #include "bus-test.h"
 #include "json-util.h"
+#include "log.h"
 #include "strv.h"
 
 #define T "ocid1.tenancy.oc1..jobs"
@@ -138,13 +139,59 @@ static char *instance_state(const char *id) {
         return get_string(p, SS_BUS_IFACE_INSTANCE, "LifecycleState");
 }
 
-TEST(soft_stop) {
-        _cleanup_free_ char *job = start_job(I("softstop"), "Stop", "soft", NULL), *res = NULL, *st = NULL,
-                            *token = NULL, *origin = NULL, *row = NULL;
+/* Journal entries of the jobs, as the journal would get them: their fields, "KEY=value\n" each. */
+static char journal[65536];
 
+static int capture_journal(const struct iovec *iov, int n) {
+        size_t l = strlen(journal);
+
+        for (int i = 0; i < n; i++)
+                l += (size_t) snprintf(journal + l, sizeof journal - l, "%.*s\n", (int) iov[i].iov_len,
+                                       (const char *) iov[i].iov_base);
+        if (l < sizeof journal - 2)
+                strcat(journal, "\n");
+        return 0;
+}
+
+/* Whether one entry (they are separated by a blank line) holds every one of the fields. */
+static bool journal_has(const char * const *fields) {
+        _cleanup_free_ char *all = strprintf("\n%s", journal);
+
+        /* each entry as "\nKEY=value\n…KEY=value\n" */
+        for (const char *e = all, *end; e && e[1]; e = end ? end + 1 : NULL) {
+                end = strstr(e + 1, "\n\n");
+                _cleanup_free_ char *entry = end ? strndup(e, (size_t) (end + 1 - e)) : strdup(e);
+                bool found = true;
+
+                for (size_t k = 0; found && fields[k]; k++) {
+                        _cleanup_free_ char *line = strprintf("\n%s\n", fields[k]);
+                        found = strstr(entry, line) != NULL;
+                }
+                if (found)
+                        return true;
+        }
+        return false;
+}
+
+TEST(soft_stop) {
+        _cleanup_free_ char *job = NULL, *res = NULL, *st = NULL, *token = NULL, *origin = NULL, *row = NULL,
+                            *job_field = NULL;
+
+        /* the job's events carry its journal fields (journalctl STOPSTART_INSTANCE=…) */
+        journal[0] = 0;
+        log_set_journal_send(capture_journal);
+        job = start_job(I("softstop"), "Stop", "soft", NULL);
         ASSERT_EQ(signals_count("JobNew", SS_BUS_PATH, NULL), 1);
         res = wait_job(job, 30);
+        log_set_journal_send(NULL);
         ASSERT_STREQ(res, "done");
+        job_field = strprintf("STOPSTART_JOB=%u", job_id(job));
+        ASSERT_TRUE(journal_has((const char *[]) { job_field, "STOPSTART_INSTANCE=" I("softstop"),
+                                                   "STOPSTART_JOB_KIND=stop", "STOPSTART_JOB_RESULT=done",
+                                                   "MESSAGE_ID=" SS_MESSAGE_JOB_RESULT, "PRIORITY=6", NULL }));
+        /* queued: the same job and instance, no result yet */
+        ASSERT_TRUE(journal_has((const char *[]) { job_field, "STOPSTART_INSTANCE=" I("softstop"), NULL }));
+        ASSERT_TRUE(!journal_has((const char *[]) { job_field, "STOPSTART_JOB_RESULT=failed", NULL }));
         ASSERT_EQ(ACTIONS(I("softstop"), "SOFTSTOP"), 1);
         ASSERT_EQ(ACTIONS(I("softstop"), NULL), 1);
         st = instance_state(I("softstop"));
