@@ -23,5 +23,42 @@
 int bus_error_set(sd_bus_error *error, const char *name, const char *message);
 int bus_error_setf(sd_bus_error *error, const char *name, const char *fmt, ...) _printf_(3, 4);
 
+/* What an outcome is about: the same errno is a different name for each. */
+typedef enum BusSubject {
+        BUS_SUBJECT_NONE,
+        BUS_SUBJECT_INSTANCE,
+        BUS_SUBJECT_COMPARTMENT,
+        BUS_SUBJECT_JOB,
+        BUS_SUBJECT_SCHEDULE,
+        BUS_SUBJECT_CALENDAR,           /* an exception calendar */
+        BUS_SUBJECT_CALENDAR_SPEC,      /* a systemd calendar spec */
+        BUS_SUBJECT_TARGET,             /* a schedule's targets */
+        BUS_SUBJECT_DATABASE,           /* a statement of ours */
+        _BUS_SUBJECT_MAX,
+} BusSubject;
+
+/* The one place where the daemon's outcomes, a negative errno, become the API's error names
+ * (dbus/README.md "Errors"); handlers pass the domain's -errno here with what it is about:
+ *   -ENXIO, -ENOENT  NoSuchInstance, NoSuchCompartment, NoSuchJob, NoSuchSchedule, NoSuchCalendar;
+ *                    InvalidTarget for a target
+ *   -ENOTUNIQ        AmbiguousName
+ *   -EBUSY           Busy
+ *   -EINVAL          InvalidConfig; InvalidCalendar for a spec, InvalidTarget for a target
+ *   -E2BIG           TooManyTargets
+ *   -EMSGSIZE        TooLarge
+ *   -ENOTCONN, -ECANCELED, -ECONNRESET   DatabaseUnavailable
+ *   -EREMOTEIO       OCIError (no call answers with it yet: OCI's failures end jobs)
+ *   -EAGAIN          NotLeader
+ *   anything else    org.freedesktop.DBus.Error.Failed
+ * Each name's errno here is the one dbus/README.md documents for it (what a client's sd-bus
+ * turns it back into), except where it says which subject picks the name.
+ * message: the one line the caller reads (NULL: a generic one). About the database, the message
+ * is the database's text and is framed ("The database is not reachable; nothing was changed: …").
+ * Returns the negative errno of the name. */
+int bus_error_errno(sd_bus_error *error, int r, BusSubject subject, const char *message);
+int bus_error_errnof(sd_bus_error *error, int r, BusSubject subject, const char *fmt, ...) _printf_(4, 5);
+/* The name bus_error_errno() picks (for tests and documentation). */
+const char *bus_error_name(int r, BusSubject subject);
+
 /* Replies to call with e; should that fail, still with a generic error: every call is answered. */
 int bus_reply_error(sd_bus_message *call, const sd_bus_error *e);

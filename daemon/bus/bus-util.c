@@ -105,8 +105,8 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
                 if (k >= 0) {
                         /* The last of two values silently winning is never what the caller meant. */
                         if (given & (1U << k))
-                                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Key '%s' is given twice.",
-                                                      config_key_to_string(k));
+                                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE, "Key '%s' is given twice.",
+                                                        config_key_to_string(k));
                         given |= 1U << k;
                         if (v.type == 's' && streq_ptr(v.s, CONFIG_INHERIT))
                                 inherited |= 1U << k;
@@ -114,7 +114,7 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
 
                 r = instance_config_set(c, key, &v, now, &msg);
                 if (r == -EINVAL)
-                        return bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
+                        return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE, msg ?: "Invalid configuration.");
                 if (r < 0)
                         return r;
 
@@ -135,48 +135,29 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
          * the call would remove the override it appears to set. */
         if ((given & override_pair) == override_pair && (inherited & override_pair) != 0 &&
             (inherited & override_pair) != override_pair)
-                return bus_error_set(error, SS_ERROR_INVALID_CONFIG,
-                                     "Keys 'override_state' and 'override_until' contradict each other: \"inherit\" "
-                                     "for one of them removes the override the other one sets.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE,
+                                       "Keys 'override_state' and 'override_until' contradict each other: \"inherit\" "
+                                       "for one of them removes the override the other one sets.");
 
         {
                 _cleanup_free_ char *msg = NULL;
                 r = instance_config_verify(c, &msg);
                 if (r == -EINVAL)
-                        return bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid configuration.");
+                        return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE, msg ?: "Invalid configuration.");
         }
         return r;
 }
 
-int bus_set_db_error(sd_bus_error *error, int r, const char *message) {
-        switch (r) {
-        case -ENOTCONN:
-        case -ECANCELED:
-                return bus_error_setf(error, SS_ERROR_DATABASE_UNAVAILABLE,
-                                         "The database is not reachable; nothing was changed%s%s.",
-                                         isempty(message) ? "" : ": ", strempty(message));
-        case -ECONNRESET:
-                return bus_error_set(error, SS_ERROR_DATABASE_UNAVAILABLE,
-                                        "The database connection was lost while saving; the daemon reads the "
-                                        "outcome back once it has reconnected.");
-        case -EINVAL:
-                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "%s",
-                                         isempty(message) ? "The database refused the value." : message);
-        default:
-                return bus_error_setf(error, SD_BUS_ERROR_FAILED, "Saving failed: %s",
-                                         isempty(message) ? "database error" : message);
-        }
-}
-
+/* NotLeader, naming the leading daemon: for actions that only the leader runs. */
 int bus_set_not_leader(sd_bus_error *error, Manager *m) {
         const char *leader = manager_leader(m);
 
         if (isempty(leader))
-                return bus_error_set(error, SS_ERROR_NOT_LEADER,
-                                     "This stopstartd is a standby and no daemon leads at the moment; try again in a "
-                                     "few seconds.");
-        return bus_error_setf(error, SS_ERROR_NOT_LEADER,
-                              "This stopstartd is a standby: the leader %s runs actions; ask it.", leader);
+                return bus_error_errno(error, -EAGAIN, BUS_SUBJECT_NONE,
+                                       "This stopstartd is a standby and no daemon leads at the moment; try again "
+                                       "in a few seconds.");
+        return bus_error_errnof(error, -EAGAIN, BUS_SUBJECT_NONE,
+                                "This stopstartd is a standby: the leader %s runs actions; ask it.", leader);
 }
 
 static void on_settings_saved(Manager *m, int error, const char *message, void *userdata) {
@@ -189,11 +170,12 @@ static void on_settings_saved(Manager *m, int error, const char *message, void *
         }
         if (error == -ENXIO) {
                 if (streq_ptr(sd_bus_message_get_interface(msg), SS_BUS_IFACE_COMPARTMENT))
-                        (void) bus_error_set(&e, SS_ERROR_NO_SUCH_COMPARTMENT, "The compartment no longer exists.");
+                        (void) bus_error_errno(&e, -ENXIO, BUS_SUBJECT_COMPARTMENT,
+                                               "The compartment no longer exists.");
                 else
-                        (void) bus_error_set(&e, SS_ERROR_NO_SUCH_INSTANCE, "The instance no longer exists.");
+                        (void) bus_error_errno(&e, -ENXIO, BUS_SUBJECT_INSTANCE, "The instance no longer exists.");
         } else
-                (void) bus_set_db_error(&e, error, message);
+                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, message);
         (void) bus_reply_error(msg, &e);
 }
 
@@ -215,10 +197,11 @@ int bus_method_set_settings(sd_bus_message *message, Manager *m, bool compartmen
                 return sd_bus_reply_method_return(message, NULL);
 
         if (n_writes > 0)
-                return bus_error_setf(error, SS_ERROR_BUSY, "Another change of %s %s is being saved; try again.",
+                return bus_error_errnof(error, -EBUSY, BUS_SUBJECT_NONE,
+                                        "Another change of %s %s is being saved; try again.",
                                          kind, id);
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
 
         const char *details[] = { kind, id, "verb", compartment ? "set-defaults" : "set-config", NULL };
         r = bus_verify_polkit_async(message, SS_POLKIT_CONFIGURE, details, m->polkit, error);
@@ -232,7 +215,7 @@ int bus_method_set_settings(sd_bus_message *message, Manager *m, bool compartmen
                                 message);
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return bus_set_db_error(error, r, NULL);
+                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
         }
         return 1;
 }

@@ -21,8 +21,6 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
 /* Longest string argument we look at (OCIDs, names, patterns); longer ones are refused. */
 #define BUS_STRING_ARG_MAX 1024U
 
-/* Sets error for a database write that did not happen (or whose outcome is unknown). */
-int bus_set_db_error(sd_bus_error *error, int r, const char *message);
 /* NotLeader, naming the leading daemon: for actions that only the leader runs. */
 int bus_set_not_leader(sd_bus_error *error, Manager *m);
 

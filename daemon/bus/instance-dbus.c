@@ -99,7 +99,7 @@ static void on_job_created(Manager *m, Job *j, int error, void *userdata) {
         _cleanup_free_ char *p = NULL;
 
         if (error < 0) {
-                (void) bus_set_db_error(&e, error, m->db ? db_last_error(m->db) : NULL);
+                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
                 (void) bus_reply_error(msg, &e);
                 return;
         }
@@ -134,10 +134,10 @@ static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, s
         }
 
         if (i->job_id != 0)
-                return bus_error_setf(error, SS_ERROR_BUSY, "Instance %s has job %u running.", i->id,
+                return bus_error_errnof(error, -EBUSY, BUS_SUBJECT_NONE, "Instance %s has job %u running.", i->id,
                                          (unsigned) i->job_id);
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
         if (!manager_is_leader(m))
                 return bus_set_not_leader(error, m);
 
@@ -152,7 +152,7 @@ static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, s
         r = job_create(m, kind, i->id, mode, bus_message_sender_uid(message), on_job_created, message);
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return bus_set_db_error(error, r, NULL);
+                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
         }
         return 1;
 }

@@ -35,7 +35,7 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         int r;
 
         if (j->state == JOB_DONE)
-                return bus_error_setf(error, SS_ERROR_NO_SUCH_JOB, "Job %" PRIu32 " has finished already.", j->id);
+                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_JOB, "Job %" PRIu32 " has finished already.", j->id);
 
         snprintf(id, sizeof id, "%" PRIu32, j->id);
         const char *details[] = { "job", id, "verb", "cancel", NULL };

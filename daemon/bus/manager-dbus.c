@@ -35,12 +35,21 @@ static int resolve_instance(Manager *m, const char *name, Instance **ret, sd_bus
                 for (size_t k = 10; k < n; k++)
                         candidates[k] = mfree(candidates[k]);
                 list = strv_join(candidates, ", ");
-                return bus_error_setf(error, SS_ERROR_AMBIGUOUS_NAME, "Name '%s' matches %zu instances: %s%s",
-                                      bus_echo(name), n, strempty(list), n > 10 ? ", ..." : "");
+                return bus_error_errnof(error, -ENOTUNIQ, BUS_SUBJECT_NONE, "Name '%s' matches %zu instances: %s%s",
+                                        bus_echo(name), n, strempty(list), n > 10 ? ", ..." : "");
         }
         if (r == -ENXIO)
-                return bus_error_setf(error, SS_ERROR_NO_SUCH_INSTANCE, "No instance '%s' known.", bus_echo(name));
+                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_INSTANCE, "No instance '%s' known.", bus_echo(name));
         return r;
+}
+
+/* The compartment a caller names (OCID or path), or NoSuchCompartment. */
+static int resolve_compartment(Manager *m, const char *name, Compartment **ret, sd_bus_error *error) {
+        *ret = manager_find_compartment(m, name);
+        if (!*ret)
+                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_COMPARTMENT, "No compartment '%s' known.",
+                                        bus_echo(name));
+        return 0;
 }
 
 static int check_view(sd_bus_message *message, Manager *m, sd_bus_error *error) {
@@ -185,19 +194,18 @@ static int read_instance_query(sd_bus_message *message, Manager *m, InstanceQuer
         if (managed_given)
                 q->managed = !!q->managed;
         if (compartment) {
-                q->compartment = manager_find_compartment(m, compartment);
-                if (!q->compartment)
-                        return bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
-                                              bus_echo(compartment));
+                r = resolve_compartment(m, compartment, &q->compartment, error);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
 
 static int too_large(sd_bus_error *error, const char *method, size_t n, uint64_t bytes, const char *how) {
-        return bus_error_setf(error, SS_ERROR_TOO_LARGE,
-                              "%s would answer %zu instances in %.1f MiB, more than one answer may carry (%.1f MiB): %s.",
-                              method, n, (double) bytes / (1024.0 * 1024.0), (double) BUS_ANSWER_MAX / (1024.0 * 1024.0),
-                              how);
+        return bus_error_errnof(error, -EMSGSIZE, BUS_SUBJECT_NONE,
+                                "%s would answer %zu instances in %.1f MiB, more than one answer may carry (%.1f MiB): %s.",
+                                method, n, (double) bytes / (1024.0 * 1024.0), (double) BUS_ANSWER_MAX / (1024.0 * 1024.0),
+                                how);
 }
 
 /* A string's share of a message: length, NUL, and up to 3 bytes of alignment. */
@@ -295,10 +303,9 @@ static int method_get_compartment(sd_bus_message *message, void *userdata, sd_bu
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        c = manager_find_compartment(m, name);
-        if (!c)
-                return bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
-                                         bus_echo(name));
+        r = resolve_compartment(m, name, &c, error);
+        if (r < 0)
+                return r;
         r = check_view(message, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -427,7 +434,7 @@ static void on_refresh_job(Manager *m, Job *j, int error, void *userdata) {
         _cleanup_free_ char *p = NULL;
 
         if (error < 0) {
-                (void) bus_set_db_error(&e, error, m->db ? db_last_error(m->db) : NULL);
+                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
                 (void) bus_reply_error(msg, &e);
                 return;
         }
@@ -450,7 +457,7 @@ static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error 
                 return sd_bus_reply_method_return(message, "o", p);
         }
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
         if (!manager_is_leader(m))
                 return bus_set_not_leader(error, m);
 
@@ -465,7 +472,7 @@ static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error 
         r = job_create(m, JOB_REFRESH, "", STOP_MODE_SOFT, bus_message_sender_uid(message), on_refresh_job, message);
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return bus_set_db_error(error, r, NULL);
+                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
         }
         return 1;
 }
@@ -484,7 +491,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
 
         r = manager_reload_config(m, bus_message_sender_uid(message), &err);
         if (r < 0)
-                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
                                          "The configuration was not reloaded (the running one stays): %s",
                                          err ?: strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
@@ -501,9 +508,9 @@ static void on_history(int error, const StoreRows *rows, const char *message, vo
 
         if (error < 0) {
                 if (error == -EIO)
-                        (void) bus_error_setf(&e, SD_BUS_ERROR_FAILED, "Reading the history failed: %s", message);
+                        (void) bus_error_errnof(&e, error, BUS_SUBJECT_NONE, "Reading the history failed: %s", message);
                 else
-                        (void) bus_set_db_error(&e, error, message);
+                        (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, message);
                 (void) bus_reply_error(msg, &e);
                 return;
         }
@@ -518,11 +525,11 @@ static void on_history(int error, const StoreRows *rows, const char *message, vo
                         bytes += 4 + (uint64_t) strlen(strings[x]) + 1 + 3;
         }
         if (bytes > BUS_ANSWER_MAX) {
-                (void) bus_error_setf(&e, SS_ERROR_TOO_LARGE,
-                                      "History would answer %zu entries in %.1f MiB, more than one answer may carry "
-                                      "(%.1f MiB): lower 'limit', or narrow with 'since', 'until', 'instance' or "
-                                      "'compartment'.", n, (double) bytes / (1024.0 * 1024.0),
-                                      (double) BUS_ANSWER_MAX / (1024.0 * 1024.0));
+                (void) bus_error_errnof(&e, -EMSGSIZE, BUS_SUBJECT_NONE,
+                                        "History would answer %zu entries in %.1f MiB, more than one answer may carry "
+                                        "(%.1f MiB): lower 'limit', or narrow with 'since', 'until', 'instance' or "
+                                        "'compartment'.", n, (double) bytes / (1024.0 * 1024.0),
+                                        (double) BUS_ANSWER_MAX / (1024.0 * 1024.0));
                 (void) bus_reply_error(msg, &e);
                 return;
         }
@@ -571,12 +578,14 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
 
         /* Names resolve through what we know; an OCID we no longer know still has a history. */
         if (compartment) {
-                Compartment *c = manager_find_compartment(m, compartment);
-                if (c)
+                Compartment *c;
+                r = resolve_compartment(m, compartment, &c, error);
+                if (r >= 0)
                         compartment = c->id;
-                else if (!startswith(compartment, "ocid1."))
-                        return bus_error_setf(error, SS_ERROR_NO_SUCH_COMPARTMENT, "No compartment '%s' known.",
-                                                 bus_echo(compartment));
+                else if (startswith(compartment, "ocid1."))
+                        sd_bus_error_free(error);
+                else
+                        return r;
         }
         if (instance) {
                 Instance *found;
@@ -590,7 +599,7 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
         }
 
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
 
         r = check_view(message, m, error);
         if (r <= 0)
@@ -601,7 +610,7 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
                                 message);
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return bus_set_db_error(error, r, NULL);
+                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
         }
         return 1;
 }

@@ -26,24 +26,25 @@ int schedule_bus_set_error(sd_bus_error *error, const SchedulerError *e) {
 
         switch (e->kind) {
         case SCHEDULER_ERROR_INVALID_CALENDAR:
-                return bus_error_set(error, SS_ERROR_INVALID_CALENDAR, msg ?: "Invalid calendar spec.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_CALENDAR_SPEC, msg ?: "Invalid calendar spec.");
         case SCHEDULER_ERROR_INVALID_TARGET:
-                return bus_error_set(error, SS_ERROR_INVALID_TARGET, msg ?: "Invalid target.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_TARGET, msg ?: "Invalid target.");
         case SCHEDULER_ERROR_INVALID_CONFIG:
-                return bus_error_set(error, SS_ERROR_INVALID_CONFIG, msg ?: "Invalid schedule.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE, msg ?: "Invalid schedule.");
         case SCHEDULER_ERROR_NO_SUCH_SCHEDULE:
-                return bus_error_set(error, SS_ERROR_NO_SUCH_SCHEDULE, msg ?: "No such schedule.");
+                return bus_error_errno(error, -ENXIO, BUS_SUBJECT_SCHEDULE, msg ?: "No such schedule.");
         case SCHEDULER_ERROR_NO_SUCH_CALENDAR:
-                return bus_error_set(error, SS_ERROR_NO_SUCH_CALENDAR, msg ?: "No such exception calendar.");
+                return bus_error_errno(error, -ENXIO, BUS_SUBJECT_CALENDAR, msg ?: "No such exception calendar.");
         case SCHEDULER_ERROR_TOO_MANY_TARGETS:
-                return bus_error_set(error, SS_ERROR_TOO_MANY_TARGETS, msg ?: "Too many targets.");
+                return bus_error_errno(error, -E2BIG, BUS_SUBJECT_TARGET, msg ?: "Too many targets.");
         case SCHEDULER_ERROR_BUSY:
-                return bus_error_set(error, SS_ERROR_BUSY, msg ?: "Another change of this schedule is in progress.");
+                return bus_error_errno(error, -EBUSY, BUS_SUBJECT_NONE,
+                                       msg ?: "Another change of this schedule is in progress.");
         case SCHEDULER_ERROR_DATABASE:
-                return bus_set_db_error(error, e->error, msg);
+                return bus_error_errno(error, e->error, BUS_SUBJECT_DATABASE, msg);
         default:
                 if (msg)
-                        return bus_error_set(error, SD_BUS_ERROR_FAILED, msg);
+                        return bus_error_errno(error, -EIO, BUS_SUBJECT_NONE, msg);
                 return sd_bus_error_set_errno(error, e->error < 0 ? e->error : -EIO);
         }
 }
@@ -182,16 +183,16 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                 if (r < 0)
                         return r;
                 if (strv_contains(seen, key))
-                        return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Option \"%s\" given twice.", key);
+                        return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE, "Option \"%s\" given twice.", key);
                 if (strlen(key) > 64)
-                        return bus_error_set(error, SS_ERROR_INVALID_CONFIG, "Unknown option.");
+                        return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE, "Unknown option.");
                 if (strv_extend(&seen, key) < 0)
                         return -ENOMEM;
                 r = sd_bus_message_peek_type(m, &type, &contents);
                 if (r < 0)
                         return r;
 
-#define WANT(sig) do { if (!streq(contents, sig)) return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, \
+#define WANT(sig) do { if (!streq(contents, sig)) return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE, \
                         "Option \"%s\" wants type %s, got %s.", key, sig, contents); } while (0)
                 if (streq(key, "name")) {
                         const char *v;
@@ -208,7 +209,7 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                                 return r;
                         a = schedule_action_from_string(v);
                         if (a < 0)
-                                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid action \"%s\" "
+                                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE, "Invalid action \"%s\" "
                                                          "(start, stop, softstop, reboot, softreboot).", bus_echo(v));
                         sch->action = a;
                 } else if (streq(key, "calendars") || streq(key, "exception_calendars") || streq(key, "targets")) {
@@ -219,7 +220,8 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                                 return r;
                         if (!strv_is_sane(l)) {
                                 strv_free(l);
-                                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Option \"%s\" is too long.", key);
+                                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
+                                                        "Option \"%s\" is too long.", key);
                         }
                         if (streq(key, "calendars")) {
                                 strv_free(sch->calendars);
@@ -267,7 +269,8 @@ static int read_options(sd_bus_message *m, Schedule *sch, bool create, char ***r
                                 return r;
                         sch->max_targets = v;
                 } else
-                        return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Unknown option \"%s\".", bus_echo(key));
+                        return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
+                                                "Unknown option \"%s\".", bus_echo(key));
 #undef WANT
                 if (r < 0)
                         return r;
@@ -288,12 +291,12 @@ static int set_targets(Scheduler *s, Schedule *sch, char **targets, sd_bus_error
         int r;
 
         if (strv_length(targets) == 0)
-                return bus_error_set(error, SS_ERROR_INVALID_TARGET, "A schedule needs at least one target.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_TARGET, "A schedule needs at least one target.");
         r = schedule_set_targets(sch, targets, scheduler_inventory(s), &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return bus_error_set(error, SS_ERROR_INVALID_TARGET, msg ?: "Invalid target.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_TARGET, msg ?: "Invalid target.");
         return 0;
 }
 
@@ -310,7 +313,7 @@ static void on_done_reply(Scheduler *s, const SchedulerError *e, void *userdata)
 
 static int check_writable(Manager *m, ScheduleEntry *e, sd_bus_error *error) {
         if (!db_ready(m))
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
         if (e && e->n_writes > 0)
                 return set_error(error, -EBUSY, SCHEDULER_ERROR_BUSY, NULL);
         return 0;
@@ -567,7 +570,7 @@ static int method_skip_delay(sd_bus_message *message, void *userdata, sd_bus_err
         if (delay && (by == 0 || by > 30 * USEC_PER_DAY))
                 return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "A delay must be more than 0 and at most 30 days.");
         if (at != 0 && at < manager_now())
-                return bus_error_set(error, SS_ERROR_INVALID_CONFIG, "That occurrence is in the past.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE, "That occurrence is in the past.");
         r = check_writable(m, NULL, error);
         if (r < 0)
                 return r;
@@ -643,7 +646,7 @@ static int method_fire(sd_bus_message *message, void *userdata, sd_bus_error *er
                 return r;
         if (e->schedule->max_targets > 0 && n_plan > e->schedule->max_targets) {
                 plan_items_free(plan, n_plan);
-                return bus_error_setf(error, SS_ERROR_TOO_MANY_TARGETS,
+                return bus_error_errnof(error, -E2BIG, BUS_SUBJECT_TARGET,
                                          "Schedule %s targets %zu instances, more than its max_targets (%" PRIu32 ").",
                                          e->schedule->name, n_plan, e->schedule->max_targets);
         }
@@ -806,7 +809,7 @@ void schedule_bus_emit_changed(sd_bus *bus, const char *path, uint32_t props) {
 
 static int scheduler_or_error(Manager *m, sd_bus_error *error) {
         if (!m->scheduler || !m->scheduler->loaded)
-                return bus_set_db_error(error, -ENOTCONN, "The schedules are not loaded yet.");
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, "The schedules are not loaded yet.");
         return 0;
 }
 
@@ -891,7 +894,7 @@ int method_create_schedule(sd_bus_message *message, void *userdata, sd_bus_error
                 return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Argument too long.");
         action = schedule_action_from_string(action_s);
         if (action < 0)
-                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
                                          "Invalid action \"%s\" (start, stop, softstop, reboot, softreboot).", bus_echo(action_s));
         r = build_schedule(m, name, action, calendars, zone, targets, NULL, &sch, error);
         if (r < 0)
@@ -944,7 +947,8 @@ int method_create_window(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         if (!schedule_window_name_is_valid(name))
-                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid window name \"%s\".", bus_echo(name));
+                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
+                                        "Invalid window name \"%s\".", bus_echo(name));
         up_name = strprintf("%s" SCHEDULE_WINDOW_UP_SUFFIX, name);
         down_name = strprintf("%s" SCHEDULE_WINDOW_DOWN_SUFFIX, name);
         if (!up_name || !down_name)
@@ -970,7 +974,7 @@ int method_create_window(sd_bus_message *message, void *userdata, sd_bus_error *
         if (up->exception_calendars && !down->exception_calendars)
                 return -ENOMEM;
         if (!streq(up->name, up_name) || up->action != SCHEDULE_ACTION_START || !streq(up->time_zone, down->time_zone))
-                return bus_error_set(error, SS_ERROR_INVALID_CONFIG,
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE,
                                         "A window's options cannot change its names, actions or zone.");
         if (opt_targets) {
                 r = set_targets(m->scheduler, up, opt_targets, error);
@@ -1007,7 +1011,7 @@ int method_get_schedule(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return r;
         e = m->scheduler ? scheduler_find(m->scheduler, name) : NULL;
         if (!e)
-                return bus_error_setf(error, SS_ERROR_NO_SUCH_SCHEDULE, "No schedule \"%s\".", bus_echo(name));
+                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_SCHEDULE, "No schedule \"%s\".", bus_echo(name));
         return sd_bus_reply_method_return(message, "o", e->bus_path);
 }
 
@@ -1039,7 +1043,7 @@ static void on_occurrences(int error, OccurrenceRow *rows, size_t n, const char 
 
         if (error < 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                (void) bus_set_db_error(&e, error, message);
+                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, message);
                 (void) sd_bus_reply_method_error(msg, &e);
                 goto finish;
         }
@@ -1109,7 +1113,8 @@ int method_list_occurrences(sd_bus_message *message, void *userdata, sd_bus_erro
                                 return r;
                         e = scheduler_find(m->scheduler, s);
                         if (!e)
-                                return bus_error_setf(error, SS_ERROR_NO_SUCH_SCHEDULE, "No schedule \"%s\".", bus_echo(s));
+                                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_SCHEDULE,
+                                                        "No schedule \"%s\".", bus_echo(s));
                         f.schedule_id = e->schedule->id;
                 } else if ((streq(key, "since") || streq(key, "until")) && streq(contents, "t"))
                         r = sd_bus_message_read(message, "v", "t", streq(key, "since") ? &f.since : &f.until);
@@ -1143,12 +1148,12 @@ int method_list_occurrences(sd_bus_message *message, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (!db_ready(m))
-                return bus_set_db_error(error, -ENOTCONN, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
         sd_bus_message_ref(message);
         r = occurrence_store_list(m->db, &f, on_occurrences, message);
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return bus_set_db_error(error, r, NULL);
+                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
         }
         return 1;
 }
@@ -1198,17 +1203,19 @@ static int calendar_method(sd_bus_message *message, Manager *m, bool add, sd_bus
         if (r < 0)
                 return r;
         if (!exception_calendar_name_is_valid(name))
-                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG, "Invalid calendar name \"%s\".", bus_echo(name));
+                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
+                                        "Invalid calendar name \"%s\".", bus_echo(name));
         if (strv_length(entries) == 0 || strv_length(entries) > EXCEPTION_CALENDAR_RANGES_MAX)
-                return bus_error_set(error, SS_ERROR_INVALID_CONFIG, "Give 1 to 10000 dates or ranges.");
+                return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE, "Give 1 to 10000 dates or ranges.");
         STRV_FOREACH(e, entries) {
                 ExceptionRange range;
                 if (exception_range_parse(*e, &range) < 0)
-                        return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                        return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
                                                  "Invalid date \"%s\" (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD).", bus_echo(*e));
         }
         if (!add && !scheduler_get_calendar(m->scheduler, name))
-                return bus_error_setf(error, SS_ERROR_NO_SUCH_CALENDAR, "No exception calendar \"%s\".", bus_echo(name));
+                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_CALENDAR,
+                                        "No exception calendar \"%s\".", bus_echo(name));
         r = check_writable(m, NULL, error);
         if (r < 0)
                 return r;
@@ -1246,14 +1253,15 @@ int method_remove_calendar(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         if (!scheduler_get_calendar(m->scheduler, name))
-                return bus_error_setf(error, SS_ERROR_NO_SUCH_CALENDAR, "No exception calendar \"%s\".", bus_echo(name));
+                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_CALENDAR,
+                                        "No exception calendar \"%s\".", bus_echo(name));
         for (size_t i = 0; i < m->scheduler->n_entries; i++)
                 if (strv_contains(m->scheduler->entries[i]->schedule->exception_calendars, name) &&
                     strv_extend(&users, m->scheduler->entries[i]->schedule->name) < 0)
                         return -ENOMEM;
         if (users) {
                 _cleanup_free_ char *joined = strv_join(users, ", ");
-                return bus_error_setf(error, SS_ERROR_INVALID_CONFIG,
+                return bus_error_errnof(error, -EINVAL, BUS_SUBJECT_NONE,
                                          "Exception calendar %s is used by %s: remove it from them first.", name,
                                          strna(joined));
         }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The error names and errno values documented in dbus/README.md ("Errors" table) are what both
- * binaries' sd-bus map produces, and the map has no name the table lacks. The expectations come
- * from the document, not from the map under test. */
+ * binaries' sd-bus map produces, and the map has no name the table lacks; the daemon's one
+ * mapping of -errno to names (daemon/bus/bus-error.c) gives each name for its documented errno.
+ * The expectations come from the document, not from the code under test. */
 #include <errno.h>
 #include <stdio.h>
 
+#include "bus-error.h"
 #include "bus-errors.h"
 #include "macro.h"
 #include "strv.h"
@@ -82,10 +84,61 @@ TEST(map_has_no_undocumented_name) {
         }
 }
 
+static int errno_from_name(const char *name) {
+        for (int e = 1; e < 200; e++)
+                if (streq_ptr(strerrorname_np(e), name))
+                        return e;
+        TEST_FAIL("unknown errno name %s", name);
+}
+
+/* What a handler passes (the domain's -errno, with what it is about) is what a client gets back. */
+TEST(daemon_names_each_documented_errno) {
+        for (size_t i = 0; i < n_documented; i++) {
+                int e = errno_from_name(documented[i].errno_name);
+                bool found = false;
+
+                for (BusSubject s = 0; s < _BUS_SUBJECT_MAX && !found; s++)
+                        found = streq(bus_error_name(-e, s), documented[i].name);
+                if (!found)
+                        TEST_FAIL("no subject makes -%s into %s", documented[i].errno_name, documented[i].name);
+        }
+        /* the same errno, another subject, another name */
+        ASSERT_STREQ(bus_error_name(-ENXIO, BUS_SUBJECT_INSTANCE), SS_ERROR_NO_SUCH_INSTANCE);
+        ASSERT_STREQ(bus_error_name(-ENXIO, BUS_SUBJECT_COMPARTMENT), SS_ERROR_NO_SUCH_COMPARTMENT);
+        ASSERT_STREQ(bus_error_name(-EINVAL, BUS_SUBJECT_CALENDAR_SPEC), SS_ERROR_INVALID_CALENDAR);
+        ASSERT_STREQ(bus_error_name(-EINVAL, BUS_SUBJECT_NONE), SS_ERROR_INVALID_CONFIG);
+        /* not ours to name */
+        ASSERT_STREQ(bus_error_name(-ENOMEM, BUS_SUBJECT_NONE), SD_BUS_ERROR_FAILED);
+        ASSERT_STREQ(bus_error_name(-ENXIO, BUS_SUBJECT_NONE), SD_BUS_ERROR_FAILED);
+}
+
+TEST(database_outcomes) {
+        _cleanup_(sd_bus_error_free) sd_bus_error a = SD_BUS_ERROR_NULL, b = SD_BUS_ERROR_NULL,
+                                                  c = SD_BUS_ERROR_NULL, d = SD_BUS_ERROR_NULL;
+
+        ASSERT_EQ(bus_error_errno(&a, -ENOTCONN, BUS_SUBJECT_DATABASE, "no route"), -ENOTCONN);
+        ASSERT_STREQ(a.name, SS_ERROR_DATABASE_UNAVAILABLE);
+        ASSERT_STREQ(a.message, "The database is not reachable; nothing was changed: no route.");
+        /* a statement's other failures are not the API's Busy or TooManyTargets */
+        (void) bus_error_errno(&b, -EBUSY, BUS_SUBJECT_DATABASE, "deadlock detected");
+        ASSERT_STREQ(b.name, SD_BUS_ERROR_FAILED);
+        ASSERT_STREQ(b.message, "Saving failed: deadlock detected");
+        (void) bus_error_errno(&c, -EINVAL, BUS_SUBJECT_DATABASE, NULL);
+        ASSERT_STREQ(c.name, SS_ERROR_INVALID_CONFIG);
+        ASSERT_STREQ(c.message, "The database refused the value.");
+        /* a message that is not UTF-8 still answers, generically */
+        (void) bus_error_errnof(&d, -ENXIO, BUS_SUBJECT_JOB, "Job %s", "\xff");
+        ASSERT_STREQ(d.name, SS_ERROR_NO_SUCH_JOB);
+        ASSERT_STREQ(d.message, "The request failed.");
+}
+
 int main(void) {
         read_readme();
         RUN(documented_names_map_to_documented_errno);
         RUN(map_has_no_undocumented_name);
+        ASSERT_OK(ss_bus_errors_register());
+        RUN(daemon_names_each_documented_errno);
+        RUN(database_outcomes);
         for (size_t i = 0; i < n_documented; i++) {
                 free(documented[i].name);
                 free(documented[i].errno_name);

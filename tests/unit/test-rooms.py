@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The rooms' include graph (README "Layout"): the domain (daemon/core, daemon/exec,
 daemon/discovery, store/, oci/) never includes a daemon/bus header nor sends on the bus itself
-(it marks changes; daemon/bus/bus-emit.c announces them), and no include cycle runs through
-daemon/bus. Run on the source tree, and first on small trees that break each rule, so that the
+(it marks changes; daemon/bus/bus-emit.c announces them), no include cycle runs through
+daemon/bus, and the daemon names the API's errors in one place (daemon/bus/bus-error.c turns
+-errno into them). Run on the source tree, and first on small trees that break each rule, so that the
 check itself is known to catch them."""
 
 import os
@@ -19,6 +20,8 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # calls that put something on the bus: signals, replies, messages
 SEND = re.compile(r'\bsd_bus_(emit_\w+|send\w*|reply_\w+)\s*\(')
 COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
+API_ERROR = re.compile(r'\bSS_ERROR_(?!PREFIX\b)\w+')
+ERROR_MAP = "daemon/bus/bus-error.c"
 
 
 def room_of(root, path):
@@ -82,6 +85,11 @@ def check(root):
                 line = text.count("\n", 0, m.start()) + 1
                 problems.append(f"{rel}:{line}: the domain sends on the bus (sd_bus_{m.group(1)}): mark the "
                                 f"change instead")
+        if rel.startswith("daemon/") and rel != ERROR_MAP:
+            for m in API_ERROR.finditer(text):
+                line = text.count("\n", 0, m.start()) + 1
+                problems.append(f"{rel}:{line}: {m.group(0)} named outside {ERROR_MAP}: pass the -errno to "
+                                f"bus_error_errno()")
     cycle = cycles_through(graph, BUS)
     if cycle:
         problems.append(f"include cycle between {BUS} and " + ", ".join(cycle))
@@ -99,11 +107,13 @@ def self_test():
     cases = {
         "include": {"daemon/core/a.c": '#include "b-dbus.h"\n', "daemon/bus/b-dbus.h": ""},
         "send": {"store/s.c": "void f(void) { sd_bus_emit_signal(bus, p); }\n"},
+        "error name": {"daemon/bus/x-dbus.c": "int f(void) { return bus_error_set(e, SS_ERROR_BUSY, 0); }\n"},
         "cycle": {"daemon/bus/b.h": '#include "c.h"\n', "daemon/core/c.h": '#include "d.h"\n',
                   "daemon/exec/d.h": '#include "b.h"\n'},
     }
     clean = {"daemon/core/a.c": '#include "b.h"\n/* sd_bus_emit_signal() is the bus layer\'s */\n',
              "daemon/bus/e.c": '#include "b.h"\nvoid f(void) { sd_bus_emit_signal(bus, p); }\n',
+             "daemon/bus/bus-error.c": "const char *f(void) { return SS_ERROR_BUSY; }\n",
              "daemon/core/b.h": ""}
     for what, tree in list(cases.items()) + [("clean", clean)]:
         with tempfile.TemporaryDirectory() as root:
