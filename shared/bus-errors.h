@@ -7,7 +7,7 @@
 
 /* Every error the API names, in one place. Both binaries register the map, so a name received
  * becomes an errno (stopstartctl's exit codes come from it). sd-bus does not use the map the
- * other way round: handlers set these names explicitly (sd_bus_error_setf). */
+ * other way round: in the daemon, bus_error_errno() (daemon/bus/bus-error.h) picks the name. */
 #define SS_ERROR_PREFIX SS_BUS_NAME ".Error."
 #define SS_ERROR_NO_SUCH_INSTANCE SS_ERROR_PREFIX "NoSuchInstance"
 #define SS_ERROR_NO_SUCH_COMPARTMENT SS_ERROR_PREFIX "NoSuchCompartment"
