@@ -70,13 +70,17 @@ char *strv_join(char * const *l, const char *sep) {
         return r;
 }
 
+char *vstrprintf(const char *fmt, va_list ap) {
+        char *s;
+        return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 char *strprintf(const char *fmt, ...) {
         va_list ap;
         char *s;
-        int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
+        s = vstrprintf(fmt, ap);
         va_end(ap);
-        return r < 0 ? NULL : s;
+        return s;
 }

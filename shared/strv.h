@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,3 +25,4 @@ int strv_consume(char ***l, char *s);
 char *strv_join(char * const *l, const char *sep);
 /* printf into a newly allocated string; NULL on OOM. */
 char *strprintf(const char *fmt, ...) _printf_(1, 2);
+char *vstrprintf(const char *fmt, va_list ap) _printf_(1, 0);

@@ -20,8 +20,7 @@ int bus_error_setf(sd_bus_error *error, const char *name, const char *fmt, ...) 
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = vstrprintf(fmt, ap);
         va_end(ap);
         return bus_error_set(error, name, s);
 }
@@ -101,8 +100,7 @@ int bus_error_errnof(sd_bus_error *error, int r, BusSubject subject, const char 
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = vstrprintf(fmt, ap);
         va_end(ap);
         return bus_error_errno(error, r, subject, s);
 }

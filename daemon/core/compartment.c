@@ -165,12 +165,8 @@ void compartment_mark_dirty(Compartment *c, uint32_t props) {
 }
 
 void compartment_mark_removed(Compartment *c) {
-        _cleanup_free_ char *p = NULL;
-
-        if (c->dirty & COMPARTMENT_PROP_ADDED)
-                return;  /* never announced: nothing to take back */
-        p = compartment_bus_path(c);
-        manager_queue_event(c->manager, MANAGER_EVENT_OBJECT_REMOVED, p, 0, 0, NULL);
+        if (!(c->dirty & COMPARTMENT_PROP_ADDED))
+                manager_queue_removed(c->manager, compartment_bus_path(c));
 }
 
 json_object *compartment_to_json(Compartment *c, uint64_t now, bool effective) {

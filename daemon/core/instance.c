@@ -205,12 +205,8 @@ void instance_mark_dirty(Instance *i, uint32_t props) {
 }
 
 void instance_mark_removed(Instance *i) {
-        _cleanup_free_ char *p = NULL;
-
-        if (i->dirty & INSTANCE_PROP_ADDED)
-                return;  /* never announced: nothing to take back */
-        p = instance_bus_path(i);
-        manager_queue_event(i->manager, MANAGER_EVENT_OBJECT_REMOVED, p, 0, 0, NULL);
+        if (!(i->dirty & INSTANCE_PROP_ADDED))
+                manager_queue_removed(i->manager, instance_bus_path(i));
 }
 
 char *instance_bus_path(const Instance *i) {

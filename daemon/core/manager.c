@@ -306,6 +306,11 @@ void manager_queue_event(Manager *m, ManagerEventKind kind, const char *path, ui
                 m->bus_hooks->send_events(m);
 }
 
+void manager_queue_removed(Manager *m, char *path) {
+        _cleanup_free_ char *p = path;
+        manager_queue_event(m, MANAGER_EVENT_OBJECT_REMOVED, p, 0, 0, NULL);
+}
+
 void manager_invalidate_describe(Manager *m) {
         m->describe_cache = mfree(m->describe_cache);
 }

@@ -190,6 +190,9 @@ void manager_mark_dirty(Manager *m, uint32_t props);
 void manager_queue_event(Manager *m, ManagerEventKind kind, const char *path, uint32_t job_id, uint32_t props,
                          const char *result);
 ManagerEvent *manager_event_free(ManagerEvent *e);
+/* InterfacesRemoved for an object that was announced (callers skip the ones whose addition is
+ * still pending: nothing to take back). Takes path (NULL: out of memory, nothing queued). */
+void manager_queue_removed(Manager *m, char *path);
 void manager_invalidate_describe(Manager *m);
 /* What DescribeWith() leaves out or adds (dbus/README.md). */
 typedef struct DescribeOptions {

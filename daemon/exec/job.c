@@ -177,12 +177,8 @@ void job_mark_dirty(Job *j, uint32_t props) {
 }
 
 void job_mark_removed(Job *j) {
-        _cleanup_free_ char *p = NULL;
-
-        if (j->dirty & JOB_PROP_ADDED)
-                return;  /* never announced: nothing to take back */
-        p = job_bus_path(j);
-        manager_queue_event(j->manager, MANAGER_EVENT_OBJECT_REMOVED, p, 0, 0, NULL);
+        if (!(j->dirty & JOB_PROP_ADDED))
+                manager_queue_removed(j->manager, job_bus_path(j));
 }
 
 /* JobNew and JobRemoved on the Manager. */

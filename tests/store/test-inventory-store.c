@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Snapshot synchronisation of compartments and instances against a real cluster at schema head
- * (run through tests/lib/pgcluster.py run). */
+/* Storing the inventory (the tree as a snapshot, instances in batches) against a real cluster at
+ * schema head (run through tests/lib/pgcluster.py run). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -11,19 +11,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "strv.h"
-#include "../unit/tests.h"
-
-static sd_event *event;
-static Db *db;
-
-#define RUN_UNTIL(cond)                                                                 \
-        do {                                                                            \
-                for (int _i_ = 0; !(cond); _i_++) {                                     \
-                        if (_i_ > 6000)                                                 \
-                                TEST_FAIL("timeout waiting for %s", #cond);             \
-                        ASSERT_OK(sd_event_run(event, 10 * 1000));                      \
-                }                                                                       \
-        } while (0)
+#include "store-test.h"
 
 typedef struct Sync {
         int calls, error;
@@ -39,37 +27,6 @@ static void on_sync(int error, const InventorySyncResult *res, const char *messa
         if (error < 0)
                 fprintf(stderr, "sync failed: %s\n", strna(message));
 }
-
-typedef struct Sql {
-        int calls, error;
-        char *value;
-} Sql;
-
-static void on_sql(Db *d, PGresult *r, int error, void *userdata) {
-        Sql *s = userdata;
-        s->calls++;
-        s->error = error;
-        free(s->value);
-        s->value = r && PQntuples(r) > 0 ? strdup(PQgetvalue(r, 0, 0)) : NULL;
-        if (error < 0)
-                fprintf(stderr, "sql failed: %s\n", db_last_error(d));
-        PQclear(r);
-}
-
-/* First column of the first row of a query. */
-static char *sql_value(const char *sql) {
-        Sql s = {};
-        ASSERT_OK(db_query(db, sql, 0, NULL, 0, on_sql, &s));
-        RUN_UNTIL(s.calls == 1);
-        ASSERT_EQ(s.error, 0);
-        return s.value;
-}
-
-#define ASSERT_SQL(sql, expected)                                       \
-        do {                                                            \
-                _cleanup_free_ char *_v_ = sql_value(sql);              \
-                ASSERT_STREQ(_v_, expected);                            \
-        } while (0)
 
 static json_object *compartment(const char *id, const char *parent, const char *name, const char *state) {
         json_object *o = json_object_new_object();
@@ -336,48 +293,17 @@ TEST(runs_and_scale) {
         ASSERT_SQL("SELECT result || ' ' || requests FROM stopstart.discovery_runs ORDER BY id DESC LIMIT 1", "done 42");
 }
 
-static char *read_file(const char *path) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t n = 0;
-        if (!f || getdelim(&buf, &n, '\0', f) < 0)
-                TEST_FAIL("cannot read %s", path);
-        return buf;
-}
-
 int main(void) {
-        _cleanup_free_ char *path = NULL, *up = NULL;
-        Sql s = {};
+        int r = store_test_setup();
 
-        if (!getenv("PGCLUSTER_DIR")) {
-                fprintf(stderr, "run me through tests/lib/pgcluster.py run\n");
-                return 77;
-        }
-        log_parse_environment();
-        ASSERT_OK(sd_event_default(&event));
-        ASSERT_OK(db_new(event, "", &db));
-        ASSERT_OK(db_start(db));
-
-        /* Schema head: every up migration in order (this test needs 0001 and 0002). */
-        for (size_t i = 0; i < 2; i++) {
-                path = strprintf("%s/migrations/%s.up.sql", getenv("STOPSTART_SOURCE_ROOT"),
-                                 (const char *[]) { "0001_initial", "0002_instances_last_run" }[i]);
-                up = read_file(path);
-                s.calls = 0;
-                ASSERT_OK(db_query(db, up, 0, NULL, 0, on_sql, &s));
-                RUN_UNTIL(s.calls == 1);
-                ASSERT_EQ(s.error, 0);
-                path = mfree(path);
-                up = mfree(up);
-        }
+        if (r != 0)
+                return r;
 
         RUN(compartments);
         RUN(instances_in_batches);
         RUN(compartments_ahead);
         RUN(runs_and_scale);
 
-        db = db_free(db);
-        event = sd_event_unref(event);
-        free(s.value);
+        store_test_teardown();
         return 0;
 }

@@ -3,7 +3,6 @@
  * tests/lib/pgcluster.py run): schedules and windows round-trip, names, soft delete, enable
  * stamps, calendars, occurrences keyed by (schedule, instant), skip/delay, action rows keyed by
  * (occurrence, instance, action), audit entries. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-event.h>
@@ -12,50 +11,9 @@
 #include "schedule-store.h"
 #include "strv.h"
 #include "time-util.h"
-#include "../unit/tests.h"
+#include "store-test.h"
 
-static sd_event *event;
-static Db *db;
 static const StoreActor alice = { .uid = 1000, .name = "alice" };
-
-#define RUN_UNTIL(cond)                                                                 \
-        do {                                                                            \
-                for (int _i_ = 0; !(cond); _i_++) {                                     \
-                        if (_i_ > 6000)                                                 \
-                                TEST_FAIL("timeout waiting for %s", #cond);             \
-                        ASSERT_OK(sd_event_run(event, 10 * 1000));                      \
-                }                                                                       \
-        } while (0)
-
-typedef struct Sql {
-        int calls, error;
-        char *value;
-} Sql;
-
-static void on_sql(Db *d, PGresult *r, int error, void *userdata) {
-        Sql *s = userdata;
-        s->calls++;
-        s->error = error;
-        free(s->value);
-        s->value = r && PQntuples(r) > 0 ? strdup(PQgetvalue(r, 0, 0)) : NULL;
-        if (error < 0)
-                fprintf(stderr, "sql failed: %s\n", db_last_error(d));
-        PQclear(r);
-}
-
-static char *sql_value(const char *sql) {
-        Sql s = {};
-        ASSERT_OK(db_query(db, sql, 0, NULL, 0, on_sql, &s));
-        RUN_UNTIL(s.calls == 1);
-        ASSERT_EQ(s.error, 0);
-        return s.value;
-}
-
-#define ASSERT_SQL(sql, expected)                                       \
-        do {                                                            \
-                _cleanup_free_ char *_v_ = sql_value(sql);              \
-                ASSERT_STREQ(_v_, expected);                            \
-        } while (0)
 
 /* ---- answers ---- */
 
@@ -559,55 +517,17 @@ TEST(occurrences_and_actions) {
         occurrence_row_done(&o);
 }
 
-static char *read_file(const char *path) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t n = 0;
-        if (!f || getdelim(&buf, &n, '\0', f) < 0)
-                TEST_FAIL("cannot read %s", path);
-        return buf;
-}
-
-static int up_filter(const struct dirent *d) {
-        size_t l = strlen(d->d_name);
-        return l > 7 && streq(d->d_name + l - 7, ".up.sql");
-}
-
 int main(void) {
-        _cleanup_free_ char *dir = NULL;
-        struct dirent **files = NULL;
-        int n;
-        Sql s = {};
+        int r = store_test_setup();
 
-        if (!getenv("PGCLUSTER_DIR")) {
-                fprintf(stderr, "run me through tests/lib/pgcluster.py run\n");
-                return 77;
-        }
-        ASSERT_OK(sd_event_default(&event));
-        ASSERT_OK(db_new(event, "", &db));
-        ASSERT_OK(db_start(db));
-
-        /* Schema head: every up migration in order. */
-        dir = strprintf("%s/migrations", getenv("STOPSTART_SOURCE_ROOT"));
-        n = scandir(dir, &files, up_filter, alphasort);
-        ASSERT_TRUE(n >= 3);
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = strprintf("%s/%s", dir, files[i]->d_name), *up = read_file(path);
-                s.calls = 0;
-                ASSERT_OK(db_query(db, up, 0, NULL, 0, on_sql, &s));
-                RUN_UNTIL(s.calls == 1);
-                ASSERT_EQ(s.error, 0);
-                free(files[i]);
-        }
-        free(files);
+        if (r != 0)
+                return r;
         setup_inventory();
 
         RUN(schedules);
         RUN(calendars);
         RUN(occurrences_and_actions);
 
-        db = db_free(db);
-        event = sd_event_unref(event);
-        free(s.value);
+        store_test_teardown();
         return 0;
 }
