@@ -13,7 +13,7 @@
  * others are manager.h's EXIT_* (config 78, schema 65, database 69) and 1 for any other failure. */
 #define EXIT_OCI_AUTH 77
 
-/* `stopstartd --discover-once`: checks the schema with check_schema (main.c's start-up check:
+/* `stopstartd --discover-once`: checks the schema with check_schema (main.c's start-up check, store_check_schema():
  * 0, or -EINVAL bad conninfo / -ENOTCONN unreachable / other: not at head, with a one-line
  * message), runs one discovery with its own event loop, OCI client and database connection,
  * prints {"compartments":N,"instances":N,"requests":N,"elapsed_ms":N} on stdout and returns 0;

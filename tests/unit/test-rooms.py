@@ -3,8 +3,9 @@
 """The rooms' include graph (README "Layout"): the domain (daemon/core, daemon/exec,
 daemon/discovery, store/, oci/) never includes a daemon/bus header nor sends on the bus itself
 (it marks changes; daemon/bus/bus-emit.c announces them), no include cycle runs through
-daemon/bus, and the daemon names the API's errors in one place (daemon/bus/bus-error.c turns
--errno into them). Run on the source tree, and first on small trees that break each rule, so that the
+daemon/bus, the daemon names the API's errors in one place (daemon/bus/bus-error.c turns
+-errno into them), and its SQL is all in store/ (nothing under daemon/ sends a statement or
+reads a result). Run on the source tree, and first on small trees that break each rule, so that the
 check itself is known to catch them."""
 
 import os
@@ -22,6 +23,8 @@ SEND = re.compile(r'\bsd_bus_(emit_\w+|send\w*|reply_\w+)\s*\(')
 COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 API_ERROR = re.compile(r'\bSS_ERROR_(?!PREFIX\b)\w+')
 ERROR_MAP = "daemon/bus/bus-error.c"
+SQL_CALL = re.compile(r'\b(db_query\w*|PQ[a-z]\w*)\s*\(')
+SQL_TEXT = re.compile(r'"[^"\n]*\b(SELECT|INSERT INTO|DELETE FROM|UPDATE\s+\w+\.\w+\s+SET)\b')
 
 
 def room_of(root, path):
@@ -85,6 +88,10 @@ def check(root):
                 line = text.count("\n", 0, m.start()) + 1
                 problems.append(f"{rel}:{line}: the domain sends on the bus (sd_bus_{m.group(1)}): mark the "
                                 f"change instead")
+        if rel.startswith("daemon/"):
+            for m in list(SQL_CALL.finditer(text)) + list(SQL_TEXT.finditer(text)):
+                line = text.count("\n", 0, m.start()) + 1
+                problems.append(f"{rel}:{line}: SQL outside store/ ({m.group(1)}): add a store/ function")
         if rel.startswith("daemon/") and rel != ERROR_MAP:
             for m in API_ERROR.finditer(text):
                 line = text.count("\n", 0, m.start()) + 1
@@ -107,6 +114,8 @@ def self_test():
     cases = {
         "include": {"daemon/core/a.c": '#include "b-dbus.h"\n', "daemon/bus/b-dbus.h": ""},
         "send": {"store/s.c": "void f(void) { sd_bus_emit_signal(bus, p); }\n"},
+        "sql call": {"daemon/exec/j.c": "void f(void) { db_query(db, q, 0, 0, 0, h, 0); }\n"},
+        "sql text": {"daemon/core/m.c": 'const char q[] = "UPDATE stopstart.jobs SET state = 1";\n'},
         "error name": {"daemon/bus/x-dbus.c": "int f(void) { return bus_error_set(e, SS_ERROR_BUSY, 0); }\n"},
         "cycle": {"daemon/bus/b.h": '#include "c.h"\n', "daemon/core/c.h": '#include "d.h"\n',
                   "daemon/exec/d.h": '#include "b.h"\n'},
@@ -114,7 +123,9 @@ def self_test():
     clean = {"daemon/core/a.c": '#include "b.h"\n/* sd_bus_emit_signal() is the bus layer\'s */\n',
              "daemon/bus/e.c": '#include "b.h"\nvoid f(void) { sd_bus_emit_signal(bus, p); }\n',
              "daemon/bus/bus-error.c": "const char *f(void) { return SS_ERROR_BUSY; }\n",
-             "daemon/core/b.h": ""}
+             "daemon/core/b.h": "",
+             "store/s.c": 'const char q[] = "SELECT 1"; void f(void) { db_query(db, q, 0, 0, 0, h, 0); }\n',
+             "daemon/core/n.c": "/* a write queued behind a SELECT lands after it */\n"}
     for what, tree in list(cases.items()) + [("clean", clean)]:
         with tempfile.TemporaryDirectory() as root:
             for rel, text in tree.items():
@@ -135,7 +146,7 @@ def main():
         sys.exit(f"only {n} source files found under {root}: wrong root?")
     if problems:
         return 1
-    print(f"# {n} files: the domain never reaches {BUS}")
+    print(f"# {n} files: the domain never reaches {BUS}, errors are named in {ERROR_MAP}, SQL is in store/")
     return 0
 
 
