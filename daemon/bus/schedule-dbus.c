@@ -1009,7 +1009,11 @@ int method_get_schedule(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        e = m->scheduler ? scheduler_find(m->scheduler, name) : NULL;
+        /* right after start-up, "not loaded yet", not "no such schedule" */
+        r = scheduler_or_error(m, error);
+        if (r < 0)
+                return r;
+        e = scheduler_find(m->scheduler, name);
         if (!e)
                 return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_SCHEDULE, "No schedule \"%s\".", bus_echo(name));
         return sd_bus_reply_method_return(message, "o", e->bus_path);

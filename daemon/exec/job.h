@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "instance-config.h"

@@ -806,6 +806,8 @@ class TestExactlyOnce(ScheduleTest):
         sent_before = self.st.oci.counters()["actions_total"]
         self.assertLess(sent_before, len(running), "the occurrence finished before the kill: test proves nothing")
         self.st.start_daemon()
+        # the bus name comes before the schedules are read back from the database
+        wait_for(lambda: self.ctl("schedule", "list").returncode == 0, 60, 0.1, "the schedules loaded")
         occ = self.wait_occurrence("all-down", timeout=240)[0]
         self.assertEqual(occ["state"], "done", {k: occ[k] for k in ("state", "reason")})
         acted = self.actions()
