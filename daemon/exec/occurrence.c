@@ -66,6 +66,7 @@ struct OccurrenceRun {
         size_t confirming;              /* confirmation calls in flight */
         size_t sending;                 /* InstanceActions (and their db writes) in flight */
         size_t polling;                 /* poll calls in flight */
+        struct PollCall *polls;         /* those of them that are OCI calls: cancelled when freed */
         sd_event_source *poll_timer;
         usec_t poll_interval;
         bool finishing;
@@ -102,6 +103,8 @@ static void item_done_fields(Item *i) {
         free(i->read_error);
 }
 
+static void polls_cancel(OccurrenceRun *run);
+
 OccurrenceRun *occurrence_run_free(OccurrenceRun *run) {
         if (!run)
                 return NULL;
@@ -112,6 +115,7 @@ OccurrenceRun *occurrence_run_free(OccurrenceRun *run) {
                 }
         for (size_t i = 0; i < run->n_items; i++)
                 item_done_fields(&run->items[i]);
+        polls_cancel(run);
         free(run->items);
         free(run->group_ends);
         sd_event_source_disable_unref(run->poll_timer);
@@ -563,12 +567,45 @@ typedef struct PollCall {
         size_t n;
         bool list;
         char *error;                    /* the read failed (a missing instance is not a failure) */
+        OciCall *call;
+        struct PollCall *prev, *next;   /* in run->polls while the call runs */
 } PollCall;
 
 static void poll_call_free(PollCall *p) {
         free(p->error);
         free(p->items);
         free(p);
+}
+
+static void poll_link(OccurrenceRun *run, PollCall *p) {
+        p->prev = NULL;
+        p->next = run->polls;
+        if (run->polls)
+                run->polls->prev = p;
+        run->polls = p;
+}
+
+static void poll_unlink(OccurrenceRun *run, PollCall *p) {
+        if (p->prev)
+                p->prev->next = p->next;
+        else if (run->polls == p)
+                run->polls = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        p->prev = p->next = NULL;
+        p->call = NULL;
+}
+
+/* A cancelled call never runs its handler: its PollCall is ours to free. */
+static void polls_cancel(OccurrenceRun *run) {
+        while (run->polls) {
+                PollCall *p = run->polls;
+                OciCall *call = p->call;
+
+                poll_unlink(run, p);
+                oci_call_cancel(call);
+                poll_call_free(p);
+        }
 }
 
 static void poll_apply(OccurrenceRun *run, PollCall *p, const char *id, OciInstanceState st) {
@@ -614,6 +651,7 @@ static void on_poll_page(OciClient *c, OciInstance *items, size_t n, const char 
         if (error)
                 p->error = oci_error_to_string(error);
         if (run) {
+                poll_unlink(run, p);
                 if (error)
                         log_debug("Occurrence %" PRIu64 ": %s", run->occurrence.id, strna(p->error));
                 poll_call_end(run, p);
@@ -633,6 +671,7 @@ static void on_poll_one(OciClient *c, OciInstance *instance, const char *etag, c
         if (error && error->kind != OCI_ERROR_NOT_FOUND)
                 p->error = oci_error_to_string(error);
         if (run) {
+                poll_unlink(run, p);
                 poll_call_end(run, p);
                 run_step(run);
         }
@@ -678,11 +717,12 @@ static void poll_items(OccurrenceRun *run, bool (*want)(const Item *it)) {
                         p->n = m;
                         p->list = true;
                         run->polling++;
-                        r = oci_list_instances(run->oci, it->region, &lp, on_poll_page, p, NULL);
+                        r = oci_list_instances(run->oci, it->region, &lp, on_poll_page, p, &p->call);
                         if (r < 0) {
                                 run->polling--;
                                 poll_call_free(p);
-                        }
+                        } else
+                                poll_link(run, p);
                         continue;
                 }
                 /* Few: one GetInstance each. */
@@ -699,11 +739,12 @@ static void poll_items(OccurrenceRun *run, bool (*want)(const Item *it)) {
                         }
                         q->n = 1;
                         run->polling++;
-                        r = oci_get_instance(run->oci, x->region, x->id, on_poll_one, q, NULL);
+                        r = oci_get_instance(run->oci, x->region, x->id, on_poll_one, q, &q->call);
                         if (r < 0) {
                                 run->polling--;
                                 poll_call_free(q);
-                        }
+                        } else
+                                poll_link(run, q);
                 }
         }
 }
