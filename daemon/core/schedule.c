@@ -485,9 +485,14 @@ int schedule_verify(const Schedule *s, char **ret_error) {
                 return fail(ret_error, -EINVAL, "A schedule needs at least one calendar spec.");
         if (n > SCHEDULE_CALENDARS_MAX)
                 return fail(ret_error, -EINVAL, "Too many calendar specs (at most %u).", SCHEDULE_CALENDARS_MAX);
-        STRV_FOREACH(c, s->calendars)
+        STRV_FOREACH(c, s->calendars) {
                 if (isempty(*c) || strlen(*c) > SCHEDULE_CALENDAR_SPEC_MAX || has_control_chars(*c))
                         return fail(ret_error, -EINVAL, "Invalid calendar spec \"%s\".", *c);
+                /* as the exception calendars: a repeated value is a mistake, not a wish */
+                for (char * const *d = s->calendars; d < c; d++)
+                        if (streq(*c, *d))
+                                return fail(ret_error, -EINVAL, "Calendar spec \"%s\" given twice.", *c);
+        }
         if (!time_zone_is_valid(s->time_zone))
                 return fail(ret_error, -EINVAL, "Unknown time zone \"%s\".", strna(s->time_zone));
         if (s->valid_from > 0 && s->valid_until > 0 && s->valid_from >= s->valid_until)

@@ -298,6 +298,12 @@ TEST(verify) {
         verify_fails(copy, "given twice");
         copy->exception_calendars = strv_free(copy->exception_calendars);
 
+        ASSERT_OK(strv_extend(&copy->calendars, copy->calendars[0]));
+        verify_fails(copy, "Calendar spec");
+        free(copy->calendars[strv_length(copy->calendars) - 1]);
+        copy->calendars[strv_length(copy->calendars) - 1] = NULL;
+        ASSERT_OK(schedule_verify(copy, NULL));
+
         /* Windows: NAME-up starts, NAME-down stops. */
         copy->window_name = strdup("office");
         ASSERT_OK(schedule_verify(copy, NULL));
