@@ -16,13 +16,13 @@ action and rules directories (the distribution's actions plus ours) are bind-mou
 template instead (denial and challenge cases).
 """
 import os
-import pwd
-import grp
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+
+from sysuser import ensure_system_user
 
 PY = "/usr/bin/python3"
 
@@ -60,18 +60,7 @@ SYSTEM_BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus C
 
 def ensure_user(name, groups=()):
     """Creates a system account (no home, no shell) when missing; adds it to groups."""
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                       check=True)
-    for g in groups:
-        try:
-            grp.getgrnam(g)
-        except KeyError:
-            subprocess.run(["groupadd", "--system", g], check=True)
-        subprocess.run(["usermod", "-aG", g, name], check=True)
-    return pwd.getpwnam(name)
+    return ensure_system_user(name, groups)
 
 
 def as_user(name):

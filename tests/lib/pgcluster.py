@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from sysuser import ensure_system_user
+
 DEFAULT_USER = os.environ.get("STOPSTART_PG_USER", "stopstart-pgtest")
 
 
@@ -38,11 +40,7 @@ def pg_bindir():
 
 
 def ensure_user(name):
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                       check=True)
+    ensure_system_user(name)
 
 
 def free_port():
