@@ -5,7 +5,8 @@ daemon/discovery, store/, oci/) never includes a daemon/bus header nor sends on 
 (it marks changes; daemon/bus/bus-emit.c announces them), no include cycle runs through
 daemon/bus, the daemon names the API's errors in one place (daemon/bus/bus-error.c turns
 -errno into them), and its SQL is all in store/ (nothing under daemon/ sends a statement or
-reads a result). Run on the source tree, and first on small trees that break each rule, so that the
+reads a result); the libraries below the daemon (shared, oci, model, migrate, store, pid1,
+discovery) are layers, none including a header of one built on it. Run on the source tree, and first on small trees that break each rule, so that the
 check itself is known to catch them."""
 
 import os
@@ -13,9 +14,12 @@ import re
 import sys
 import tempfile
 
-DOMAIN = ("daemon/core", "daemon/exec", "daemon/discovery", "store", "oci")
+DOMAIN = ("model", "daemon/core", "daemon/exec", "daemon/discovery", "store", "oci")
+# The libraries under the daemon: each builds on the ones before it and never reaches back up
+# (a room's include of a later room, or of daemon/, is a cycle waiting to happen).
+LAYERS = ("shared", "oci", "model", "migrate", "store", "daemon/pid1", "daemon/discovery")
 BUS = "daemon/bus"
-ROOMS = ("shared", "oci", "store", "migrate", "migrations", "daemon/core", "daemon/exec", "daemon/discovery",
+ROOMS = ("shared", "oci", "model", "store", "migrate", "migrations", "daemon/core", "daemon/exec", "daemon/discovery",
          "daemon/pid1", BUS, "daemon", "ctl")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # calls that put something on the bus: signals, replies, messages
@@ -81,6 +85,9 @@ def check(root):
             target = headers.get(os.path.basename(inc))
             if target and target != room:
                 graph.setdefault(room, set()).add(target)
+            if room in LAYERS and target and target != room and (
+                    target not in LAYERS or LAYERS.index(target) > LAYERS.index(room)):
+                problems.append(f"{rel}: {room}/ includes {inc} of {target}/, which builds on it")
             if room in DOMAIN and (target == BUS or inc.endswith("-dbus.h")):
                 problems.append(f"{rel}: the domain includes {inc} (of {target or 'a bus object'})")
         if room in DOMAIN:
@@ -119,11 +126,15 @@ def self_test():
         "error name": {"daemon/bus/x-dbus.c": "int f(void) { return bus_error_set(e, SS_ERROR_BUSY, 0); }\n"},
         "cycle": {"daemon/bus/b.h": '#include "c.h"\n', "daemon/core/c.h": '#include "d.h"\n',
                   "daemon/exec/d.h": '#include "b.h"\n'},
+        "layer": {"store/s.h": '#include "m.h"\n', "daemon/core/m.h": ""},
+        "layer order": {"oci/o.c": '#include "s.h"\n', "store/s.h": ""},
     }
     clean = {"daemon/core/a.c": '#include "b.h"\n/* sd_bus_emit_signal() is the bus layer\'s */\n',
              "daemon/bus/e.c": '#include "b.h"\nvoid f(void) { sd_bus_emit_signal(bus, p); }\n',
              "daemon/bus/bus-error.c": "const char *f(void) { return SS_ERROR_BUSY; }\n",
              "daemon/core/b.h": "",
+             "daemon/core/u.c": '#include "s.h"\n#include "v.h"\n', "model/v.h": '#include "o.h"\n',
+             "oci/o.h": "",
              "store/s.c": 'const char q[] = "SELECT 1"; void f(void) { db_query(db, q, 0, 0, 0, h, 0); }\n',
              "daemon/core/n.c": "/* a write queued behind a SELECT lands after it */\n"}
     for what, tree in list(cases.items()) + [("clean", clean)]:
@@ -146,7 +157,8 @@ def main():
         sys.exit(f"only {n} source files found under {root}: wrong root?")
     if problems:
         return 1
-    print(f"# {n} files: the domain never reaches {BUS}, errors are named in {ERROR_MAP}, SQL is in store/")
+    print(f"# {n} files: the domain never reaches {BUS}, the layers {', '.join(LAYERS)} never reach back up, "
+          f"errors are named in {ERROR_MAP}, SQL is in store/")
     return 0
 
 
