@@ -88,6 +88,39 @@ static uint64_t realtime(void) {
         return now(CLOCK_REALTIME);
 }
 
+/* ---- journal ---------------------------------------------------------------------------------- */
+
+/* An occurrence's events carry its journal fields: journalctl STOPSTART_OCCURRENCE=12 for one
+ * firing, STOPSTART_SCHEDULE=NAME for all of a schedule's, and on the lines about one instance
+ * STOPSTART_INSTANCE=OCID, so that instance's journal shows what the schedules did to it too. */
+typedef struct OccurrenceLogFields {
+        char occurrence[48], schedule[96], instance[320];
+        const char *list[4];
+} OccurrenceLogFields;
+
+static const char * const *occurrence_log_fields(const OccurrenceRun *run, const Item *it, OccurrenceLogFields *f) {
+        size_t n = 0;
+
+        snprintf(f->occurrence, sizeof f->occurrence, "STOPSTART_OCCURRENCE=%" PRIu64, run->occurrence.id);
+        f->list[n++] = f->occurrence;
+        snprintf(f->schedule, sizeof f->schedule, "STOPSTART_SCHEDULE=%s", run->schedule->name);
+        f->list[n++] = f->schedule;
+        if (it) {
+                snprintf(f->instance, sizeof f->instance, "STOPSTART_INSTANCE=%s", it->id);
+                f->list[n++] = f->instance;
+        }
+        f->list[n] = NULL;
+        return f->list;
+}
+
+/* A line about one instance of the run (it) or about the run (it = NULL). */
+#define log_item(level, run, it, ...)                                                                   \
+        do {                                                                                            \
+                OccurrenceLogFields _f_;                                                                \
+                log_fields((level), occurrence_log_fields((run), (it), &_f_), __VA_ARGS__);             \
+        } while (0)
+#define log_run(level, run, ...) log_item((level), (run), NULL, __VA_ARGS__)
+
 static void item_done_fields(Item *i) {
         if (i->call) {
                 oci_call_cancel(i->call);
@@ -220,8 +253,8 @@ static void on_db_actions(int error, ActionRow *rows, size_t n, const char *mess
                         it->step = ITEM_WAIT;
                         it->waiting_since = realtime();
                 } else if (error < 0) {
-                        log_warning("Occurrence %" PRIu64 ": cannot record the action on %s: %s",
-                                    run->occurrence.id, it->id, message ?: strerror(-error));
+                        log_item(LOG_WARNING, run, it, "Occurrence %" PRIu64 ": cannot record the action on %s: %s",
+                                 run->occurrence.id, it->id, message ?: strerror(-error));
                         item_finish(run, it, false, true);
                 } else {
                         it->step = ITEM_SENDING;
@@ -233,8 +266,9 @@ static void on_db_actions(int error, ActionRow *rows, size_t n, const char *mess
 
         case OP_INSERT_FALLBACK:
                 if (error < 0 || n != 1) {
-                        log_warning("Occurrence %" PRIu64 ": cannot record the fallback action on %s: %s",
-                                    run->occurrence.id, it->id, message ?: strerror(error < 0 ? -error : EBADMSG));
+                        log_item(LOG_WARNING, run, it,
+                                 "Occurrence %" PRIu64 ": cannot record the fallback action on %s: %s",
+                                 run->occurrence.id, it->id, message ?: strerror(error < 0 ? -error : EBADMSG));
                         item_finish(run, it, true, true);
                 } else {
                         it->action_id = rows[0].id;
@@ -252,8 +286,8 @@ static void on_db_actions(int error, ActionRow *rows, size_t n, const char *mess
         default:
                 /* Outcome writes: memory already moved on; a failure is only logged. */
                 if (error < 0)
-                        log_warning("Occurrence %" PRIu64 ": cannot record the outcome on %s: %s",
-                                    run->occurrence.id, it->id, message ?: strerror(-error));
+                        log_item(LOG_WARNING, run, it, "Occurrence %" PRIu64 ": cannot record the outcome on %s: %s",
+                                 run->occurrence.id, it->id, message ?: strerror(-error));
                 break;
         }
         action_rows_free(rows, n);
@@ -312,7 +346,7 @@ static void item_fail(OccurrenceRun *run, Item *it, const char *fmt, ...) {
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        log_warning("Occurrence %" PRIu64 ": %s: %s", run->occurrence.id, it->id, strna(msg));
+        log_item(LOG_WARNING, run, it, "Occurrence %" PRIu64 ": %s: %s", run->occurrence.id, it->id, strna(msg));
         if (it->action_id > 0)
                 (void) db_call(run, it, OP_FAILED, msg ?: "out of memory");
         item_finish(run, it, it->acted, true);
@@ -368,8 +402,8 @@ static void item_check_wait(OccurrenceRun *run, Item *it) {
                                                                         it->candidate.soft_stop_timeout));
                 _cleanup_free_ char *token = NULL;
 
-                log_info("Occurrence %" PRIu64 ": %s: %s; sending %s.", run->occurrence.id, it->id, strna(reason),
-                         oci_instance_action_to_string(fb));
+                log_item(LOG_INFO, run, it, "Occurrence %" PRIu64 ": %s: %s; sending %s.", run->occurrence.id, it->id,
+                         strna(reason), oci_instance_action_to_string(fb));
                 if (occurrence_retry_token(run->occurrence.id, it->id, fb, &token) < 0) {
                         item_fail(run, it, "out of memory");
                         return;
@@ -653,7 +687,7 @@ static void on_poll_page(OciClient *c, OciInstance *items, size_t n, const char 
         if (run) {
                 poll_unlink(run, p);
                 if (error)
-                        log_debug("Occurrence %" PRIu64 ": %s", run->occurrence.id, strna(p->error));
+                        log_run(LOG_DEBUG, run, "Occurrence %" PRIu64 ": %s", run->occurrence.id, strna(p->error));
                 poll_call_end(run, p);
                 run_step(run);
         }
@@ -914,10 +948,10 @@ static void on_state_recorded(int error, OccurrenceRow *rows, size_t n, const ch
         if (!run)
                 return;
         if (error < 0)
-                log_warning("Occurrence %" PRIu64 ": cannot record its end: %s", run->occurrence.id,
-                            message ?: strerror(-error));
-        log_info("Occurrence %" PRIu64 " of %s %s: %s.", run->occurrence.id, run->schedule->name,
-                 occurrence_state_to_string(run->final_state), strna(run->final_reason));
+                log_run(LOG_WARNING, run, "Occurrence %" PRIu64 ": cannot record its end: %s", run->occurrence.id,
+                        message ?: strerror(-error));
+        log_run(LOG_INFO, run, "Occurrence %" PRIu64 " of %s %s: %s.", run->occurrence.id, run->schedule->name,
+                occurrence_state_to_string(run->final_state), strna(run->final_reason));
         if (run->done)
                 run->done(run, run->final_state, run->final_reason, run->userdata);
 }
@@ -1150,8 +1184,9 @@ int occurrence_run_start(sd_event *event, Db *db, OciClient *oci, const Schedule
 
         for (size_t i = 0; i < n; i++)
                 if (isempty(run->items[i].region) && run->items[i].step != ITEM_DONE) {
-                        log_warning("Occurrence %" PRIu64 ": %s has an action row but is no longer known; "
-                                    "it is not followed.", occurrence->id, run->items[i].id);
+                        log_item(LOG_WARNING, run, &run->items[i],
+                                 "Occurrence %" PRIu64 ": %s has an action row but is no longer known; "
+                                 "it is not followed.", occurrence->id, run->items[i].id);
                         run->items[i].step = ITEM_DONE;
                         run->items[i].failed = true;
                 }
@@ -1166,7 +1201,8 @@ int occurrence_run_start(sd_event *event, Db *db, OciClient *oci, const Schedule
                 for (size_t i = 0; i < n; i++)
                         run->items[i].step = ITEM_DONE;
                 run->n_groups = 0;
-                log_warning("Occurrence %" PRIu64 " of %s: %s.", occurrence->id, schedule->name, strna(reason));
+                log_run(LOG_WARNING, run, "Occurrence %" PRIu64 " of %s: %s.", occurrence->id, schedule->name,
+                        strna(reason));
                 run_finish(run, OCCURRENCE_FAILED, reason);
                 *ret = TAKE_PTR(run);
                 return 0;
@@ -1190,8 +1226,8 @@ int occurrence_run_start(sd_event *event, Db *db, OciClient *oci, const Schedule
         run->serial = ++run_serial;
         run->next = runs;
         runs = run;
-        log_info("Occurrence %" PRIu64 " of %s: %zu instances in %zu priority groups%s.", occurrence->id,
-                 schedule->name, n, run->n_groups, occurrence->n_actions > 0 ? " (resumed)" : "");
+        log_run(LOG_INFO, run, "Occurrence %" PRIu64 " of %s: %zu instances in %zu priority groups%s.",
+                occurrence->id, schedule->name, n, run->n_groups, occurrence->n_actions > 0 ? " (resumed)" : "");
         report_progress(run);
         run_step(run);
         *ret = TAKE_PTR(run);

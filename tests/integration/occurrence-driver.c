@@ -5,14 +5,15 @@
  *
  *   occurrence-driver --config=FILE --targets=FILE.json [--action=stop] [--schedule=NAME]
  *                     [--at=USEC] [--max-parallel=N] [--max-targets=N] [--closed-by=CALENDAR]
- *                     [--enforce] [--poll=USEC] [--resume]
+ *                     [--enforce] [--poll=USEC] [--resume] [--journal=FILE]
  *
  * targets: [{id, region, compartment_id, priority, managed, override_state, stop_mode,
  * soft_stop_timeout_usec}]; their compartments and instances are inserted into the database if
  * missing (the actions' foreign keys). Without --resume it fires the schedule's occurrence at
  * --at (the schedule is created if missing) and runs it; with --resume it runs every occurrence
  * left running, with the rows it has. Prints one JSON object per occurrence: {id, created, state,
- * reason, total, acted, skipped, failed}. */
+ * reason, total, acted, skipped, failed}. --journal=FILE appends the log's journal entries to FILE
+ * as the journal would get them ("KEY=value" lines, a blank line after each entry). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,7 +30,7 @@
 #include "schedule-store.h"
 #include "strv.h"
 
-static const char *arg_config, *arg_targets, *arg_schedule = "driver", *arg_closed_by;
+static const char *arg_config, *arg_targets, *arg_schedule = "driver", *arg_closed_by, *arg_journal;
 static ScheduleAction arg_action = SCHEDULE_ACTION_STOP;
 static uint64_t arg_at, arg_poll;
 static unsigned arg_max_parallel, arg_max_targets;
@@ -174,6 +175,16 @@ static void run_one(Schedule *s, const OccurrenceRow *occ, bool created, const S
         running++;
 }
 
+static FILE *journal;
+
+static int capture_journal(const struct iovec *iov, int n) {
+        for (int i = 0; i < n; i++)
+                fprintf(journal, "%.*s\n", (int) iov[i].iov_len, (const char *) iov[i].iov_base);
+        fputc('\n', journal);
+        fflush(journal);
+        return 0;
+}
+
 static int parse_options(int argc, char **argv) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },       { "targets", required_argument, NULL, 't' },
@@ -181,7 +192,8 @@ static int parse_options(int argc, char **argv) {
                 { "at", required_argument, NULL, 'T' },           { "max-parallel", required_argument, NULL, 'p' },
                 { "max-targets", required_argument, NULL, 'm' },  { "closed-by", required_argument, NULL, 'x' },
                 { "enforce", no_argument, NULL, 'e' },            { "poll", required_argument, NULL, 'P' },
-                { "resume", no_argument, NULL, 'r' },             {}
+                { "resume", no_argument, NULL, 'r' },             { "journal", required_argument, NULL, 'j' },
+                {}
         };
         int c;
 
@@ -202,6 +214,7 @@ static int parse_options(int argc, char **argv) {
                 case 'e': arg_enforce = true; break;
                 case 'P': arg_poll = strtoull(optarg, NULL, 10); break;
                 case 'r': arg_resume = true; break;
+                case 'j': arg_journal = optarg; break;
                 default: fail("bad option");
                 }
         if (!arg_config || !arg_targets)
@@ -223,6 +236,12 @@ int main(int argc, char **argv) {
 
         parse_options(argc, argv);
         log_parse_environment();
+        if (arg_journal) {
+                journal = fopen(arg_journal, "ae");
+                if (!journal)
+                        fail("cannot open %s", arg_journal);
+                log_set_journal_send(capture_journal);
+        }
         alarm(240);     /* a test driver never hangs a suite */
         if (arg_poll == 0)
                 arg_poll = 200 * USEC_PER_MSEC;

@@ -119,6 +119,13 @@ class OccurrenceCase(unittest.TestCase):
     def states(self):
         return {i["id"]: i["lifecycleState"] for i in self.oci.dump()["instances"]}
 
+    @staticmethod
+    def journal(path):
+        """The entries the driver's --journal=PATH captured, each a dict of its fields."""
+        with open(path) as f:
+            return [dict(line.split("=", 1) for line in entry.splitlines() if "=" in line)
+                    for entry in f.read().split("\n\n") if entry.strip()]
+
     def action_rows(self):
         rows = self.psql("SELECT instance_id, action, state, reason FROM stopstart.actions ORDER BY id")
         return [r.split("|") for r in rows.splitlines() if r]
@@ -265,9 +272,21 @@ class TestDecisions(OccurrenceCase):
         hung = inst[0]["id"]
         self.oci.set_lifecycle(hang_softstop=[hung])
         targets = self.targets(inst, **{i["id"]: {"soft_stop_timeout_usec": 1_000_000} for i in inst})
-        rc, out, err = self.driver(targets, "--action=softstop")
+        journal = os.path.join(self.tmp, f"journal-{uuid.uuid4().hex[:6]}")
+        rc, out, err = self.driver(targets, "--action=softstop", "--schedule=fallback", f"--journal={journal}")
         self.assertEqual(rc, 0, err)
         self.assertEqual(out[0]["state"], "done", out)
+        # journalctl STOPSTART_INSTANCE=… shows the fallback; STOPSTART_OCCURRENCE=… the whole firing
+        entries = self.journal(journal)
+        occurrence = {"STOPSTART_OCCURRENCE": str(out[0]["id"]), "STOPSTART_SCHEDULE": "fallback"}
+        fallback = [e for e in entries if e.get("STOPSTART_INSTANCE") == hung]
+        self.assertTrue(any("sending STOP" in e["MESSAGE"] for e in fallback), entries)
+        for e in fallback:
+            self.assertEqual({k: e.get(k) for k in occurrence}, occurrence, e)
+        ended = [e for e in entries if e["MESSAGE"].startswith(f"Occurrence {out[0]['id']} of fallback done")]
+        self.assertEqual(len(ended), 1, entries)
+        self.assertEqual({k: ended[0].get(k) for k in occurrence}, occurrence, ended[0])
+        self.assertNotIn("STOPSTART_INSTANCE", ended[0])
         got = self.oci.counters()["actions"]
         self.assertEqual(got[hung], {"SOFTSTOP": 1, "STOP": 1})
         self.assertEqual(got[inst[1]["id"]], {"SOFTSTOP": 1})
