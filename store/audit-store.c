@@ -53,26 +53,16 @@ static void on_history(Db *db, PGresult *r, int error, void *userdata) {
 int audit_store_history(Db *db, const HistoryFilter *filter, audit_store_history_handler_t handler,
                         void *userdata) {
         char since[24], until[24], limit[16];
-        HistoryCall *c;
-        int r;
-
         assert(handler);
-        if (!db)
-                return -ENOTCONN;
         snprintf(since, sizeof since, "%" PRIu64, filter->since);
         snprintf(until, sizeof until, "%" PRIu64, filter->until);
         snprintf(limit, sizeof limit, "%" PRIu32, filter->limit);
-        c = new(HistoryCall, 1);
-        if (!c)
-                return -ENOMEM;
-        *c = (HistoryCall) { handler, userdata };
-        r = db_query(db, history_sql, 5,
-                     (const char *[]) { filter->instance, filter->compartment, filter->since > 0 ? since : NULL,
-                                        filter->until > 0 ? until : NULL, limit },
-                     DB_QUERY_FAIL_FAST, on_history, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call(db, history_sql, 5,
+                             (const char *[]) { filter->instance, filter->compartment,
+                                                filter->since > 0 ? since : NULL, filter->until > 0 ? until : NULL,
+                                                limit },
+                             DB_QUERY_FAIL_FAST, on_history, &(HistoryCall) { handler, userdata },
+                             sizeof(HistoryCall));
 }
 
 static uint64_t parse_u64_or_zero(const char *s) {

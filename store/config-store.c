@@ -78,19 +78,8 @@ static void on_result(Db *db, PGresult *r, int error, void *userdata) {
 
 static int submit(Db *db, const char *sql, int n, const char * const *params, bool save,
                   config_store_handler_t handler, void *userdata) {
-        ConfigCall *c;
-        int r;
-
-        if (!db)
-                return -ENOTCONN;
-        c = new(ConfigCall, 1);
-        if (!c)
-                return -ENOMEM;
-        *c = (ConfigCall) { save, handler, userdata };
-        r = db_query(db, sql, n, params, DB_QUERY_FAIL_FAST, on_result, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call(db, sql, n, params, DB_QUERY_FAIL_FAST, on_result,
+                             &(ConfigCall) { save, handler, userdata }, sizeof(ConfigCall));
 }
 
 int config_store_save(Db *db, ConfigOwner owner, const char *id, const InstanceConfig *old,

@@ -579,6 +579,33 @@ int db_query_take(Db *db, const char *sql, int n_params, char **params, DbQueryF
         return query_submit(db, sql, n_params, params, true, flags, handler, userdata);
 }
 
+static int query_submit_call(Db *db, const char *sql, int n_params, char **params, bool take, DbQueryFlags flags,
+                             db_result_handler_t handler, const void *call, size_t size) {
+        void *c;
+        int r;
+
+        if (!db || !(c = malloc(size))) {
+                for (int i = 0; take && i < n_params; i++)
+                        params[i] = mfree(params[i]);
+                return db ? -ENOMEM : -ENOTCONN;
+        }
+        memcpy(c, call, size);
+        r = query_submit(db, sql, n_params, params, take, flags, handler, c);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
+int db_query_call(Db *db, const char *sql, int n_params, const char * const *params, DbQueryFlags flags,
+                  db_result_handler_t handler, const void *call, size_t size) {
+        return query_submit_call(db, sql, n_params, (char **) params, false, flags, handler, call, size);
+}
+
+int db_query_call_take(Db *db, const char *sql, int n_params, char **params, DbQueryFlags flags,
+                       db_result_handler_t handler, const void *call, size_t size) {
+        return query_submit_call(db, sql, n_params, params, true, flags, handler, call, size);
+}
+
 bool db_result_ok(const PGresult *r) {
         if (!r)
                 return false;

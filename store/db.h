@@ -95,5 +95,13 @@ int db_query(Db *db, const char *sql, int n_params, const char * const *params,
 int db_query_take(Db *db, const char *sql, int n_params, char **params, DbQueryFlags flags,
                   db_result_handler_t handler, void *userdata);
 
+/* db_query() and db_query_take() with a heap copy of the size bytes at call (a store call's
+ * handler, userdata and whatever its result needs) as the userdata, which handler owns and frees;
+ * freed here when the statement could not be queued. -ENOTCONN without a db. */
+int db_query_call(Db *db, const char *sql, int n_params, const char * const *params, DbQueryFlags flags,
+                  db_result_handler_t handler, const void *call, size_t size);
+int db_query_call_take(Db *db, const char *sql, int n_params, char **params, DbQueryFlags flags,
+                       db_result_handler_t handler, const void *call, size_t size);
+
 /* Helpers for handlers. */
 bool db_result_ok(const PGresult *r);

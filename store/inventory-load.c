@@ -97,19 +97,7 @@ static void on_load(Db *db, PGresult *r, int error, void *userdata) {
 }
 
 static int submit(Db *db, const char *sql, LoadCall tmpl) {
-        LoadCall *c;
-        int r;
-
-        if (!db)
-                return -ENOTCONN;
-        c = new(LoadCall, 1);
-        if (!c)
-                return -ENOMEM;
-        *c = tmpl;
-        r = db_query(db, sql, 0, NULL, 0, on_load, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call(db, sql, 0, NULL, 0, on_load, &tmpl, sizeof tmpl);
 }
 
 int inventory_load_compartments(Db *db, inventory_load_handler_t handler, void *userdata) {

@@ -247,48 +247,33 @@ static void sync_done(Db *db, PGresult *r, int error, void *userdata) {
 
 static int submit_sync(Db *db, const char *sql, int n, const char * const *params, inventory_sync_handler_t handler,
                        void *userdata) {
-        SyncCall *c = new0(SyncCall, 1);
-        int r;
-
-        if (!c)
-                return -ENOMEM;
-        c->handler = handler;
-        c->userdata = userdata;
-        r = db_query(db, sql, n, params, 0, sync_done, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call(db, sql, n, params, 0, sync_done, &(SyncCall) { handler, userdata },
+                             sizeof(SyncCall));
 }
 
 /* The same, taking params (malloc'd; freed in every case). */
 static int submit_sync_take(Db *db, const char *sql, int n, char **params, inventory_sync_handler_t handler,
                             void *userdata) {
-        SyncCall *c = new0(SyncCall, 1);
-        int r;
-
-        if (!c) {
-                for (int i = 0; i < n; i++)
-                        params[i] = mfree(params[i]);
-                return -ENOMEM;
-        }
-        c->handler = handler;
-        c->userdata = userdata;
-        r = db_query_take(db, sql, n, params, 0, sync_done, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call_take(db, sql, n, params, 0, sync_done, &(SyncCall) { handler, userdata },
+                             sizeof(SyncCall));
 }
 
-int inventory_sync_compartments(Db *db, int64_t run_id, json_object *snapshot, inventory_sync_handler_t handler,
-                                void *userdata) {
+/* A statement about a JSON array (snapshot) of one discovery run. */
+static int submit_run_snapshot(Db *db, const char *sql, int64_t run_id, json_object *snapshot,
+                               inventory_sync_handler_t handler, void *userdata) {
         char id[32];
 
         if (!json_object_is_type(snapshot, json_type_array))
                 return -EINVAL;
         snprintf(id, sizeof id, "%" PRIi64, run_id);
-        return submit_sync(db, inventory_sync_compartments_sql, 2,
+        return submit_sync(db, sql, 2,
                            (const char *[]) { json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN), id },
                            handler, userdata);
+}
+
+int inventory_sync_compartments(Db *db, int64_t run_id, json_object *snapshot, inventory_sync_handler_t handler,
+                                void *userdata) {
+        return submit_run_snapshot(db, inventory_sync_compartments_sql, run_id, snapshot, handler, userdata);
 }
 
 int inventory_sync_regions(Db *db, json_object *snapshot, inventory_sync_handler_t handler, void *userdata) {
@@ -299,17 +284,9 @@ int inventory_sync_regions(Db *db, json_object *snapshot, inventory_sync_handler
                            handler, userdata);
 }
 
-/* Postgres array literal: {"a","b"} with quotes and backslashes escaped. */
 int inventory_add_compartments(Db *db, int64_t run_id, json_object *compartments, inventory_sync_handler_t handler,
                                void *userdata) {
-        char id[32];
-
-        if (!json_object_is_type(compartments, json_type_array))
-                return -EINVAL;
-        snprintf(id, sizeof id, "%" PRIi64, run_id);
-        return submit_sync(db, inventory_add_compartments_sql, 2,
-                           (const char *[]) { json_object_to_json_string_ext(compartments, JSON_C_TO_STRING_PLAIN), id },
-                           handler, userdata);
+        return submit_run_snapshot(db, inventory_add_compartments_sql, run_id, compartments, handler, userdata);
 }
 
 int inventory_upsert_instances_take(Db *db, int64_t run_id, char *batch, inventory_sync_handler_t handler,
@@ -359,17 +336,8 @@ static void run_done(Db *db, PGresult *r, int error, void *userdata) {
 
 static int submit_run(Db *db, const char *sql, int n, const char * const *params, inventory_run_handler_t handler,
                       void *userdata) {
-        RunCall *c = new0(RunCall, 1);
-        int r;
-
-        if (!c)
-                return -ENOMEM;
-        c->handler = handler;
-        c->userdata = userdata;
-        r = db_query(db, sql, n, params, 0, run_done, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call(db, sql, n, params, 0, run_done, &(RunCall) { handler, userdata },
+                             sizeof(RunCall));
 }
 
 int inventory_run_begin(Db *db, inventory_run_handler_t handler, void *userdata) {
@@ -420,17 +388,9 @@ static void ids_done(Db *db, PGresult *r, int error, void *userdata) {
 
 static int submit_ids(Db *db, const char *sql, int n, const char * const *params, inventory_ids_handler_t handler,
                       void *userdata) {
-        IdsCall *c = new0(IdsCall, 1);
-        int r;
-
         assert(handler);
-        if (!c)
-                return -ENOMEM;
-        *c = (IdsCall) { handler, userdata };
-        r = db_query(db, sql, n, params, 0, ids_done, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call(db, sql, n, params, 0, ids_done, &(IdsCall) { handler, userdata },
+                             sizeof(IdsCall));
 }
 
 int inventory_compartment_ids(Db *db, inventory_ids_handler_t handler, void *userdata) {

@@ -113,60 +113,78 @@ static uint64_t json_u64(json_object *o, const char *key) {
         return (uint64_t) json_object_get_int64(v);
 }
 
-static int strv_from_json_text(const char *text, char ***ret) {
+/* A JSON array (the text of a json_agg() column) as n rows of size bytes, each parsed by parse; an
+ * extra zeroed row follows the last one (so a string list ends with NULL). On failure the rows
+ * parsed so far are released with done. */
+static int rows_from_json_text(const char *text, size_t size, int (*parse)(json_object *e, void *ret_row),
+                               void (*done)(void *row), void **ret, size_t *ret_n) {
         _cleanup_json_ json_object *a = json_tokener_parse(text);
-        _cleanup_strv_free_ char **l = NULL;
+        uint8_t *rows;
         size_t n;
+        int k;
 
         if (!json_object_is_type(a, json_type_array))
                 return -EBADMSG;
         n = json_object_array_length(a);
-        l = new0(char *, n + 1);
-        if (!l)
+        rows = calloc(n + 1, size);
+        if (!rows)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(a, i);
-                if (!json_object_is_type(e, json_type_string))
-                        return -EBADMSG;
-                if (!(l[i] = strdup(json_object_get_string(e))))
-                        return -ENOMEM;
+                k = parse(json_object_array_get_idx(a, i), rows + i * size);
+                if (k < 0) {
+                        for (size_t j = 0; j < i; j++)
+                                done(rows + j * size);
+                        free(rows);
+                        return k;
+                }
         }
-        *ret = TAKE_PTR(l);
+        *ret = rows;
+        if (ret_n)
+                *ret_n = n;
         return 0;
 }
 
-static int targets_from_json_text(const char *text, ScheduleTarget **ret, size_t *ret_n) {
-        _cleanup_json_ json_object *a = json_tokener_parse(text);
-        ScheduleTarget *t;
-        size_t n;
-
-        if (!json_object_is_type(a, json_type_array))
+static int string_from_json(json_object *e, void *ret) {
+        if (!json_object_is_type(e, json_type_string))
                 return -EBADMSG;
-        n = json_object_array_length(a);
-        t = new0(ScheduleTarget, n);
-        if (!t)
+        *(char **) ret = strdup(json_object_get_string(e));
+        return *(char **) ret ? 0 : -ENOMEM;
+}
+
+static void string_done(void *p) {
+        free(*(char **) p);
+}
+
+static int strv_from_json_text(const char *text, char ***ret) {
+        return rows_from_json_text(text, sizeof(char *), string_from_json, string_done, (void **) ret, NULL);
+}
+
+static int target_from_json(json_object *e, void *ret) {
+        ScheduleTarget t = {};
+        const char *id;
+        int k = target_kind_from_string(json_str(e, "kind"));
+
+        if (k < 0)
+                return -EBADMSG;
+        t.kind = k;
+        id = json_str(e, k == TARGET_INSTANCE ? "instance_id" : "compartment_id");
+        if ((id && !(t.id = strdup(id))) ||
+            (json_str(e, "tag_namespace") && !(t.tag_namespace = strdup(json_str(e, "tag_namespace")))) ||
+            (json_str(e, "tag_key") && !(t.tag_key = strdup(json_str(e, "tag_key")))) ||
+            (json_str(e, "tag_value") && !(t.tag_value = strdup(json_str(e, "tag_value"))))) {
+                schedule_target_done(&t);
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(a, i);
-                const char *id;
-                int k = target_kind_from_string(json_str(e, "kind"));
-                if (k < 0) {
-                        schedule_targets_free(t, n);
-                        return -EBADMSG;
-                }
-                t[i].kind = k;
-                id = json_str(e, k == TARGET_INSTANCE ? "instance_id" : "compartment_id");
-                if ((id && !(t[i].id = strdup(id))) ||
-                    (json_str(e, "tag_namespace") && !(t[i].tag_namespace = strdup(json_str(e, "tag_namespace")))) ||
-                    (json_str(e, "tag_key") && !(t[i].tag_key = strdup(json_str(e, "tag_key")))) ||
-                    (json_str(e, "tag_value") && !(t[i].tag_value = strdup(json_str(e, "tag_value"))))) {
-                        schedule_targets_free(t, n);
-                        return -ENOMEM;
-                }
         }
-        *ret = t;
-        *ret_n = n;
+        *(ScheduleTarget *) ret = t;
         return 0;
+}
+
+static void target_done(void *t) {
+        schedule_target_done(t);
+}
+
+static int targets_from_json_text(const char *text, ScheduleTarget **ret, size_t *ret_n) {
+        return rows_from_json_text(text, sizeof(ScheduleTarget), target_from_json, target_done, (void **) ret, ret_n);
 }
 
 #define SCHEDULE_COLUMNS \
@@ -261,7 +279,7 @@ static int calendar_from_row(const PGresult *r, int row, ExceptionCalendar **ret
         "'created_at', " US(a ".created_at") ", 'sent_at', " US(a ".sent_at") ", " \
         "'confirmed_at', " US(a ".confirmed_at") ", 'finished_at', " US(a ".finished_at") ")"
 
-static int action_from_json(json_object *o, ActionRow *ret) {
+static int action_from_json(json_object *o, void *ret) {
         ActionRow a = {
                 .id = json_u64(o, "id"), .occurrence_id = json_u64(o, "occurrence_id"),
                 .attempts = (unsigned) json_u64(o, "attempts"), .created_at = json_u64(o, "created_at"),
@@ -291,32 +309,16 @@ static int action_from_json(json_object *o, ActionRow *ret) {
                 action_row_done(&a);
                 return -ENOMEM;
         }
-        *ret = a;
+        *(ActionRow *) ret = a;
         return 0;
 }
 
-static int actions_from_json_text(const char *text, ActionRow **ret, size_t *ret_n) {
-        _cleanup_json_ json_object *a = json_tokener_parse(text);
-        ActionRow *rows;
-        size_t n;
-        int k;
+static void action_done(void *a) {
+        action_row_done(a);
+}
 
-        if (!json_object_is_type(a, json_type_array))
-                return -EBADMSG;
-        n = json_object_array_length(a);
-        rows = new0(ActionRow, n);
-        if (!rows)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                k = action_from_json(json_object_array_get_idx(a, i), &rows[i]);
-                if (k < 0) {
-                        action_rows_free(rows, i);
-                        return k;
-                }
-        }
-        *ret = rows;
-        *ret_n = n;
-        return 0;
+static int actions_from_json_text(const char *text, ActionRow **ret, size_t *ret_n) {
+        return rows_from_json_text(text, sizeof(ActionRow), action_from_json, action_done, (void **) ret, ret_n);
 }
 
 /* Occurrence columns; the last one (actions) is '[]' when not asked for. */
@@ -352,6 +354,50 @@ static int occurrence_from_row(const PGresult *r, int row, OccurrenceRow *ret) {
         return 0;
 }
 
+/* The n rows of r as an array of objects, each made by from_row; NULL and an error if one fails (the
+ * ones made before it released with done). */
+static int objects_from_rows(const PGresult *r, int n, int (*from_row)(const PGresult *r, int row, void **ret),
+                             void (*done)(void *o), void ***ret) {
+        void **l = new0(void *, n > 0 ? n : 1);
+        int k;
+
+        if (!l)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                k = from_row(r, i, &l[i]);
+                if (k < 0) {
+                        for (int j = 0; j < i; j++)
+                                done(l[j]);
+                        free(l);
+                        return k;
+                }
+        }
+        *ret = l;
+        return 0;
+}
+
+static int schedule_row(const PGresult *r, int row, void **ret) {
+        Schedule *s = NULL;
+        int k = schedule_from_row(r, row, &s);
+        *ret = s;
+        return k;
+}
+
+static void schedule_done(void *s) {
+        schedule_free(s);
+}
+
+static int calendar_row(const PGresult *r, int row, void **ret) {
+        ExceptionCalendar *c = NULL;
+        int k = calendar_from_row(r, row, &c);
+        *ret = c;
+        return k;
+}
+
+static void calendar_done(void *c) {
+        exception_calendar_free(c);
+}
+
 static void on_result(Db *db, PGresult *r, int error, void *userdata) {
         _cleanup_free_ StoreCall *c = userdata;
         _cleanup_pqclear_ PGresult *res = r;
@@ -378,19 +424,9 @@ static void on_result(Db *db, PGresult *r, int error, void *userdata) {
                 Schedule **l = NULL;
                 if (error >= 0 && PQnfields(r) != SCHEDULE_N_COLUMNS)
                         error = -EBADMSG;
-                if (error >= 0 && !(l = new0(Schedule *, n)))
-                        error = -ENOMEM;
-                for (int i = 0; error >= 0 && i < n; i++)
-                        if ((k = schedule_from_row(r, i, &l[i])) < 0) {
-                                error = k;
-                                for (int j = 0; j < i; j++)
-                                        schedule_free(l[j]);
-                                l = mfree(l);
-                        }
-                if (error < 0)
-                        h(error, NULL, 0, message, c->userdata);
-                else
-                        h(0, l, (size_t) n, NULL, c->userdata);
+                if (error >= 0)
+                        error = objects_from_rows(r, n, schedule_row, schedule_done, (void ***) &l);
+                h(error, l, error < 0 ? 0 : (size_t) n, error < 0 ? message : NULL, c->userdata);
                 break;
         }
         case CALL_IDS: {
@@ -409,19 +445,9 @@ static void on_result(Db *db, PGresult *r, int error, void *userdata) {
                 /* Removal answers with one row of NULLs: nothing left to show. */
                 if (error >= 0 && n == 1 && PQgetisnull(r, 0, 0))
                         n = 0;
-                if (error >= 0 && !(l = new0(ExceptionCalendar *, n)))
-                        error = -ENOMEM;
-                for (int i = 0; error >= 0 && i < n; i++)
-                        if ((k = calendar_from_row(r, i, &l[i])) < 0) {
-                                error = k;
-                                for (int j = 0; j < i; j++)
-                                        exception_calendar_free(l[j]);
-                                l = mfree(l);
-                        }
-                if (error < 0)
-                        h(error, NULL, 0, message, c->userdata);
-                else
-                        h(0, l, (size_t) n, NULL, c->userdata);
+                if (error >= 0)
+                        error = objects_from_rows(r, n, calendar_row, calendar_done, (void ***) &l);
+                h(error, l, error < 0 ? 0 : (size_t) n, error < 0 ? message : NULL, c->userdata);
                 break;
         }
         case CALL_OCCURRENCES: {
@@ -463,16 +489,7 @@ static void on_result(Db *db, PGresult *r, int error, void *userdata) {
 }
 
 static int submit(Db *db, const char *sql, int n, const char * const *params, DbQueryFlags flags, StoreCall tmpl) {
-        StoreCall *c = new(StoreCall, 1);
-        int r;
-
-        if (!c)
-                return -ENOMEM;
-        *c = tmpl;
-        r = db_query(db, sql, n, params, flags, on_result, c);
-        if (r < 0)
-                free(c);
-        return r;
+        return db_query_call(db, sql, n, params, flags, on_result, &tmpl, sizeof tmpl);
 }
 
 #define CALL(k, h, u, ...) ((StoreCall) { .kind = (k), .handler = (void (*)(void)) (h), .userdata = (u), __VA_ARGS__ })
@@ -509,6 +526,22 @@ static char *ids_array(const uint64_t *ids, size_t n) {
                 return NULL;
         }
         return s;
+}
+
+/* A change to the schedules ids, audited: $1 is the ids ("{1,2}"), $2 the actor's uid, $3 its name,
+ * $4 (when the statement has it) extra. */
+static int submit_for_ids(Db *db, const uint64_t *ids, size_t n, const StoreActor *actor, const char *sql,
+                          const char *extra, StoreCall tmpl) {
+        _cleanup_free_ char *a = NULL;
+        char uid[24];
+
+        if (n == 0)
+                return -EINVAL;
+        a = ids_array(ids, n);
+        if (!a)
+                return -ENOMEM;
+        return submit(db, sql, extra ? 4 : 3, (const char *[]) { a, fmt_uid(actor, uid), actor_name(actor), extra },
+                      DB_QUERY_FAIL_FAST, tmpl);
 }
 
 /* ---- schedules --------------------------------------------------------------------------------- */
@@ -689,79 +722,55 @@ int schedule_store_update(Db *db, Schedule * const *schedules, size_t n, const S
 
 int schedule_store_set_enabled(Db *db, const uint64_t *ids, size_t n, bool enabled, const StoreActor *actor,
                                schedule_store_list_handler_t handler, void *userdata) {
-        _cleanup_free_ char *a = NULL;
-        char uid[24];
-
-        if (n == 0)
-                return -EINVAL;
-        a = ids_array(ids, n);
-        if (!a)
-                return -ENOMEM;
-        return submit(db,
-                      "WITH s AS (\n"
-                      "    UPDATE stopstart.schedules s SET enabled = $2::boolean,\n"
-                      "        enabled_since = CASE WHEN $2::boolean THEN coalesce(s.enabled_since, now()) END,\n"
-                      "        updated_at = now(), updated_by = $4\n"
-                      "    WHERE s.id = ANY ($1::bigint[]) AND s.deleted_at IS NULL RETURNING s.*\n"
-                      "), audit AS (\n"
-                      "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, new_value)\n"
-                      "    SELECT $3::bigint, $4, CASE WHEN $2::boolean THEN 'enable' ELSE 'disable' END, 'schedule',\n"
-                      "           s.id::text, jsonb_build_object('enabled', $2::boolean) FROM s\n"
-                      ")\n"
-                      "SELECT " SCHEDULE_COLUMNS " FROM s ORDER BY s.name",
-                      4, (const char *[]) { a, enabled ? "true" : "false", fmt_uid(actor, uid), actor_name(actor) },
-                      DB_QUERY_FAIL_FAST, CALL(CALL_SCHEDULES, handler, userdata, .no_rows_is_enoent = true));
+        return submit_for_ids(
+                db, ids, n, actor,
+                "WITH s AS (\n"
+                "    UPDATE stopstart.schedules s SET enabled = $4::boolean,\n"
+                "        enabled_since = CASE WHEN $4::boolean THEN coalesce(s.enabled_since, now()) END,\n"
+                "        updated_at = now(), updated_by = $3\n"
+                "    WHERE s.id = ANY ($1::bigint[]) AND s.deleted_at IS NULL RETURNING s.*\n"
+                "), audit AS (\n"
+                "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, new_value)\n"
+                "    SELECT $2::bigint, $3, CASE WHEN $4::boolean THEN 'enable' ELSE 'disable' END, 'schedule',\n"
+                "           s.id::text, jsonb_build_object('enabled', $4::boolean) FROM s\n"
+                ")\n"
+                "SELECT " SCHEDULE_COLUMNS " FROM s ORDER BY s.name",
+                enabled ? "true" : "false", CALL(CALL_SCHEDULES, handler, userdata, .no_rows_is_enoent = true));
 }
 
 int schedule_store_delete(Db *db, const uint64_t *ids, size_t n, const StoreActor *actor,
                           schedule_store_ids_handler_t handler, void *userdata) {
-        _cleanup_free_ char *a = NULL;
-        char uid[24];
-
-        if (n == 0)
-                return -EINVAL;
-        a = ids_array(ids, n);
-        if (!a)
-                return -ENOMEM;
-        return submit(db,
-                      "WITH del AS (\n"
-                      "    UPDATE stopstart.schedules SET deleted_at = now(), enabled = false, enabled_since = NULL,\n"
-                      "        updated_at = now(), updated_by = $3\n"
-                      "    WHERE id = ANY ($1::bigint[]) AND deleted_at IS NULL RETURNING id, name\n"
-                      "), exc AS (\n"
-                      "    DELETE FROM stopstart.schedule_exceptions WHERE schedule_id IN (SELECT id FROM del)\n"
-                      "), audit AS (\n"
-                      "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value)\n"
-                      "    SELECT $2::bigint, $3, 'delete', 'schedule', id::text, jsonb_build_object('name', name) FROM del\n"
-                      ")\n"
-                      "SELECT id FROM del ORDER BY id",
-                      3, (const char *[]) { a, fmt_uid(actor, uid), actor_name(actor) }, DB_QUERY_FAIL_FAST,
-                      CALL(CALL_IDS, handler, userdata, .no_rows_is_enoent = true));
+        return submit_for_ids(
+                db, ids, n, actor,
+                "WITH del AS (\n"
+                "    UPDATE stopstart.schedules SET deleted_at = now(), enabled = false, enabled_since = NULL,\n"
+                "        updated_at = now(), updated_by = $3\n"
+                "    WHERE id = ANY ($1::bigint[]) AND deleted_at IS NULL RETURNING id, name\n"
+                "), exc AS (\n"
+                "    DELETE FROM stopstart.schedule_exceptions WHERE schedule_id IN (SELECT id FROM del)\n"
+                "), audit AS (\n"
+                "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value)\n"
+                "    SELECT $2::bigint, $3, 'delete', 'schedule', id::text, jsonb_build_object('name', name) FROM del\n"
+                ")\n"
+                "SELECT id FROM del ORDER BY id",
+                NULL, CALL(CALL_IDS, handler, userdata, .no_rows_is_enoent = true));
 }
 
 int schedule_store_retract(Db *db, const uint64_t *ids, size_t n, const char *reason, const StoreActor *actor,
                            schedule_store_ids_handler_t handler, void *userdata) {
-        _cleanup_free_ char *a = NULL;
-        char uid[24];
-
-        if (n == 0)
-                return -EINVAL;
-        a = ids_array(ids, n);
-        if (!a)
-                return -ENOMEM;
-        return submit(db,
-                      "WITH gone AS (\n"
-                      "    DELETE FROM stopstart.schedules s WHERE s.id = ANY ($1::bigint[]) AND s.deleted_at IS NULL\n"
-                      "        AND NOT EXISTS (SELECT 1 FROM stopstart.occurrences o WHERE o.schedule_id = s.id)\n"
-                      "    RETURNING s.id, s.name\n"
-                      "), audit AS (\n"
-                      "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value)\n"
-                      "    SELECT $2::bigint, $3, 'create-refused', 'schedule', id::text,\n"
-                      "           jsonb_build_object('name', name, 'reason', $4::text) FROM gone\n"
-                      ")\n"
-                      "SELECT id FROM gone ORDER BY id",
-                      4, (const char *[]) { a, fmt_uid(actor, uid), actor_name(actor), strempty(reason) },
-                      DB_QUERY_FAIL_FAST, CALL(CALL_IDS, handler, userdata));
+        return submit_for_ids(
+                db, ids, n, actor,
+                "WITH gone AS (\n"
+                "    DELETE FROM stopstart.schedules s WHERE s.id = ANY ($1::bigint[]) AND s.deleted_at IS NULL\n"
+                "        AND NOT EXISTS (SELECT 1 FROM stopstart.occurrences o WHERE o.schedule_id = s.id)\n"
+                "    RETURNING s.id, s.name\n"
+                "), audit AS (\n"
+                "    INSERT INTO stopstart.audit_log (actor_uid, actor, operation, object_kind, object_id, old_value)\n"
+                "    SELECT $2::bigint, $3, 'create-refused', 'schedule', id::text,\n"
+                "           jsonb_build_object('name', name, 'reason', $4::text) FROM gone\n"
+                ")\n"
+                "SELECT id FROM gone ORDER BY id",
+                strempty(reason), CALL(CALL_IDS, handler, userdata));
 }
 
 /* ---- exception calendars ----------------------------------------------------------------------- */
