@@ -17,7 +17,6 @@ OCI server, whose counters tell how often each instance was acted on.
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
+from propmonitor import PropMonitor  # noqa: E402
 from busenv import wait_for  # noqa: E402
 from schedcase import ahead, utc_spec  # noqa: E402
 from ssstack import BUS_NAME, INSTANCE, MANAGER, ROOT_PATH, CallError, Stack  # noqa: E402
@@ -32,49 +32,6 @@ from ssstack import BUS_NAME, INSTANCE, MANAGER, ROOT_PATH, CallError, Stack  # 
 SCHEDULE = "org.stopstart.StopStart1.Schedule"
 NOT_LEADER = "org.stopstart.StopStart1.Error.NotLeader"
 TAKEOVER_LIMIT = 10.0   # seconds: the contract
-
-
-class PropMonitor:
-    """busctl monitor of one stack's PropertiesChanged signals: (path, {name: value})."""
-
-    def __init__(self, st):
-        self.st = st
-        self.signals = []
-        self.lock = threading.Lock()
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            ["busctl", "--system", "monitor", "--json=short",
-             f"--match=type='signal',sender='{BUS_NAME}',interface='org.freedesktop.DBus.Properties',"
-             "member='PropertiesChanged'"],
-            env=self.st.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        if "Monitoring" not in line:
-            raise RuntimeError(f"busctl monitor did not start: {line}")
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-        return self
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                m = json.loads(line)
-            except ValueError:
-                continue
-            _, changed, _ = m["payload"]["data"]
-            with self.lock:
-                self.signals.append((m["path"], {k: v["data"] for k, v in changed.items()}))
-
-    def values(self, path, name):
-        with self.lock:
-            return [c[name] for p, c in self.signals if p == path and name in c]
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait()
-        self.thread.join(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
 
 
 class HaTest(unittest.TestCase):

@@ -15,12 +15,12 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
+from propmonitor import PropMonitor  # noqa: E402
 from busenv import as_user, wait_for  # noqa: E402
 from ssstack import (BUS_NAME, INSTANCE, MANAGER, OPERATOR, ROOT_PATH, VIEWER, CallError)  # noqa: E402
 from schedcase import USEC, ScheduleTest, ahead, utc_spec  # noqa: E402
@@ -46,58 +46,6 @@ def analyze_next(spec, n, base=None):
             res.append(int(datetime.datetime.strptime(ts, "%a %Y-%m-%d %H:%M:%S UTC").replace(
                 tzinfo=datetime.timezone.utc).timestamp()) * USEC)
     return res
-
-
-class PropMonitor:
-    """busctl monitor of the daemon's PropertiesChanged signals, with their values."""
-
-    def __init__(self, st):
-        self.st = st
-        self.signals = []   # (path, {name: value}, invalidated)
-        self.lock = threading.Lock()
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            ["busctl", "--system", "monitor", "--json=short",
-             f"--match=type='signal',sender='{BUS_NAME}',interface='org.freedesktop.DBus.Properties',"
-             "member='PropertiesChanged'"],
-            env=self.st.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()   # busctl says so once its match is in place
-        if "Monitoring" not in line:
-            raise RuntimeError(f"busctl monitor did not start: {line}")
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-        return self
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                m = json.loads(line)
-            except ValueError:
-                continue
-            _, changed, invalidated = m["payload"]["data"]
-            with self.lock:
-                self.signals.append((m["path"], {k: v["data"] for k, v in changed.items()}, invalidated))
-
-    def values(self, path, name):
-        """Every value of name announced for path, oldest first."""
-        with self.lock:
-            return [c[name] for p, c, _ in self.signals if p == path and name in c]
-
-    def last(self, path, name):
-        v = self.values(path, name)
-        return v[-1] if v else None
-
-    def paths(self):
-        with self.lock:
-            return {p for p, _, _ in self.signals}
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait()
-        self.thread.join(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
 
 
 class TestVerbs(ScheduleTest):

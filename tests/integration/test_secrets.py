@@ -9,10 +9,8 @@ throwaway cluster trusts local connections, so the password is carried, not chec
 what could leak). The test operates the daemon (refresh, configuration, a stop, a reload with a
 wrong passphrase, a database outage) and then greps everything it can read."""
 import base64
-import json
 import os
 import re
-import subprocess
 import sys
 import time
 import unittest

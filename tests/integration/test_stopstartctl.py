@@ -14,15 +14,15 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 import sanitizers  # noqa: E402
+from propmonitor import PropMonitor  # noqa: E402
 from busenv import as_user, wait_for  # noqa: E402
-from ssstack import (BUS_NAME, COMPARTMENT, DENIED, INSTANCE, JOB, MANAGER, OPERATOR, ROOT_PATH,  # noqa: E402
+from ssstack import (COMPARTMENT, DENIED, INSTANCE, JOB, MANAGER, OPERATOR, ROOT_PATH,  # noqa: E402
                      VIEWER, CallError, Stack, V, settings)
 
 EXIT_NO_SUCH_OBJECT = 4
@@ -115,60 +115,6 @@ class StackTest(unittest.TestCase):
 
     def job_props(self, path):
         return {k: self.prop(path, JOB, k) for k in ("Kind", "Target", "State", "Result", "Error")}
-
-
-class Monitor:
-    """busctl monitor for the daemon's PropertiesChanged signals, collected in a thread."""
-
-    def __init__(self, st):
-        self.st = st
-        self.signals = []
-        self.lock = threading.Lock()
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            ["busctl", "--system", "monitor", "--json=short",
-             f"--match=type='signal',sender='{BUS_NAME}',interface='org.freedesktop.DBus.Properties',"
-             "member='PropertiesChanged'"],
-            env=self.st.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # busctl says so on stderr once its monitor match is in place
-        line = self.proc.stderr.readline()
-        if "Monitoring" not in line:
-            raise RuntimeError(f"busctl monitor did not start: {line}")
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-        return self
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                m = json.loads(line)
-            except ValueError:
-                continue
-            iface, changed, invalidated = m["payload"]["data"]
-            with self.lock:
-                self.signals.append((m["path"], iface, set(changed), set(invalidated)))
-
-    def settle(self, seconds=0.6):
-        """The daemon coalesces on an idle source; give it (and busctl) a moment."""
-        time.sleep(seconds)
-
-    def wait(self, path, n, timeout=15):
-        """Until path has had n signals, then a moment more, so that one too many would show."""
-        wait_for(lambda: len(self.for_path(path)) >= n, timeout, 0.05, f"{n} PropertiesChanged on {path}")
-        self.settle()
-        return self.for_path(path)
-
-    def for_path(self, path):
-        with self.lock:
-            return [s for s in self.signals if s[0] == path]
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait()
-        self.thread.join(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
 
 
 # =====================================================================================================
@@ -621,7 +567,7 @@ class TestConfig(StackTest):
     def test_override_expires(self):
         inst = self.pick("STOPPED")[0]
         path = self.instance_path(inst["id"])
-        with Monitor(self.st) as mon:
+        with PropMonitor(self.st) as mon:
             self.ctl("set-config", inst["id"], "override_state=running", "override_until=+3s", check=0)
             self.assertEqual(self.prop(path, INSTANCE, "EffectiveConfig")["override_state"]["data"], "running")
             self.assertEqual(set(self.prop(path, INSTANCE, "Config")), {"override_state", "override_until"})
@@ -631,11 +577,11 @@ class TestConfig(StackTest):
             sigs = mon.wait(path, 2)
         # set: one signal with both; expired: the effective values change at once, the stored pair
         # goes once it is deleted (one or two signals), and nothing else
-        self.assertEqual((sigs[0][2], sigs[0][3]), ({"Config"}, {"EffectiveConfig"}), sigs)
+        self.assertEqual((set(sigs[0].changed), sigs[0].invalidated), ({"Config"}, {"EffectiveConfig"}), sigs)
         later = sigs[1:]
         self.assertIn(len(later), (1, 2), sigs)
-        self.assertEqual(set().union(*(s[2] for s in later)), {"Config"}, sigs)
-        self.assertEqual(set().union(*(s[3] for s in later)), {"EffectiveConfig"}, sigs)
+        self.assertEqual(set().union(*(set(s.changed) for s in later)), {"Config"}, sigs)
+        self.assertEqual(set().union(*(s.invalidated for s in later)), {"EffectiveConfig"}, sigs)
         h = [e for e in self.history(instance=inst["id"])]
         self.assertEqual([(e[4], e[2]) for e in h], [("set-config", "root"), ("override-expired", "stopstartd")])
         self.assertEqual(h[1][3], 4294967295)
@@ -647,7 +593,7 @@ class TestConfig(StackTest):
         path = self.instance_path(inst["id"])
         comp_path = self.compartment_path(inst["compartmentId"])
         n_history = len(self.history())
-        with Monitor(self.st) as mon:
+        with PropMonitor(self.st) as mon:
             self.ctl("set-config", inst["id"], "note=first", "managed=yes", check=0)
             self.assertEqual(len(mon.wait(path, 1)), 1)
             # the same again, in another spelling: a no-op emits nothing and writes no audit entry
@@ -667,7 +613,7 @@ class TestConfig(StackTest):
             self.assertEqual(len(mon.wait(comp_path, 2)), 2)
             sigs = mon.wait(path, 2)
             self.assertEqual(len(sigs), 2)
-            self.assertEqual((sigs[1][2], sigs[1][3]), (set(), {"EffectiveConfig"}))
+            self.assertEqual((set(sigs[1].changed), sigs[1].invalidated), (set(), {"EffectiveConfig"}))
         self.assertEqual(len(self.history()), n_history + 3)
 
     def test_bad_values_change_nothing(self):

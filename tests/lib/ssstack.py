@@ -30,7 +30,6 @@ Command line (make demo):
         stops every process it started, by PID, and removes DIR
 """
 import argparse
-import grp
 import json
 import os
 import pwd
