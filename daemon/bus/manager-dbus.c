@@ -293,9 +293,21 @@ static int method_describe_instances(sd_bus_message *message, void *userdata, sd
         return sd_bus_reply_method_return(message, "s", json);
 }
 
+/* Answers a Get*() with the object's path (owned; NULL: out of memory) once the caller may view. */
+static int reply_object_path(sd_bus_message *message, Manager *m, char *path, sd_bus_error *error) {
+        _cleanup_free_ char *p = path;
+        int r;
+
+        r = check_view(message, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (!p)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "o", p);
+}
+
 static int method_get_compartment(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
-        _cleanup_free_ char *p = NULL;
         const char *name;
         Compartment *c;
         int r;
@@ -306,18 +318,11 @@ static int method_get_compartment(sd_bus_message *message, void *userdata, sd_bu
         r = resolve_compartment(m, name, &c, error);
         if (r < 0)
                 return r;
-        r = check_view(message, m, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        p = compartment_bus_path(c);
-        if (!p)
-                return -ENOMEM;
-        return sd_bus_reply_method_return(message, "o", p);
+        return reply_object_path(message, m, compartment_bus_path(c), error);
 }
 
 static int method_get_instance(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
-        _cleanup_free_ char *p = NULL;
         const char *name;
         Instance *i;
         int r;
@@ -325,17 +330,10 @@ static int method_get_instance(sd_bus_message *message, void *userdata, sd_bus_e
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-
         r = resolve_instance(m, name, &i, error);
         if (r < 0)
                 return r;
-        r = check_view(message, m, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        p = instance_bus_path(i);
-        if (!p)
-                return -ENOMEM;
-        return sd_bus_reply_method_return(message, "o", p);
+        return reply_object_path(message, m, instance_bus_path(i), error);
 }
 
 static int method_list_jobs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
