@@ -4,7 +4,6 @@
 
 #include "bus-dict.h"
 #include "bus-error.h"
-#include "bus-util.h"
 #include "strv.h"
 
 static const char *type_words(char type) {

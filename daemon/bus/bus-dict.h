@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
+/* Longest string argument we look at (OCIDs, names, patterns); longer ones are refused. */
+#define BUS_STRING_ARG_MAX 1024U
+
 /* One key of an a{sv} argument a method accepts. */
 typedef struct BusDictKey {
         const char *key;

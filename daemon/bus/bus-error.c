@@ -57,8 +57,6 @@ const char *bus_error_name(int r, BusSubject subject) {
                 return SS_ERROR_TOO_MANY_TARGETS;
         case -EMSGSIZE:
                 return SS_ERROR_TOO_LARGE;
-        case -EREMOTEIO:
-                return SS_ERROR_OCI;
         case -EAGAIN:
                 return SS_ERROR_NOT_LEADER;
         case -ENOTCONN:
@@ -111,4 +109,13 @@ int bus_reply_error(sd_bus_message *call, const sd_bus_error *e) {
                 return r;
         log_warning_errno(r, "Failed to send the error %s: %m; sending a generic one.", strna(e ? e->name : NULL));
         return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_FAILED, "The request failed.");
+}
+
+int bus_error_not_leader(sd_bus_error *error, const char *leader) {
+        if (isempty(leader))
+                return bus_error_errno(error, -EAGAIN, BUS_SUBJECT_NONE,
+                                       "This stopstartd is a standby and no daemon leads at the moment; try again "
+                                       "in a few seconds.");
+        return bus_error_errnof(error, -EAGAIN, BUS_SUBJECT_NONE,
+                                "This stopstartd is a standby: the leader %s runs actions; ask it.", leader);
 }

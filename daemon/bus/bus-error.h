@@ -47,7 +47,6 @@ typedef enum BusSubject {
  *   -E2BIG           TooManyTargets
  *   -EMSGSIZE        TooLarge
  *   -ENOTCONN, -ECANCELED, -ECONNRESET   DatabaseUnavailable
- *   -EREMOTEIO       OCIError (no call answers with it yet: OCI's failures end jobs)
  *   -EAGAIN          NotLeader
  *   anything else    org.freedesktop.DBus.Error.Failed
  * Each name's errno here is the one dbus/README.md documents for it (what a client's sd-bus
@@ -57,6 +56,9 @@ typedef enum BusSubject {
  * Returns the negative errno of the name. */
 int bus_error_errno(sd_bus_error *error, int r, BusSubject subject, const char *message);
 int bus_error_errnof(sd_bus_error *error, int r, BusSubject subject, const char *fmt, ...) _printf_(4, 5);
+/* NotLeader for an action only the leading daemon runs, naming it (leader: "HOST:PID", or NULL
+ * or "" while none leads). */
+int bus_error_not_leader(sd_bus_error *error, const char *leader);
 /* The name bus_error_errno() picks (for tests and documentation). */
 const char *bus_error_name(int r, BusSubject subject);
 

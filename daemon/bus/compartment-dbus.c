@@ -4,7 +4,7 @@
 
 #include "bus-error.h"
 #include "bus-polkit.h"
-#include "bus-util.h"
+#include "bus-config.h"
 #include "compartment-dbus.h"
 #include "log.h"
 #include "manager.h"

@@ -4,7 +4,7 @@
 
 #include "bus-error.h"
 #include "bus-polkit.h"
-#include "bus-util.h"
+#include "bus-config.h"
 #include "instance-dbus.h"
 #include "json-util.h"
 #include "schedule-dbus.h"
@@ -139,7 +139,7 @@ static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, s
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
                 return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
         if (!manager_is_leader(m))
-                return bus_set_not_leader(error, m);
+                return bus_error_not_leader(error, manager_leader(m));
 
         const char *details[] = { "instance", i->id, "verb", job_kind_to_string(kind), NULL };
         r = bus_verify_polkit_async(message, SS_POLKIT_OPERATE, details, m->polkit, error);

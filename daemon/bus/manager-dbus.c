@@ -9,7 +9,6 @@
 #include "bus-dict.h"
 #include "bus-error.h"
 #include "bus-polkit.h"
-#include "bus-util.h"
 #include "compartment-dbus.h"
 #include "instance-dbus.h"
 #include "job-dbus.h"
@@ -457,7 +456,7 @@ static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error 
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
                 return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
         if (!manager_is_leader(m))
-                return bus_set_not_leader(error, m);
+                return bus_error_not_leader(error, manager_leader(m));
 
         const char *details[] = { "verb", "refresh", NULL };
         r = bus_verify_polkit_async(message, SS_POLKIT_OPERATE, details, m->polkit, error);

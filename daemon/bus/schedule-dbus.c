@@ -7,7 +7,7 @@
 #include "bus-error.h"
 #include "bus-errors.h"
 #include "bus-polkit.h"
-#include "bus-util.h"
+#include "bus-dict.h"
 #include "instance.h"
 #include "instance-schedules.h"
 #include "job.h"
@@ -636,7 +636,7 @@ static int method_fire(sd_bus_message *message, void *userdata, sd_bus_error *er
                 if (r < 0)
                         return r;
                 if (!manager_is_leader(m))
-                        return bus_set_not_leader(error, m);
+                        return bus_error_not_leader(error, manager_leader(m));
                 r = verify(message, m, SS_POLKIT_OPERATE, e->schedule->name, "fire", error);
                 if (r <= 0)
                         return r < 0 ? r : 1;

@@ -31,8 +31,6 @@ export function errorText(ex) {
     case "NoSuchJob":
     case "NoSuchSchedule":
         return format(_("Not found: $0"), msg);
-    case "OCIError":
-        return format(_("Oracle Cloud refused: $0"), msg);
     case "NotLeader":
         return format(_("Another stopstartd is in charge: $0"), msg);
     case "InvalidCalendar":

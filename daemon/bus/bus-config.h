@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Small helpers shared by the *-dbus.c files. */
+/* The configuration of instances and the defaults of compartments on the bus: a{sv} out and in,
+ * and the SetConfig()/SetDefaults() handler that instance-dbus.c and compartment-dbus.c share. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,12 +18,6 @@ int bus_append_config(sd_bus_message *reply, const InstanceConfig *c, bool all_k
 /* Reads an a{sv} of settings from m and applies each to c (see instance_config_set()), then
  * checks the cross-key rules. Refusals set error to InvalidConfig with a human message. */
 int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, sd_bus_error *error);
-
-/* Longest string argument we look at (OCIDs, names, patterns); longer ones are refused. */
-#define BUS_STRING_ARG_MAX 1024U
-
-/* NotLeader, naming the leading daemon: for actions that only the leader runs. */
-int bus_set_not_leader(sd_bus_error *error, Manager *m);
 
 /* SetConfig() and SetDefaults(): reads the changes over current, answers a no-op at once (no
  * polkit, no audit), refuses while another save of the object runs or the database is away,

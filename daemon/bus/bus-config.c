@@ -3,10 +3,9 @@
 
 #include "bus-error.h"
 #include "bus-polkit.h"
-#include "bus-util.h"
+#include "bus-config.h"
 #include "macro.h"
 #include "manager.h"
-#include "leader.h"
 
 static int append_value(sd_bus_message *reply, const InstanceConfig *c, ConfigKey k) {
         switch (k) {
@@ -146,18 +145,6 @@ int bus_read_config_changes(sd_bus_message *m, InstanceConfig *c, uint64_t now, 
                         return bus_error_errno(error, -EINVAL, BUS_SUBJECT_NONE, msg ?: "Invalid configuration.");
         }
         return r;
-}
-
-/* NotLeader, naming the leading daemon: for actions that only the leader runs. */
-int bus_set_not_leader(sd_bus_error *error, Manager *m) {
-        const char *leader = manager_leader(m);
-
-        if (isempty(leader))
-                return bus_error_errno(error, -EAGAIN, BUS_SUBJECT_NONE,
-                                       "This stopstartd is a standby and no daemon leads at the moment; try again "
-                                       "in a few seconds.");
-        return bus_error_errnof(error, -EAGAIN, BUS_SUBJECT_NONE,
-                                "This stopstartd is a standby: the leader %s runs actions; ask it.", leader);
 }
 
 static void on_settings_saved(Manager *m, int error, const char *message, void *userdata) {
