@@ -11,10 +11,25 @@
 typedef struct CalCtx {
         Scheduler *s;
         char *name;
-        bool remove_all;
         scheduler_done_t handler;
         void *userdata;
 } CalCtx;
+
+static CalCtx *cal_ctx_new(Scheduler *s, const char *name, scheduler_done_t handler, void *userdata) {
+        CalCtx *c = new0(CalCtx, 1);
+
+        if (!c)
+                return NULL;
+        *c = (CalCtx) { .s = s, .name = strdup(name), .handler = handler, .userdata = userdata };
+        if (!c->name)
+                return mfree(c);
+        return c;
+}
+
+static void cal_ctx_free(CalCtx *c) {
+        free(c->name);
+        free(c);
+}
 
 static void on_calendar_stored(int error, ExceptionCalendar **calendars, size_t n, const char *message,
                                void *userdata) {
@@ -68,8 +83,7 @@ finish:
         for (size_t i = 0; i < n; i++)
                 exception_calendar_free(calendars[i]);
         free(calendars);
-        free(c->name);
-        free(c);
+        cal_ctx_free(c);
 }
 
 int scheduler_calendar_change(Scheduler *s, const char *name, char * const *entries, bool add, uid_t uid,
@@ -95,20 +109,13 @@ int scheduler_calendar_change(Scheduler *s, const char *name, char * const *entr
         }
         if (!add && !scheduler_get_calendar(s, name))
                 return -ENOENT;
-        c = new0(CalCtx, 1);
+        c = cal_ctx_new(s, name, handler, userdata);
         if (!c)
                 return -ENOMEM;
-        *c = (CalCtx) { .s = s, .name = strdup(name), .handler = handler, .userdata = userdata };
-        if (!c->name) {
-                free(c);
-                return -ENOMEM;
-        }
         r = add ? calendar_store_add(s->manager->db, name, ranges, n, &actor, on_calendar_stored, c)
                 : calendar_store_remove_entries(s->manager->db, name, ranges, n, &actor, on_calendar_stored, c);
-        if (r < 0) {
-                free(c->name);
-                free(c);
-        }
+        if (r < 0)
+                cal_ctx_free(c);
         return r;
 }
 
@@ -120,18 +127,11 @@ int scheduler_calendar_remove(Scheduler *s, const char *name, uid_t uid, schedul
 
         if (!scheduler_get_calendar(s, name))
                 return -ENOENT;
-        c = new0(CalCtx, 1);
+        c = cal_ctx_new(s, name, handler, userdata);
         if (!c)
                 return -ENOMEM;
-        *c = (CalCtx) { .s = s, .name = strdup(name), .remove_all = true, .handler = handler, .userdata = userdata };
-        if (!c->name) {
-                free(c);
-                return -ENOMEM;
-        }
         r = calendar_store_remove(s->manager->db, name, &actor, on_calendar_stored, c);
-        if (r < 0) {
-                free(c->name);
-                free(c);
-        }
+        if (r < 0)
+                cal_ctx_free(c);
         return r;
 }

@@ -77,6 +77,16 @@ static void on_retracted(int error, const uint64_t *ids, size_t n, const char *m
                     m ?: c->timer_message);
 }
 
+/* What the caller hears of a timer systemd refused, with then appended. */
+static char *timer_refusal(Pid1 *p, const char *schedule, int error, const char *message, const char *then) {
+        const char *why = message ?: strerror(-error);
+        size_t l = strlen(why);
+
+        /* systemd's messages end with a full stop; ours goes on. */
+        return strprintf("systemd (%s) refused the timer of schedule \"%s\": %.*s%s", pid1_get_description(p),
+                         schedule, (int) (l > 0 && why[l - 1] == '.' ? l - 1 : l), why, then);
+}
+
 static void on_create_timer(Pid1 *p, const char *id, int error, const char *message, void *userdata) {
         ChangeCtx *c = userdata;
         Scheduler *s = c->s;
@@ -89,16 +99,12 @@ static void on_create_timer(Pid1 *p, const char *id, int error, const char *mess
         if (error == -ECANCELED)
                 c->timers_cancelled = true;
         else if (error < 0 && error != -ENOTCONN && c->timer_error == 0) {
-                const char *name = "?", *why = message ?: strerror(-error);
-                size_t l = strlen(why);
+                const char *name = "?";
                 for (size_t i = 0; i < c->n; i++)
                         if (c->schedules[i] && c->ids[i] == strtoull(strempty(id), NULL, 10))
                                 name = c->schedules[i]->name;
                 c->timer_error = error;
-                /* systemd's messages end with a full stop; ours goes on. */
-                c->timer_message = strprintf("systemd (%s) refused the timer of schedule \"%s\": %.*s",
-                                             pid1_get_description(p), name,
-                                             (int) (l > 0 && why[l - 1] == '.' ? l - 1 : l), why);
+                c->timer_message = timer_refusal(p, name, error, message, "");
         }
         if (--c->timers_pending > 0)
                 return;
@@ -450,16 +456,13 @@ static void on_enable_timer(Pid1 *p, const char *id, int error, const char *mess
                 c->timers_cancelled = true;
         else if (error < 0 && error != -ENOTCONN && c->timer_error == 0) {
                 ScheduleEntry *e = NULL;
-                const char *why = message ?: strerror(-error);
-                size_t l = strlen(why);
 
                 for (size_t i = 0; i < c->n && !e; i++)
                         if (streq_ptr(scheduler_get(s, c->ids[i]) ? scheduler_get(s, c->ids[i])->timer_id : NULL, id))
                                 e = scheduler_get(s, c->ids[i]);
                 c->timer_error = error;
-                c->timer_message = strprintf("systemd (%s) refused the timer of schedule \"%s\": %.*s; it stays "
-                                             "disabled.", pid1_get_description(p), e ? e->schedule->name : "?",
-                                             (int) (l > 0 && why[l - 1] == '.' ? l - 1 : l), why);
+                c->timer_message = timer_refusal(p, e ? e->schedule->name : "?", error, message,
+                                                 "; it stays disabled.");
         }
         if (--c->timers_pending > 0)
                 return;
