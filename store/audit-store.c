@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "audit-store.h"
+#include "json-util.h"
 
 int audit_store_record(Db *db, const StoreActor *actor, const char *operation, const char *object_kind,
                        const char *object_id, const char *new_value) {
@@ -16,6 +17,15 @@ int audit_store_record(Db *db, const StoreActor *actor, const char *operation, c
                            "new_value) VALUES ($1::bigint, $2, $3, $4, $5, $6::jsonb)",
                            6, (const char *[]) { actor->uid != (uid_t) -1 ? uid : NULL, actor->name, operation,
                                                  object_kind, object_id, new_value });
+}
+
+int audit_store_record_reload(Db *db, const StoreActor *actor, const char *file) {
+        _cleanup_json_ json_object *value = json_object_new_object();
+
+        if (!value || json_object_object_add(value, "file", json_object_new_string(file)) < 0)
+                return -ENOMEM;
+        return audit_store_record(db, actor, "reload", "manager", "",
+                                  json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
 }
 
 static const char history_sql[] =

@@ -12,6 +12,8 @@
 /* Appends an entry (new_value: JSON object text). Kept (store_write()). */
 int audit_store_record(Db *db, const StoreActor *actor, const char *operation, const char *object_kind,
                        const char *object_id, const char *new_value);
+/* The entry of a reload of the daemon's configuration file ({"file": path}). Kept (store_write()). */
+int audit_store_record_reload(Db *db, const StoreActor *actor, const char *file);
 
 typedef struct HistoryFilter {
         const char *instance;           /* an OCID, NULL: any */

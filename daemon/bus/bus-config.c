@@ -4,6 +4,7 @@
 #include "bus-error.h"
 #include "bus-polkit.h"
 #include "bus-config.h"
+#include "effective-config.h"
 #include "macro.h"
 #include "manager.h"
 

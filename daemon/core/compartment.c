@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus-names.h"
 #include "compartment.h"
@@ -202,4 +203,143 @@ json_object *compartment_to_json(Compartment *c, uint64_t now, bool effective) {
                 json_object_object_add(o, "effective_defaults", j);
         }
         return TAKE_PTR(o);
+}
+
+/* ---- the tree: parents, children, paths and subtree counts, re-linked after a load ---------- */
+
+static int compare_by_name(const void *a, const void *b) {
+        const Compartment *x = *(Compartment * const *) a, *y = *(Compartment * const *) b;
+        int r = strcmp(x->name, y->name);
+        return r != 0 ? r : strcmp(x->id, y->id);
+}
+
+static char *compartment_compute_path(Compartment *c) {
+        const Compartment *chain[COMPARTMENT_DEPTH_MAX];
+        size_t n = 0, len = 0;
+        char *p, *s;
+
+        for (const Compartment *x = c; x && n < ELEMENTSOF(chain); x = x->parent) {
+                chain[n++] = x;
+                len += strlen(x->name) + 1;
+        }
+        s = p = malloc(len + 1);
+        if (!s)
+                return NULL;
+        while (n > 0) {
+                const Compartment *x = chain[--n];
+                p = stpcpy(p, x->name);
+                if (n > 0)
+                        *p++ = '/';
+        }
+        *p = 0;
+        return s;
+}
+
+static int compare_by_parent_then_name(const void *a, const void *b) {
+        const Compartment *x = *(Compartment * const *) a, *y = *(Compartment * const *) b;
+        uintptr_t px = (uintptr_t) x->parent, py = (uintptr_t) y->parent;
+
+        if (px != py)
+                return px < py ? -1 : 1;
+        return compare_by_name(a, b);
+}
+
+static void compartment_set_children(Compartment *c, Compartment **children, size_t n) {
+        Compartment **copy = NULL;
+
+        if (n == c->n_children && (n == 0 || memcmp(children, c->children, n * sizeof(Compartment *)) == 0))
+                return;
+        if (n > 0) {
+                copy = new(Compartment *, n);
+                if (!copy)
+                        return;
+                memcpy(copy, children, n * sizeof(Compartment *));
+        }
+        free(c->children);
+        c->children = copy;
+        c->n_children = n;
+        compartment_mark_dirty(c, COMPARTMENT_PROP_CHILDREN);
+}
+
+void manager_relink(Manager *m) {
+        size_t n_c = (size_t) lh_table_length(m->compartments), k = 0;
+        _cleanup_free_ Compartment **all = NULL;
+        _cleanup_free_ uint32_t *old = NULL;
+        Compartment *root = NULL;
+        struct lh_entry *e;
+
+        all = new(Compartment *, n_c);
+        old = new(uint32_t, n_c);
+        if (!all || !old)
+                return;
+
+        /* Parents. */
+        lh_foreach(m->compartments, e) {
+                Compartment *c = lh_entry_v(e);
+                Compartment *p = c->parent_id ? manager_get_compartment(m, c->parent_id) : NULL;
+
+                if (p == c)
+                        p = NULL;
+                if (p != c->parent) {
+                        c->parent = p;
+                        compartment_mark_dirty(c, COMPARTMENT_PROP_PARENT);
+                }
+                if (!c->parent_id && (!root || strcmp(c->id, root->id) < 0))
+                        root = c;
+                c->seen = false;  /* scratch below: "children assigned" */
+                all[k++] = c;
+        }
+        if (root != m->root) {
+                m->root = root;
+                manager_mark_dirty(m, MANAGER_PROP_TENANCY);
+        }
+
+        /* Children: siblings are adjacent once sorted by parent, each group by name. */
+        qsort(all, n_c, sizeof(Compartment *), compare_by_parent_then_name);
+        for (size_t i = 0; i < n_c;) {
+                Compartment *p = all[i]->parent;
+                size_t j = i;
+                while (j < n_c && all[j]->parent == p)
+                        j++;
+                if (p) {
+                        compartment_set_children(p, all + i, j - i);
+                        p->seen = true;
+                }
+                i = j;
+        }
+        for (k = 0; k < n_c; k++)
+                if (!all[k]->seen)
+                        compartment_set_children(all[k], NULL, 0);
+
+        /* Paths. */
+        for (k = 0; k < n_c; k++) {
+                Compartment *c = all[k];
+                _cleanup_free_ char *p = compartment_compute_path(c);
+                if (p && !streq(p, c->path)) {
+                        free(c->path);
+                        c->path = TAKE_PTR(p);
+                        compartment_mark_dirty(c, COMPARTMENT_PROP_PATH);
+                }
+        }
+
+        /* Instances: their compartment, and the subtree counts. */
+        for (k = 0; k < n_c; k++) {
+                old[k] = all[k]->n_instances;
+                all[k]->n_instances = 0;
+        }
+        lh_foreach(m->instances, e) {
+                Instance *i = lh_entry_v(e);
+                Compartment *c = manager_get_compartment(m, i->compartment_id);
+                unsigned depth = 0;
+
+                if (c != i->compartment) {
+                        i->compartment = c;
+                        instance_mark_dirty(i, INSTANCE_PROP_COMPARTMENT);
+                }
+                for (; c && depth < COMPARTMENT_DEPTH_MAX; c = c->parent, depth++)
+                        c->n_instances++;
+        }
+        for (k = 0; k < n_c; k++)
+                if (old[k] != all[k]->n_instances)
+                        compartment_mark_dirty(all[k], COMPARTMENT_PROP_INSTANCE_COUNT);
 }

@@ -61,6 +61,11 @@ Compartment *manager_get_compartment(Manager *m, const char *id);
 /* By OCID or by path (tenancy/a/b). */
 Compartment *manager_find_compartment(Manager *m, const char *id_or_path);
 
+/* Re-links the tree after compartments or instances were merged from the database: each
+ * compartment's parent, children (by name) and path, the root (the tenancy), each instance's
+ * compartment and the subtree instance counts; marks what changed. */
+void manager_relink(Manager *m);
+
 /* The inheritance chain of the compartment's subtree: c itself, then its ancestors. Returns
  * the number of layers written (at most max); their sources are NULL (see
  * config_layers_name_sources()). */

@@ -5,6 +5,7 @@
 #include "bus-names.h"
 #include "instance.h"
 #include "instance-schedules.h"
+#include "inventory-load.h"
 #include "json-util.h"
 #include "manager.h"
 #include "strv.h"
@@ -349,4 +350,17 @@ json_object *instance_to_json(Instance *i, uint64_t now, bool effective) {
                 json_object_object_add(o, "effective_config", j);
         }
         return TAKE_PTR(o);
+}
+
+void manager_observe_instance(Manager *m, const char *id, const char *state_raw) {
+        Instance *i = manager_get_instance(m, id);
+
+        /* Only a change: an occurrence confirms thousands of states in bulk, most of them as known. */
+        if (!i || isempty(state_raw) || streq_ptr(i->lifecycle_state, state_raw))
+                return;
+        if (string_pool_set(m->strings, &i->lifecycle_state, state_raw) < 0)
+                return;
+        i->state_observed_at = manager_now();
+        instance_mark_dirty(i, INSTANCE_PROP_LIFECYCLE_STATE);
+        (void) inventory_store_observed_state(m->db, id, state_raw);
 }

@@ -82,6 +82,12 @@ Instance *manager_get_instance(Manager *m, const char *id);
  * lists their OCIDs, sorted. */
 int manager_resolve_instance(Manager *m, const char *name, Instance **ret, char ***ret_candidates);
 
+/* A lifecycle state a job or an occurrence saw on OCI (its raw string): when it differs from the
+ * inventory's, the instance takes it (LifecycleState and StateObservedAt are announced, the
+ * schedules' views follow) and the database is updated (best effort). Unknown ids and empty
+ * states are ignored: the next refresh is the authority on those. */
+void manager_observe_instance(Manager *m, const char *id, const char *state_raw);
+
 /* The inheritance chain: the instance, its compartment, … the root. */
 size_t instance_config_layers(Instance *i, ConfigLayer *layers, size_t max);
 void instance_effective_config(Instance *i, uint64_t now, InstanceConfig *ret);

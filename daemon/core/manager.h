@@ -147,7 +147,7 @@ struct Manager {
         Leader *leader;                 /* leadership among daemons on one database (leader.h) */
 
         sd_event_source *refresh_timer;
-        sd_event_source *expiry_timer;
+        sd_event_source *expiry_timer;  /* ends overrides when due (effective-config.h) */
         Job *refresh_job;
         uint64_t job_linger_usec;       /* how long finished jobs stay on the bus */
         bool exit_requested;
@@ -222,37 +222,14 @@ int manager_query_instances(Manager *m, const InstanceQuery *q, Instance ***ret,
 /* {"instances": [...], "next": OCID to continue after, or null}; "effective_config" if effective */
 int manager_describe_instances(Manager *m, Instance **l, size_t n, bool more, bool effective, char **ret);
 
-/* Recomputes effective configuration fingerprints of every compartment and instance and marks
- * the ones that changed. */
-void manager_update_effective(Manager *m);
-/* Re-arms the timer that ends overrides when they expire. */
-void manager_schedule_expiry(Manager *m);
 /* Re-arms the periodic refresh. */
 void manager_schedule_refresh(Manager *m);
-
-/* Saves the complete own configuration of an instance (compartment = false) or the defaults of
- * a compartment, with its audit entry (old -> new, who), in one statement; on success updates
- * memory and announces the change. The handler gets 0, or -ENOTCONN (database away, nothing
- * written), -ECONNRESET (outcome unknown: read back after reconnecting), -ENXIO (the object is
- * gone), -EINVAL (refused by the database), -EIO; message is the database's text. */
-typedef void (*manager_config_saved_t)(Manager *m, int error, const char *message, void *userdata);
-int manager_save_config(Manager *m, bool compartment, const char *id, const InstanceConfig *config, uid_t uid,
-                        manager_config_saved_t handler, void *userdata);
-
-/* A lifecycle state a job or an occurrence saw on OCI (its raw string): when it differs from the
- * inventory's, the instance takes it (LifecycleState and StateObservedAt are announced, the
- * schedules' views follow) and the database is updated (best effort). Unknown ids and empty
- * states are ignored: the next refresh is the authority on those. */
-void manager_observe_instance(Manager *m, const char *id, const char *state_raw);
 
 /* Returns free heap pages to the kernel once the loop is idle. */
 void manager_schedule_trim(Manager *m);
 
 /* "name" or "uid N" for audit entries. */
 char *manager_actor_name(uid_t uid);
-
-/* Subtree instance counts and paths, after the tree changed. */
-void manager_relink(Manager *m);
 
 /* Start a refresh job unless one is running (then returns it). */
 int manager_refresh(Manager *m, uid_t uid, Job **ret);

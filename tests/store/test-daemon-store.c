@@ -409,7 +409,7 @@ static void on_history(int error, const StoreRows *rows, const char *message, vo
 TEST(audit) {
         History h = {};
 
-        ASSERT_OK(audit_store_record(db, &daemon_actor, "reload", "manager", "", "{\"file\": \"/etc/x.yaml\"}"));
+        ASSERT_OK(audit_store_record_reload(db, &daemon_actor, "/etc/x.yaml"));
         settle();
         ASSERT_SQL("SELECT coalesce(actor_uid::text, 'null') || ' ' || actor || ' ' || (new_value->>'file') "
                    "FROM stopstart.audit_log WHERE operation = 'reload'", "null stopstartd /etc/x.yaml");
