@@ -654,6 +654,36 @@ static int append_options(sd_bus_message *m, bool create, char **calendars, char
 
 /* ---- schedule add, add-window ------------------------------------------------------------------- */
 
+static json_object *schedule_json(json_object *props, const char *path);
+
+/* With --json, what add and add-window created, as `schedule show --json` shows it: the schedule,
+ * or a window's two. Text output stays quiet, as systemctl's is on success. */
+static int print_created(sd_bus *bus, const char *what, char **paths) {
+        _cleanup_json_ json_object *all = NULL;
+
+        if (arg_output.json == JSON_FORMAT_OFF)
+                return 0;
+        all = json_object_new_array();
+        if (!all)
+                return log_oom();
+        STRV_FOREACH(p, paths) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_json_ json_object *props = NULL;
+                json_object *o;
+                int r;
+
+                r = bus_get_all_properties(bus, *p, SS_BUS_IFACE_SCHEDULE, NULL, &error, &props);
+                if (r < 0)
+                        return log_bus_error(&error, r, "read the new schedule %s", what);
+                o = schedule_json(props, *p);
+                if (!o || json_object_array_add(all, o) < 0)
+                        return log_oom();
+        }
+        if (strv_length(paths) == 1)
+                return output_json(json_object_array_get_idx(all, 0), &arg_output);
+        return output_json(all, &arg_output);
+}
+
 static int schedule_add(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -675,10 +705,15 @@ static int schedule_add(int argc, char *argv[], void *userdata) {
                 r = append_options(m, true, NULL, NULL);
         if (r < 0)
                 return log_bus_error(NULL, r, "create schedule %s", name);
+        const char *path;
+
         r = bus_call(bus, m, &error, &reply);
         if (r < 0)
                 return log_bus_error(&error, r, "create schedule %s", name);
-        return 0;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_bus_error(NULL, r, "read the answer to creating schedule %s", name);
+        return print_created(bus, name, STRV_MAKE(path));
 }
 
 static int schedule_add_window(int argc, char *argv[], void *userdata) {
@@ -704,10 +739,15 @@ static int schedule_add_window(int argc, char *argv[], void *userdata) {
                 r = append_options(m, true, NULL, NULL);
         if (r < 0)
                 return log_bus_error(NULL, r, "create window %s", name);
+        const char *up, *down;
+
         r = bus_call(bus, m, &error, &reply);
         if (r < 0)
                 return log_bus_error(&error, r, "create window %s", name);
-        return 0;
+        r = sd_bus_message_read(reply, "oo", &up, &down);
+        if (r < 0)
+                return log_bus_error(NULL, r, "read the answer to creating window %s", name);
+        return print_created(bus, name, STRV_MAKE(up, down));
 }
 
 /* ---- schedule list ---------------------------------------------------------------------------------- */

@@ -20,6 +20,8 @@ int strv_extend(char ***l, const char *s);
 int strv_consume(char ***l, char *s);
 
 #define STRV_FOREACH(s, l) for (char * const *s = (l); s && *s; s++)
+/* A NULL-terminated list of the arguments, for a call taking a strv (the strings are not copied). */
+#define STRV_MAKE(...) ((char **) ((const char *[]) { __VA_ARGS__, NULL }))
 
 /* Joins with a separator; returns NULL on OOM. */
 char *strv_join(char * const *l, const char *sep);

@@ -102,6 +102,23 @@ class TestVerbs(ScheduleTest):
         self.assertEqual(r.returncode, EXIT_NO_SUCH_OBJECT)
         wait_for(lambda: unit not in self.timer_units(), 10, 0.1, "the timer gone")
 
+    def test_add_json_prints_what_was_created(self):
+        """add --json answers with the new schedule as show --json gives it; add-window with both
+        halves; text output stays quiet on success."""
+        inst = self.instances()[0]
+        r = self.add("made", "--json=short", "--action=stop", "--on=daily", inst["id"])
+        made = json.loads(r.stdout)
+        self.assertEqual(made, self.ctl_json("schedule", "show", "made"))
+        self.assertEqual((made["name"], made["action"], made["calendars"]), ("made", "stop", ["daily"]))
+        r = self.ctl("schedule", "add-window", "--json=short", "shop", "--up=*-*-* 08:00", "--down=*-*-* 19:00",
+                     inst["id"])
+        self.addCleanup(self.ctl, "schedule", "remove", "shop")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        halves = json.loads(r.stdout)
+        self.assertEqual([h["name"] for h in halves], ["shop-up", "shop-down"])
+        self.assertEqual(halves, self.ctl_json("schedule", "show", "shop"))
+        self.assertEqual(self.add("quiet", "--action=stop", "--on=daily", inst["id"]).stdout, "")
+
     def test_history_text_of_schedules(self):
         """history names a schedule by its name, words its grace and validity as show does, and a
         value that is absent is "-": "inherit" belongs to set-config/set-defaults alone."""

@@ -9,7 +9,6 @@
 #include "strv.h"
 #include "tests.h"
 
-#define STRV_MAKE(...) ((char **) (const char *[]) { __VA_ARGS__, NULL })
 
 static Compartment *add_compartment(Manager *m, const char *id, const char *parent, const char *name) {
         Compartment *c;

@@ -11,7 +11,6 @@
 #include "tests.h"
 #include "time-util.h"
 
-#define STRV_MAKE(...) ((char **) (const char *[]) { __VA_ARGS__, NULL })
 
 #define ROOT "ocid1.tenancy.oc1..root"
 #define PROD "ocid1.compartment.oc1..prod"
