@@ -1482,8 +1482,28 @@ static int schedule_delay(int argc, char *argv[], void *userdata) {
 
 /* Human output is one row per instance acted on (or skipped), plus one row for an occurrence that
  * has none (missed, skipped, failed before acting); --json one object per occurrence. */
-static int list_occurrences(sd_bus *bus, const char *schedule, const char *what, json_object *out, Table *t,
-                            json_object **names) {
+/* One occurrence as --json shows it, with its instant for ordering the schedules' lists together. */
+typedef struct OccurrenceItem {
+        uint64_t at, id;
+        json_object *json;
+} OccurrenceItem;
+
+static void occurrence_items_free(OccurrenceItem **items, size_t n) {
+        for (size_t i = 0; *items && i < n; i++)
+                json_object_put((*items)[i].json);
+        *items = mfree(*items);
+}
+
+/* Newest first, as ListOccurrences answers for one schedule; a window's two halves interleaved. */
+static int compare_occurrence_items(const void *a, const void *b) {
+        const OccurrenceItem *x = a, *y = b;
+        if (x->at != y->at)
+                return x->at < y->at ? 1 : -1;
+        return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+}
+
+static int list_occurrences(sd_bus *bus, const char *schedule, const char *what, OccurrenceItem **items,
+                            size_t *n_items) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
@@ -1509,9 +1529,8 @@ static int list_occurrences(sd_bus *bus, const char *schedule, const char *what,
         for (;;) {
                 _cleanup_json_ json_object *o = NULL, *actions = NULL;
                 const char *sname, *state, *reason, *id, *action, *astate, *areason;
-                _cleanup_free_ char *when = NULL;
+                OccurrenceItem *grown;
                 uint64_t oid, at;
-                size_t n_actions = 0;
 
                 r = sd_bus_message_enter_container(reply, 'r', "tstssa(ssss)");
                 if (r < 0)
@@ -1523,12 +1542,9 @@ static int list_occurrences(sd_bus *bus, const char *schedule, const char *what,
                         r = sd_bus_message_enter_container(reply, 'a', "(ssss)");
                 if (r < 0)
                         return log_bus_error(NULL, r, "read the occurrences");
-                when = time_text(at);
                 actions = json_object_new_array();
-                if (!when || !actions)
+                if (!actions)
                         return log_oom();
-                if (!*names && arg_output.json == JSON_FORMAT_OFF)
-                        *names = instance_names(bus);
                 while ((r = sd_bus_message_read(reply, "(ssss)", &id, &action, &astate, &areason)) > 0) {
                         json_object *e = json_object_new_object();
                         if (!e || json_add(e, "instance_id", json_object_new_string(id)) < 0 ||
@@ -1537,21 +1553,10 @@ static int list_occurrences(sd_bus *bus, const char *schedule, const char *what,
                             json_add(e, "reason", json_string_or_null(areason)) < 0 ||
                             json_object_array_add(actions, e) < 0)
                                 return log_oom();
-                        if (table_add_string(t, when) < 0 || table_add_string(t, sname) < 0 ||
-                            table_add_string(t, state) < 0 || table_add_string(t, instance_name(*names, id)) < 0 ||
-                            table_add_string(t, action) < 0 || table_add_string(t, astate) < 0 ||
-                            table_add_string(t, isempty(areason) ? NULL : areason) < 0)
-                                return log_oom();
-                        n_actions++;
                 }
                 if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0 ||
                     (r = sd_bus_message_exit_container(reply)) < 0)
                         return log_bus_error(NULL, r, "read the occurrences");
-                if (n_actions == 0 &&
-                    (table_add_string(t, when) < 0 || table_add_string(t, sname) < 0 || table_add_string(t, state) < 0 ||
-                     table_add_null(t) < 0 || table_add_null(t) < 0 || table_add_null(t) < 0 ||
-                     table_add_string(t, isempty(reason) ? NULL : reason) < 0))
-                        return log_oom();
 
                 o = json_object_new_object();
                 if (!o || json_add(o, "id", json_object_new_uint64(oid)) < 0 ||
@@ -1559,41 +1564,103 @@ static int list_occurrences(sd_bus *bus, const char *schedule, const char *what,
                     json_add(o, "scheduled_at", json_iso8601(at)) < 0 ||
                     json_add(o, "state", json_object_new_string(state)) < 0 ||
                     json_add(o, "reason", json_string_or_null(reason)) < 0 ||
-                    json_add(o, "actions", TAKE_PTR(actions)) < 0 || json_object_array_add(out, TAKE_PTR(o)) < 0)
+                    json_add(o, "actions", TAKE_PTR(actions)) < 0)
                         return log_oom();
+                grown = reallocarray(*items, *n_items + 1, sizeof(OccurrenceItem));
+                if (!grown)
+                        return log_oom();
+                *items = grown;
+                (*items)[(*n_items)++] = (OccurrenceItem) { at, oid, TAKE_PTR(o) };
         }
         return 0;
 }
 
+static const char *json_string_of(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+                json_object_get_string(v) : NULL;
+}
+
+/* The table's rows of one occurrence: one per action, or one for an occurrence without actions. */
+static int add_occurrence_rows(Table *t, const OccurrenceItem *item, json_object *names) {
+        _cleanup_free_ char *when = time_text(item->at);
+        json_object *actions;
+        const char *sname = json_string_of(item->json, "schedule"), *state = json_string_of(item->json, "state");
+        size_t n;
+
+        if (!when)
+                return -ENOMEM;
+        if (!json_object_object_get_ex(item->json, "actions", &actions))
+                return -EINVAL;
+        n = json_object_array_length(actions);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(actions, i);
+                if (table_add_string(t, when) < 0 || table_add_string(t, sname) < 0 ||
+                    table_add_string(t, state) < 0 ||
+                    table_add_string(t, instance_name(names, json_string_of(e, "instance_id"))) < 0 ||
+                    table_add_string(t, json_string_of(e, "action")) < 0 ||
+                    table_add_string(t, json_string_of(e, "state")) < 0 ||
+                    table_add_string(t, json_string_of(e, "reason")) < 0)
+                        return -ENOMEM;
+        }
+        if (n == 0 &&
+            (table_add_string(t, when) < 0 || table_add_string(t, sname) < 0 || table_add_string(t, state) < 0 ||
+             table_add_null(t) < 0 || table_add_null(t) < 0 || table_add_null(t) < 0 ||
+             table_add_string(t, json_string_of(item->json, "reason")) < 0))
+                return -ENOMEM;
+        return 0;
+}
+
 static int schedule_occurrences(int argc, char *argv[], void *userdata) {
-        _cleanup_json_ json_object *out = json_object_new_array(), *names = NULL;
+        _cleanup_json_ json_object *out = NULL, *names = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_strv_free_ char **paths = NULL;
+        OccurrenceItem *items = NULL;
+        size_t n_items = 0;
         sd_bus *bus = userdata;
         int r;
 
-        if (!out)
-                return log_oom();
         r = resolve(bus, argv[1], true, &paths);
         if (r < 0)
                 return r;
-        t = table_new("scheduled", "schedule", "state", "instance", "action", "result", "reason", NULL);
-        if (!t)
-                return log_oom();
-        if (strv_length(paths) == 1)
-                (void) table_set_display(t, "scheduled", "state", "instance", "action", "result", "reason", NULL);
         STRV_FOREACH(p, paths) {
                 _cleanup_free_ char *sname = schedule_string_property(bus, *p, "Name");
-                if (!sname)
+                if (!sname) {
+                        occurrence_items_free(&items, n_items);
                         return log_error_errno(ENXIO, "Could not read schedule %s: it went away.", argv[1]);
-                r = list_occurrences(bus, sname, argv[1], out, t, &names);
-                if (r < 0)
+                }
+                r = list_occurrences(bus, sname, argv[1], &items, &n_items);
+                if (r < 0) {
+                        occurrence_items_free(&items, n_items);
                         return r;
+                }
         }
-        if (arg_output.json != JSON_FORMAT_OFF)
+        if (n_items > 1)
+                qsort(items, n_items, sizeof(OccurrenceItem), compare_occurrence_items);
+
+        if (arg_output.json != JSON_FORMAT_OFF) {
+                out = json_object_new_array_ext((int) n_items);
+                r = out ? 0 : -ENOMEM;
+                for (size_t i = 0; r >= 0 && i < n_items; i++)
+                        r = json_object_array_add(out, json_object_get(items[i].json)) < 0 ? -ENOMEM : 0;
+                occurrence_items_free(&items, n_items);
+                if (r < 0)
+                        return log_oom();
                 return output_json(out, &arg_output);
-        (void) table_set_footer(t, "%zu occurrence%s.", json_object_array_length(out),
-                                json_object_array_length(out) == 1 ? "" : "s");
+        }
+
+        t = table_new("scheduled", "schedule", "state", "instance", "action", "result", "reason", NULL);
+        if (t && strv_length(paths) == 1)
+                (void) table_set_display(t, "scheduled", "state", "instance", "action", "result", "reason", NULL);
+        if (t && n_items > 0)
+                names = instance_names(bus);
+        for (size_t i = 0; t && i < n_items; i++)
+                if (add_occurrence_rows(t, &items[i], names) < 0)
+                        t = table_free(t);
+        occurrence_items_free(&items, n_items);
+        if (!t)
+                return log_oom();
+        (void) table_set_footer(t, "%zu occurrence%s.", n_items, n_items == 1 ? "" : "s");
         (void) table_set_empty_text(t, "No occurrences yet.");
         pager_open(&arg_output);
         return table_print(t, &arg_output);

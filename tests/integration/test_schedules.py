@@ -474,6 +474,27 @@ class TestOperatorMistakes(ScheduleTest):
         self.assertEqual([(datetime.datetime.fromisoformat(o["scheduled_at"]).timestamp(), o["state"]) for o in occ],
                          [(slot, "skipped")])
 
+    def test_window_occurrences_newest_first(self):
+        """A window's occurrences are one list, newest first, in text and --json (they were the up
+        half's, then the down half's)."""
+        inst = self.instances()[0]
+        r = self.ctl("schedule", "add-window", "rota", "--up=*-*-* 08:00", "--down=*-*-* 19:00", "--tz=UTC",
+                     inst["id"])
+        self.addCleanup(self.ctl, "schedule", "remove", "rota")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        day = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).date()
+
+        def at(days, hour):
+            d = day + datetime.timedelta(days=days)
+            return int(datetime.datetime(d.year, d.month, d.day, hour, tzinfo=datetime.timezone.utc).timestamp())
+        for half, t in (("rota-up", at(0, 8)), ("rota-up", at(2, 8)), ("rota-down", at(1, 19))):
+            self.ctl("schedule", "skip", half, f"--at=@{t}", check=0)
+        occ = self.occurrences("rota")
+        self.assertEqual([(o["schedule"], datetime.datetime.fromisoformat(o["scheduled_at"]).timestamp()) for o in occ],
+                         [("rota-up", at(2, 8)), ("rota-down", at(1, 19)), ("rota-up", at(0, 8))])
+        rows = self.ctl("--no-legend", "schedule", "occurrences", "rota", check=0).stdout.splitlines()
+        self.assertEqual([r.split()[4] for r in rows if r.strip()][:3], ["rota-up", "rota-down", "rota-up"], rows)
+
     def test_reload_during_removals_undoes_none(self):
         """Reload() (and another daemon's change) read the schedules in two statements: a removal
         that went between them came back in memory with its timer, and could not be removed
