@@ -39,6 +39,8 @@ const char *bus_error_name(int r, BusSubject subject) {
         /* about a statement of ours, only the database's outcomes have names of their own */
         if (subject == BUS_SUBJECT_DATABASE && r != -ENOTCONN && r != -ECANCELED && r != -ECONNRESET && r != -EINVAL)
                 return SD_BUS_ERROR_FAILED;
+        if (subject == BUS_SUBJECT_DATABASE_READ && r != -ENOTCONN && r != -ECANCELED && r != -ECONNRESET)
+                return SD_BUS_ERROR_FAILED;
 
         switch (r) {
         case -ENXIO:
@@ -85,6 +87,17 @@ int bus_error_errno(sd_bus_error *error, int r, BusSubject subject, const char *
                         message = isempty(message) ? "The database refused the value." : message;
                 else
                         framed = strprintf("Saving failed: %s", isempty(message) ? "database error" : message);
+                if (framed)
+                        message = framed;
+        } else if (subject == BUS_SUBJECT_DATABASE_READ) {
+                /* nothing was going to change: say what the caller did not get */
+                if (r == -ENOTCONN || r == -ECANCELED)
+                        framed = strprintf("The database is not reachable%s%s.", isempty(message) ? "" : ": ",
+                                           strempty(message));
+                else if (r == -ECONNRESET)
+                        message = "The database connection was lost while reading; try again.";
+                else
+                        framed = strprintf("Reading failed: %s", isempty(message) ? "database error" : message);
                 if (framed)
                         message = framed;
         }

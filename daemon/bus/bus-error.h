@@ -33,7 +33,8 @@ typedef enum BusSubject {
         BUS_SUBJECT_CALENDAR,           /* an exception calendar */
         BUS_SUBJECT_CALENDAR_SPEC,      /* a systemd calendar spec */
         BUS_SUBJECT_TARGET,             /* a schedule's targets */
-        BUS_SUBJECT_DATABASE,           /* a statement of ours */
+        BUS_SUBJECT_DATABASE,           /* a statement of ours that changes something */
+        BUS_SUBJECT_DATABASE_READ,      /* a statement of ours that only reads */
         _BUS_SUBJECT_MAX,
 } BusSubject;
 

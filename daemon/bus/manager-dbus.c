@@ -504,10 +504,7 @@ static void on_history(int error, const StoreRows *rows, const char *message, vo
         int k;
 
         if (error < 0) {
-                if (error == -EIO)
-                        (void) bus_error_errnof(&e, error, BUS_SUBJECT_NONE, "Reading the history failed: %s", message);
-                else
-                        (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, message);
+                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE_READ, message);
                 (void) bus_reply_error(msg, &e);
                 return;
         }
@@ -596,7 +593,7 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
         }
 
         if (!m->db || db_get_state(m->db) != DB_CONNECTED)
-                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE_READ, m->db ? db_last_error(m->db) : NULL);
 
         r = check_view(message, m, error);
         if (r <= 0)
@@ -607,7 +604,7 @@ static int method_history(sd_bus_message *message, void *userdata, sd_bus_error 
                                 message);
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
+                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE_READ, NULL);
         }
         return 1;
 }

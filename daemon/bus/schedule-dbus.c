@@ -1047,8 +1047,8 @@ static void on_occurrences(int error, OccurrenceRow *rows, size_t n, const char 
 
         if (error < 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, message);
-                (void) sd_bus_reply_method_error(msg, &e);
+                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE_READ, message);
+                (void) bus_reply_error(msg, &e);
                 goto finish;
         }
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -1152,12 +1152,12 @@ int method_list_occurrences(sd_bus_message *message, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (!db_ready(m))
-                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
+                return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE_READ, m->db ? db_last_error(m->db) : NULL);
         sd_bus_message_ref(message);
         r = occurrence_store_list(m->db, &f, on_occurrences, message);
         if (r < 0) {
                 sd_bus_message_unref(message);
-                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
+                return bus_error_errno(error, r, BUS_SUBJECT_DATABASE_READ, NULL);
         }
         return 1;
 }

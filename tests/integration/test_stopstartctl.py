@@ -816,6 +816,12 @@ class TestRestart(StackTest):
                 r = self.ctl(*verb)
                 self.assertEqual(r.returncode, 1, r.stderr)
                 self.assertIn("The database is not reachable; nothing was changed", r.stderr)
+            # a read that needs the database says so, without talking of changes
+            r = self.ctl("history")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("The database is not reachable", r.stderr)
+            self.assertNotIn("changed", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
             self.assertCallError("org.stopstart.StopStart1.Error.DatabaseUnavailable", path, INSTANCE, "SetConfig",
                                  "a{sv}", settings(note="lost?"))
             self.assertEqual(self.prop(path, INSTANCE, "Config")["note"]["data"], "before")

@@ -126,6 +126,14 @@ TEST(database_outcomes) {
         (void) bus_error_errno(&c, -EINVAL, BUS_SUBJECT_DATABASE, NULL);
         ASSERT_STREQ(c.name, SS_ERROR_INVALID_CONFIG);
         ASSERT_STREQ(c.message, "The database refused the value.");
+        /* a read changes nothing, and says only what the caller did not get */
+        _cleanup_(sd_bus_error_free) sd_bus_error r1 = SD_BUS_ERROR_NULL, r2 = SD_BUS_ERROR_NULL;
+        ASSERT_EQ(bus_error_errno(&r1, -ENOTCONN, BUS_SUBJECT_DATABASE_READ, "no route"), -ENOTCONN);
+        ASSERT_STREQ(r1.name, SS_ERROR_DATABASE_UNAVAILABLE);
+        ASSERT_STREQ(r1.message, "The database is not reachable: no route.");
+        (void) bus_error_errno(&r2, -EIO, BUS_SUBJECT_DATABASE_READ, "canceling statement");
+        ASSERT_STREQ(r2.name, SD_BUS_ERROR_FAILED);
+        ASSERT_STREQ(r2.message, "Reading failed: canceling statement");
         /* a message that is not UTF-8 still answers, generically */
         (void) bus_error_errnof(&d, -ENXIO, BUS_SUBJECT_JOB, "Job %s", "\xff");
         ASSERT_STREQ(d.name, SS_ERROR_NO_SUCH_JOB);
