@@ -1081,24 +1081,39 @@ static int schedule_edit(int argc, char *argv[], void *userdata) {
 
 /* ---- schedule enable, disable, remove ----------------------------------------------------------- */
 
+/* Every name is resolved before anything changes (as systemctl disable refuses a list with an
+ * unknown unit in it): a typo in the list changes nothing, rather than the names before it. */
 static int schedule_enable(int argc, char *argv[], void *userdata) {
         sd_bus *bus = userdata;
         const char *method = streq(argv[0], "enable") ? "Enable" : streq(argv[0], "disable") ? "Disable" : "Delete";
+        _cleanup_strv_free_ char **first = NULL;
         int r, ret = 0;
 
         for (int i = 1; i < argc; i++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_strv_free_ char **paths = NULL;
 
                 r = resolve(bus, argv[i], true, &paths);
-                if (r >= 0) {
-                        /* The daemon changes a window's pair together: one call does both. */
-                        r = bus_call_object(bus, paths[0], SS_BUS_IFACE_SCHEDULE, method, &error, NULL, NULL);
-                        if (r < 0)
-                                r = log_bus_error(&error, r, "%s schedule %s", argv[0], argv[i]);
+                if (r < 0) {
+                        if (ret == 0)
+                                ret = r;
+                        continue;
                 }
-                if (r < 0 && ret == 0)
-                        ret = r;
+                /* The daemon changes a window's pair together: one call does both. */
+                if (strv_extend(&first, paths[0]) < 0)
+                        return log_oom();
+        }
+        if (ret < 0)
+                return ret;
+
+        for (int i = 1; i < argc; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                r = bus_call_object(bus, first[i - 1], SS_BUS_IFACE_SCHEDULE, method, &error, NULL, NULL);
+                if (r < 0) {
+                        r = log_bus_error(&error, r, "%s schedule %s", argv[0], argv[i]);
+                        if (ret == 0)
+                                ret = r;
+                }
         }
         return ret;
 }

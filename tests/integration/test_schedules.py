@@ -436,6 +436,17 @@ class TestOperatorMistakes(ScheduleTest):
         self.add("g1", "--action=stop", "--on=daily", "--grace=1s", inst["id"])
         self.refused(["schedule", "edit", "g1", "--grace=0"], EXIT_USAGE, "at least 1s")
 
+    def test_unknown_name_in_a_list_changes_nothing(self):
+        """enable/disable/remove with one unknown name among known ones refuse the list (exit 4,
+        one line naming it) and change none of them, as systemctl disable does."""
+        inst = self.instances()[0]
+        self.add("keep1", "--action=stop", "--on=daily", inst["id"])
+        self.add("keep2", "--action=stop", "--on=daily", "--disabled", inst["id"])
+        for verb in ("disable", "enable", "remove"):
+            self.refused(["schedule", verb, "keep1", "nosuch", "keep2"], EXIT_NO_SUCH_OBJECT, "nosuch")
+            shown = {s["name"]: s["enabled"] for s in self.ctl_json("schedule", "list")}
+            self.assertEqual((shown.get("keep1"), shown.get("keep2")), (True, False), verb)
+
     def test_window_and_schedule_names_do_not_clash(self):
         inst = self.instances()[0]
         self.add("shift", "--action=stop", "--on=daily", inst["id"])
