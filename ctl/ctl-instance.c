@@ -634,6 +634,33 @@ int verb_set_config(int argc, char *argv[], void *userdata) {
 
 /* ---- explain ---------------------------------------------------------------------------------------- */
 
+/* explain --json: the settings' rows, then one row per schedule that would act on the instance
+ * (key "schedule", value its name, source what selected it, with its action, decision and reason),
+ * so that a script sees what the text shows. */
+static int explain_output_json(Table *t, json_object *doc) {
+        _cleanup_json_ json_object *rows = table_to_json(t);
+        json_object *l;
+
+        if (!rows)
+                return log_oom();
+        if (json_object_object_get_ex(doc, "schedules", &l) && json_object_is_type(l, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(l); i++) {
+                        json_object *o = json_object_array_get_idx(l, i), *row = json_object_new_object(), *v;
+#define COPY(from, to) (json_object_object_add(row, to, json_object_object_get_ex(o, from, &v) && \
+                                                         !isempty(json_object_get_string(v)) ? \
+                                                         json_object_get(v) : NULL) < 0)
+                        if (!row || json_object_object_add(row, "key", json_object_new_string("schedule")) < 0 ||
+                            COPY("schedule", "value") || COPY("selected_by", "source") || COPY("action", "action") ||
+                            COPY("decision", "decision") || COPY("reason", "reason") ||
+                            json_object_array_add(rows, row) < 0) {
+                                json_object_put(row);
+                                return log_oom();
+                        }
+#undef COPY
+                }
+        return output_json(rows, &arg_output);
+}
+
 int verb_explain(int argc, char *argv[], void *userdata) {
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_json_ json_object *doc = NULL, *sources = NULL;
@@ -688,15 +715,18 @@ int verb_explain(int argc, char *argv[], void *userdata) {
                                 r = table_add_bool(t, json_object_get_boolean(v));
                         else if (json_object_is_type(v, json_type_int))
                                 r = table_add_int(t, json_object_get_int64(v));
-                        else
-                                r = table_add_string(t, v ? json_object_get_string(v) : NULL);
+                        else    /* "no value" (an unset note, no override) is null, as everywhere */
+                                r = table_add_string(t, v && !isempty(json_object_get_string(v)) ?
+                                                     json_object_get_string(v) : NULL);
                 }
                 if (r < 0 || table_add_string(t, shown) < 0 || table_add_string(t, source) < 0 ||
                     table_add_string(t, json_object_get_string(cached)) < 0)
                         return log_oom();
         }
+        if (arg_output.json != JSON_FORMAT_OFF)
+                return explain_output_json(t, doc);
         r = table_print(t, &arg_output);
-        if (r < 0 || arg_output.json != JSON_FORMAT_OFF)
+        if (r < 0)
                 return r;
         return print_explained_schedules(bus, doc);
 }

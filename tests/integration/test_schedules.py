@@ -85,6 +85,12 @@ class TestVerbs(ScheduleTest):
         other = self.instances()[1]["id"]   # in the tenancy's subtree, not named itself
         ex = self.ctl("explain", other, check=0).stdout
         self.assertRegex(ex, rf"(?m)^evening +stop +compartment:{re.escape(tpath)} ")
+        # --json says the same: a row per schedule after the settings; "no value" is null
+        rows = self.ctl_json("explain", other)
+        sched = [r for r in rows if r["key"] == "schedule"]
+        self.assertEqual([(r["value"], r["action"], r["source"]) for r in sched],
+                         [("evening", "stop", f"compartment:{self.tenancy}")], rows)
+        self.assertIsNone({r["key"]: r["value"] for r in rows}["note"], rows)
         unit = self.timer_of("evening")
         self.assertIn(unit, self.timer_units())
 
