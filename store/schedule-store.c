@@ -675,9 +675,25 @@ int schedule_store_insert(Db *db, Schedule * const *schedules, size_t n, const S
                       DB_QUERY_FAIL_FAST, CALL(CALL_IDS, handler, userdata));
 }
 
+/* A stored schedule in the shape of the input's objects (schedule_to_store_json() without the id),
+ * so that an update's audit entry compares like with like. */
+#define SCHEDULE_AUDIT_JSON(s) \
+        "jsonb_build_object('name', " s ".name, 'description', " s ".description, 'action', " s ".action, " \
+        "'calendars', to_jsonb(" s ".calendars), 'time_zone', " s ".time_zone, 'enabled', " s ".enabled, " \
+        "'enforce', " s ".enforce, 'valid_from', " US(s ".valid_from") ", 'valid_until', " US(s ".valid_until") ", " \
+        "'misfire_grace', (extract(epoch from " s ".misfire_grace) * 1000000)::bigint, " \
+        "'max_targets', coalesce(" s ".max_targets, 0), 'window_name', " s ".window_name, " \
+        "'targets', (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('kind', t.kind, " \
+        "    'instance_id', t.instance_id, 'compartment_id', t.compartment_id, 'tag_namespace', t.tag_namespace, " \
+        "    'tag_key', t.tag_key, 'tag_value', t.tag_value)) ORDER BY t.id), '[]') " \
+        "    FROM stopstart.schedule_targets t WHERE t.schedule_id = " s ".id), " \
+        "'exception_calendars', (SELECT coalesce(jsonb_agg(c.name ORDER BY c.name), '[]') " \
+        "    FROM stopstart.schedule_exceptions e JOIN stopstart.exception_calendars c ON c.id = e.calendar_id " \
+        "    WHERE e.schedule_id = " s ".id))"
+
 static const char schedule_update_sql[] =
         "WITH " SCHEDULE_INPUT ", old AS (\n"
-        "    SELECT s.id, to_jsonb(s) AS v FROM stopstart.schedules s JOIN input i ON i.id = s.id\n"
+        "    SELECT s.id, " SCHEDULE_AUDIT_JSON("s") " AS v FROM stopstart.schedules s JOIN input i ON i.id = s.id\n"
         "    WHERE s.deleted_at IS NULL FOR UPDATE OF s\n"
         "), complete AS (\n"
         "    SELECT (SELECT count(*) FROM old) = (SELECT count(*) FROM input) AS ok\n"

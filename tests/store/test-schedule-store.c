@@ -224,6 +224,15 @@ TEST(schedules) {
         ASSERT_SQL("SELECT old_value->>'name' || ' -> ' || (new_value->>'name') || ' by ' || actor || ' ' || actor_uid "
                    "FROM stopstart.audit_log WHERE operation = 'update' AND object_kind = 'schedule'",
                    "nightly -> nightly-stop by alice 1000");
+        /* Both sides of the entry have one shape: the keys, and the values that did not change (the
+         * exception calendar asked for does not exist, so none is linked: as stored, it differs). */
+        ASSERT_SQL("SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(old_value) k) = "
+                   "       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(new_value) k) "
+                   "FROM stopstart.audit_log WHERE operation = 'update' AND object_kind = 'schedule'", "t");
+        ASSERT_SQL("SELECT (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(old_value) k "
+                   "        WHERE old_value->k IS DISTINCT FROM new_value->k) "
+                   "FROM stopstart.audit_log WHERE operation = 'update' AND object_kind = 'schedule'",
+                   "exception_calendars,name,targets,valid_from");
 
         /* Updating a schedule that is gone changes nothing. */
         one->id = 999999;
