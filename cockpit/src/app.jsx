@@ -197,6 +197,12 @@ export function App() {
                         {format(_("stopstartd $0: $1"), m.Version || "", m.State || "")}
                         {m.StatusText ? " — " + m.StatusText : ""}
                     </span>
+                    {/* With two daemons on one database, this one may only watch: say who acts. */}
+                    {m.Role === "standby" &&
+                        <span className="ss-muted" id="daemon-role">
+                            {m.Leader ? format(_("Standby: starts, stops and schedules run on $0"), m.Leader)
+                                : _("Standby: no daemon leads at the moment")}
+                        </span>}
                     <span className="ss-muted" id="last-refresh">{format(_("Inventory refreshed $0"), formatTime(m.LastRefresh))}</span>
                     <Disabled reason={!rights.operate.allowed ? rights.operate.reason : ""}>
                         <Button variant="secondary" id="refresh" isDisabled={!rights.operate.allowed} onClick={refresh}>{_("Refresh inventory")}</Button>

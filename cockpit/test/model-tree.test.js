@@ -105,13 +105,14 @@ test("Describe() JSON gives the same objects as the bus, at the daemon's paths",
     // a signal that came before the snapshot: the snapshot's fields land on the same object
     m.apply({ [I("ocid1_2einstance_2ei")]: { [IFACE.instance]: { LifecycleState: "STOPPING" } } });
     m.loadDescribe({
-        version: "0.1.0", state: "running", compartments: [
+        version: "0.1.0", state: "running", role: "standby", leader: "db1:42", compartments: [
             { id: "ocid1.tenancy.t", name: "t", path: "t", parent_id: null, children: ["ocid1.compartment.a"], defaults: { managed: true },
               subtree_states: { RUNNING: 7, STOPPED: 2, STARTING: 1 } },
             { id: "ocid1.compartment.a", name: "a", path: "t/a", parent_id: "ocid1.tenancy.t", children: [], defaults: {} }],
         jobs: [{ id: 4, kind: "start", target: "ocid1.instance.i", state: "done", progress: 1, result: "done", error: null }],
     });
     assert.equal(m.manager.State, "running");
+    assert.deepEqual([m.manager.Role, m.manager.Leader], ["standby", "db1:42"]);
     assert.equal(m.jobForTarget("ocid1.instance.i").id, 4);
     assert.equal(m.jobForTarget("ocid1.instance.i").error, "");
     // before the instances are in, the tree can show the daemon's counts

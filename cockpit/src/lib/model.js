@@ -129,7 +129,7 @@ export class Model {
         if ("state" in doc) {
             Object.assign(this.manager, {
                 Version: doc.version, State: doc.state, StatusText: doc.status_text, Tenancy: doc.tenancy,
-                Regions: doc.regions, LastRefresh: doc.last_refresh,
+                Regions: doc.regions, LastRefresh: doc.last_refresh, Role: doc.role, Leader: doc.leader,
             });
         }
         for (const c of doc.compartments || []) {
