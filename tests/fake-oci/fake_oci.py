@@ -1049,9 +1049,12 @@ def parse_fault_arg(s):
 
 
 def build_parser():
-    ap = argparse.ArgumentParser(prog="fake_oci.py", description="stopstart's fake OCI server (127.0.0.1 only)")
+    ap = argparse.ArgumentParser(prog="fake_oci.py", description="stopstart's fake OCI server (127.0.0.1; --also-listen)")
     a = ap.add_argument_group("server")
     a.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
+    a.add_argument("--also-listen", action="append", default=[], metavar="ADDRESS",
+                   help="serve on ADDRESS too, same port (another host's view of the server: a test's "
+                        "network namespace)")
     a.add_argument("--ready-file", help="write {url, port, pid, tenancy, ...} here once listening")
     a.add_argument("-v", "--verbose", action="store_true", help="log every API request to stderr")
     a.add_argument("--dump", action="store_true", help="print the tenancy as fixture JSON and exit")
@@ -1200,6 +1203,10 @@ async def serve(server_obj, a):
     srv = await asyncio.start_server(server_obj.handle, "127.0.0.1", a.port,
                                      limit=MAX_HEADER, backlog=1024, reuse_address=True)
     server_obj.port = srv.sockets[0].getsockname()[1]
+    also = []
+    for address in a.also_listen:
+        also.append(await asyncio.start_server(server_obj.handle, address, server_obj.port, limit=MAX_HEADER,
+                                               backlog=1024, reuse_address=True))
     server_obj.prewarm()
     info = server_obj.info()
     if a.ready_file:
@@ -1211,6 +1218,8 @@ async def serve(server_obj, a):
           f"({len(server_obj.t.compartments)} compartments, {len(server_obj.t.instances)} instances)",
           file=sys.stderr, flush=True)
     await stop.wait()
+    for s in also:
+        s.close()
     srv.close()
     for w in list(server_obj.writers):
         w.close()

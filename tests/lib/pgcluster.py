@@ -54,12 +54,15 @@ class PgCluster:
     # initdb costs most of the start-up: later clusters of the same process copy the first one.
     _template = None
 
-    def __init__(self, basedir=None, tcp=False, dbname="stopstart", durable=False):
+    def __init__(self, basedir=None, tcp=False, dbname="stopstart", durable=False, listen=()):
         self.bindir = pg_bindir()
         # durable: a commit is acknowledged once its WAL is written, as in production, so an
         # immediate shutdown (a crash) keeps it; otherwise speed wins (synchronous_commit=off)
         self.durable = durable
         self.tcp = tcp
+        # further TCP addresses to serve (on the same port), to clients of their subnets: another
+        # host's view of the server (tests/lib/netns.py)
+        self.listen = list(listen)
         self.dbname = dbname
         self.own_dir = basedir is None
         # /dev/shm: initdb and start-up are several times faster there; short socket paths
@@ -92,6 +95,10 @@ class PgCluster:
         if self.tcp:
             return f"postgresql://test@127.0.0.1:{self.port}/{dbname}"
         return f"postgresql://test@/{dbname}?host={self.dir}&port={self.port}"
+
+    def tcp_conninfo(self, address):
+        """The conninfo of one of the listen addresses."""
+        return f"host={address} port={self.port} user=test dbname={self.dbname}"
 
     @property
     def conninfo(self):
@@ -128,12 +135,15 @@ class PgCluster:
             # A process that uses us as a library (test_scale.py, ssstack) would otherwise leave
             # the template in /dev/shm at every run: hundreds of them filled the memory.
             atexit.register(PgCluster.cleanup_template)
+        if self.listen:
+            with open(os.path.join(self.data, "pg_hba.conf"), "a") as f:
+                f.write("host all all samenet trust\n")
         self.start_server()
         self.createdb(self.dbname)
         return self
 
     def start_server(self):
-        listen = "127.0.0.1" if self.tcp else ""
+        listen = ",".join((["127.0.0.1"] if self.tcp else []) + self.listen)
         opts = (f"-k {self.dir} -p {self.port} -c listen_addresses='{listen}' -c fsync=off "
                 f"-c synchronous_commit={'on' if self.durable else 'off'} -c full_page_writes=off "
                 "-c max_connections=200")

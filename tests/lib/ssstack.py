@@ -115,7 +115,7 @@ class Stack:
     def __init__(self, *, seed=1, compartments=5, depth=3, instances=16, regions=("us-phoenix-1", "us-ashburn-1"),
                  fixture=None, oci_args=(), polkit="real", daemon_user=DAEMON_USER, allow_users=(),
                  refresh_interval="1h", workdir=None, wait_refresh=True, database=None, systemd_manager=False,
-                 max_attempts=4, pg_durable=False, oci=None):
+                 max_attempts=4, pg_durable=False, oci=None, peer=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="ssstack.")
         self.own_dir = workdir is None
         os.makedirs(self.dir, exist_ok=True)
@@ -137,6 +137,9 @@ class Stack:
         # another stack's fake OCI server (two daemons on one tenancy: tests/integration/test_ha.py);
         # that stack starts and stops it
         self.shared_oci = oci
+        # the daemon runs on another host (a tests/lib/netns.py Peer): it reaches the fake OCI server
+        # at the peer's host address (the server must --also-listen there), its database as given
+        self.peer = peer
         # Other users (the daemon's, the test callers) run these: the checkout may sit in a 0700
         # directory (mktemp -d), so they get copies in our 0755 directory.
         bindir = os.path.join(self.dir, "bin")
@@ -230,7 +233,8 @@ class Stack:
         cfg = {
             "database": self.database,
             "oci_config_file": self.oci.config_file,
-            "endpoint": f"{self.oci.url}/{{region}}",
+            "endpoint": (f"http://{self.peer.host_addr}:{self.oci.port}/{{region}}" if self.peer else
+                         f"{self.oci.url}/{{region}}"),
             "interval": self.refresh_interval,
         }
         cfg.update(overrides)
@@ -256,6 +260,8 @@ class Stack:
         env["HOME"] = self.dir
         env.setdefault("STOPSTART_LOG_LEVEL", os.environ.get("SSSTACK_LOG_LEVEL", "info"))
         prefix = as_user(self.daemon_user) if self.daemon_user != "root" and os.getuid() == 0 else []
+        if self.peer:
+            prefix = self.peer.prefix() + prefix
         log = open(self.daemon_log, "a")
         self.daemon = subprocess.Popen(prefix + [self.stopstartd, f"--config={self.config_path}"], env=env,
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
