@@ -21,63 +21,23 @@
  * other calls, but must not free the client. Every started call ends in exactly one final
  * callback unless it is cancelled (oci_call_cancel()) or the client is freed, which cancel
  * silently. Paginated calls with all_pages call the handler once per page; the final call has
- * next_page == NULL or an error. */
+ * next_page == NULL or an error.
+ *
+ * The errors are in oci-error.h, waiting for an instance's state in oci-wait.h. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
-#include "oci-retry.h"
 #include "macro.h"
+#include "oci-error.h"
 #include "oci-model.h"
 #include "oci-signer.h"
-#include "string-table.h"
 #include "time-util.h"
 
 typedef struct OciClient OciClient;
 typedef struct OciCall OciCall;
-
-/* ---- errors ---- */
-
-typedef enum OciErrorKind {
-        OCI_ERROR_NOT_FOUND,           /* 404: missing, or not permitted (OCI does not say which) */
-        OCI_ERROR_NOT_AUTHENTICATED,   /* 401: signature, key, fingerprint or clock (>5 min) wrong */
-        OCI_ERROR_NOT_AUTHORIZED,      /* 403 */
-        OCI_ERROR_CONFLICT,            /* 409 (e.g. IncorrectState), 412 (NoEtagMatch) */
-        OCI_ERROR_THROTTLED,           /* 429 on the last attempt */
-        OCI_ERROR_SERVER,              /* 5xx on the last attempt */
-        OCI_ERROR_TRANSPORT,           /* no HTTP answer: connect, TLS, reset, timeout */
-        OCI_ERROR_BAD_RESPONSE,        /* malformed/truncated/oversized body, missing fields */
-        OCI_ERROR_INVALID_REQUEST,     /* any other 4xx */
-        OCI_ERROR_TIMEOUT,             /* a wait-for-state deadline passed */
-        OCI_ERROR_UNEXPECTED_STATE,    /* waiting for a state the instance can no longer reach */
-        OCI_ERROR_INTERNAL,            /* out of memory and the like, on our side */
-        _OCI_ERROR_KIND_MAX,
-        _OCI_ERROR_KIND_INVALID = -EINVAL,
-} OciErrorKind;
-DECLARE_STRING_TABLE_LOOKUP(oci_error_kind, OciErrorKind);
-
-typedef struct OciError {
-        OciErrorKind kind;
-        int error;               /* the same as a negative errno (-ENOENT, -EACCES, -EPERM, -EBUSY,
-                                  * -EAGAIN, -EREMOTEIO, -ECONNABORTED/-ETIMEDOUT, -EBADMSG,
-                                  * -EINVAL, -ETIME, -ESTALE, -ENOMEM...) */
-        long http_status;        /* 0 without an HTTP answer */
-        const char *operation;   /* "GetInstance" */
-        const char *method;
-        const char *url;
-        const char *code;        /* OCI's "code" ("NotAuthorizedOrNotFound"), or the curl error
-                                  * name for transport errors; may be NULL */
-        const char *message;     /* OCI's "message" or our description; never NULL */
-        const char *request_id;  /* opc-request-id of the last answer; without one, the id we sent
-                                  * ("stopstart-..."); NULL for errors that are not about a request */
-        unsigned attempts;
-} OciError;
-
-/* One line: "GetInstance: HTTP 404 NotAuthorizedOrNotFound: <message> (opc-request-id: X,
- * attempts: N)". NULL on OOM. */
-char *oci_error_to_string(const OciError *e);
 
 /* ---- settings, client ---- */
 
@@ -123,13 +83,6 @@ void oci_client_reset_max_in_flight(OciClient *c);
 /* Cancels a call: no callback will run for it. The handle is invalid afterwards, as it is once
  * the final callback has run (cancelling from inside that callback is a no-op). */
 void oci_call_cancel(OciCall *call);
-
-/* Base URL of a service in a region, without trailing '/': "https://iaas.us-phoenix-1.oraclecloud.com",
- * or the endpoint template with {region} and {service} substituted. */
-int oci_service_base_url(const char *endpoint, OciService service, const char *region, char **ret);
-
-/* Percent-encodes s per RFC 3986 (unreserved characters kept, everything else %XX). */
-char *oci_url_escape(const char *s);
 
 /* A random opc-retry-token (32 alphanumerics). */
 int oci_retry_token_new(char **ret);
@@ -235,19 +188,6 @@ int oci_instance_action(OciClient *c, const char *region, const char *instance_i
                         const char *retry_token, const char *if_match, oci_instance_handler_t handler,
                         void *userdata, OciCall **ret_call);
 
-typedef struct OciWaitParams {
-        usec_t timeout;          /* give up after this long (OCI_ERROR_TIMEOUT); 0 = 20 min */
-        usec_t poll_initial;     /* first poll delay, doubled after each poll; 0 = 2 s */
-        usec_t poll_max;         /* 0 = 30 s */
-} OciWaitParams;
-
-/* Polls GetInstance until lifecycleState == target (success, with the instance), the deadline
- * passes (OCI_ERROR_TIMEOUT), the instance can no longer get there (TERMINATING/TERMINATED:
- * OCI_ERROR_UNEXPECTED_STATE), or GetInstance fails for good. The first poll is immediate. */
-int oci_wait_for_instance_state(OciClient *c, const char *region, const char *instance_id, OciInstanceState target,
-                                const OciWaitParams *params, oci_instance_handler_t handler, void *userdata,
-                                OciCall **ret_call);
-
 /* Resource Search: structured query, e.g. "query instance resources where compartmentId = 'X'". */
 typedef struct OciSearchParams {
         const char *query;               /* required */
@@ -258,9 +198,3 @@ typedef struct OciSearchParams {
 
 int oci_search_resources(OciClient *c, const char *region, const OciSearchParams *params,
                          oci_resources_handler_t handler, void *userdata, OciCall **ret_call);
-
-/* ---- pure helpers (exposed for tests) ---- */
-
-/* The error kind and errno for an HTTP status (>= 400). */
-OciErrorKind oci_error_kind_from_status(long status);
-int oci_error_kind_to_errno(OciErrorKind k);

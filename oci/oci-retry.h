@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* How the OCI client retries and paces (oci-client.h uses them; pure functions of their
+/* How the OCI client retries and paces (oci-transport.c uses them; pure functions of their
  * arguments and clock values, so the unit tests drive them without a network): backoff with
  * full jitter, Retry-After, which failures may be retried, and the per-endpoint token bucket
  * and AIMD pacer. */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager.h"
 #include "oci-client.h"
+#include "oci-wait.h"
 #include "strv.h"
 
 #define PTR_TO_UINT32(p) ((uint32_t) (uintptr_t) (p))

@@ -28,6 +28,7 @@
 #include "json-util.h"
 #include "oci-client.h"
 #include "oci-config.h"
+#include "oci-wait.h"
 #include "strv.h"
 
 static OciClient *client;

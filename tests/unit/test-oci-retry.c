@@ -4,6 +4,8 @@
 #include <stdint.h>
 
 #include "oci-client.h"
+#include "oci-retry.h"
+#include "oci-url.h"
 #include "tests.h"
 
 #define S USEC_PER_SEC
