@@ -6,6 +6,7 @@
 #include "bus-polkit.h"
 #include "bus-config.h"
 #include "instance-dbus.h"
+#include "job-dbus.h"
 #include "json-util.h"
 #include "schedule-dbus.h"
 #include "log.h"
@@ -93,24 +94,6 @@ static int method_explain(sd_bus_message *message, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(message, "s", json);
 }
 
-static void on_job_created(Manager *m, Job *j, int error, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *p = NULL;
-
-        if (error < 0) {
-                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
-                (void) bus_reply_error(msg, &e);
-                return;
-        }
-        p = job_bus_path(j);
-        if (!p) {
-                (void) sd_bus_reply_method_errno(msg, ENOMEM, NULL);
-                return;
-        }
-        (void) sd_bus_reply_method_return(msg, "o", p);
-}
-
 static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, sd_bus_error *error) {
         Manager *m = i->manager;
         const char *mode_s = "";
@@ -149,7 +132,7 @@ static int instance_action(sd_bus_message *message, Instance *i, JobKind kind, s
                 return 1;  /* polkit will call us back */
 
         sd_bus_message_ref(message);
-        r = job_create(m, kind, i->id, mode, bus_message_sender_uid(message), on_job_created, message);
+        r = job_create(m, kind, i->id, mode, bus_message_sender_uid(message), bus_reply_job_queued, message);
         if (r < 0) {
                 sd_bus_message_unref(message);
                 return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);

@@ -158,3 +158,21 @@ void job_emit_changes(Job *j, uint32_t props) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", p);
 }
 
+
+void bus_reply_job_queued(Manager *m, Job *j, int error, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *p = NULL;
+
+        if (error < 0) {
+                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
+                (void) bus_reply_error(msg, &e);
+                return;
+        }
+        p = job_bus_path(j);
+        if (!p) {
+                (void) sd_bus_reply_method_errno(msg, ENOMEM, NULL);
+                return;
+        }
+        (void) sd_bus_reply_method_return(msg, "o", p);
+}

@@ -425,23 +425,6 @@ static int method_describe_with(sd_bus_message *message, void *userdata, sd_bus_
 
 /* ---- operations ------------------------------------------------------------------------------------- */
 
-static void on_refresh_job(Manager *m, Job *j, int error, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = userdata;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *p = NULL;
-
-        if (error < 0) {
-                (void) bus_error_errno(&e, error, BUS_SUBJECT_DATABASE, m->db ? db_last_error(m->db) : NULL);
-                (void) bus_reply_error(msg, &e);
-                return;
-        }
-        p = job_bus_path(j);
-        if (!p)
-                (void) sd_bus_reply_method_errno(msg, ENOMEM, NULL);
-        else
-                (void) sd_bus_reply_method_return(msg, "o", p);
-}
-
 static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         int r;
@@ -466,7 +449,7 @@ static int method_refresh(sd_bus_message *message, void *userdata, sd_bus_error 
                 return 1;  /* polkit will call us back */
 
         sd_bus_message_ref(message);
-        r = job_create(m, JOB_REFRESH, "", STOP_MODE_SOFT, bus_message_sender_uid(message), on_refresh_job, message);
+        r = job_create(m, JOB_REFRESH, "", STOP_MODE_SOFT, bus_message_sender_uid(message), bus_reply_job_queued, message);
         if (r < 0) {
                 sd_bus_message_unref(message);
                 return bus_error_errno(error, r, BUS_SUBJECT_DATABASE, NULL);
