@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "instance-schedules.h"
+#include "schedule-inventory.h"
 #include "log.h"
 #include "manager.h"
 #include "scheduler.h"
@@ -37,33 +38,6 @@ static bool entry_acts_on(ScheduleEntry *e, const ScheduleCandidate *c, const ch
         return schedule_decide_instance(e->schedule, c, state, closed_by, &action) == SKIP_NONE;
 }
 
-static void candidate_of(Instance *i, ScheduleCandidate *ret) {
-        /* Targets select by OCID, compartment and tags: the configuration only matters once one
-         * does (candidate_configure()). */
-        *ret = (ScheduleCandidate) {
-                .id = i->id,
-                .display_name = i->display_name,
-                .compartment_id = i->compartment_id,
-                .region = i->region,
-                .lifecycle_state = i->lifecycle_state,
-                .freeform_tags = i->freeform_tags,
-                .defined_tags = i->defined_tags,
-        };
-}
-
-static void candidate_configure(Instance *i, ScheduleCandidate *c) {
-        InstanceConfig eff;
-
-        instance_effective_config(i, manager_now(), &eff);
-        c->managed = eff.managed;
-        c->override_state = instance_config_is_set(&eff, CONFIG_OVERRIDE_STATE) ? eff.override_state : OVERRIDE_NONE;
-        c->priority = eff.priority;
-        c->stop_mode = eff.stop_mode;
-        c->soft_stop_timeout = eff.soft_stop_timeout;
-}
-
-/* Calls f for every entry that selects i, and returns the one whose next firing comes first among
- * those that would act on it. closed (optional) holds entry_closed_by() of every entry. */
 static ScheduleEntry *walk(Instance *i, const char * const *closed, void (*f)(ScheduleEntry *e, void *userdata),
                            void *userdata) {
         Scheduler *s = i->manager->scheduler;
@@ -73,7 +47,9 @@ static ScheduleEntry *walk(Instance *i, const char * const *closed, void (*f)(Sc
 
         if (!s)
                 return NULL;
-        candidate_of(i, &c);
+        /* Targets select by OCID, compartment and tags: the configuration only matters once one
+         * does. */
+        schedule_candidate_identify(i, &c);
         for (size_t k = 0; k < s->n_entries; k++) {
                 ScheduleEntry *e = s->entries[k];
 
@@ -84,7 +60,7 @@ static ScheduleEntry *walk(Instance *i, const char * const *closed, void (*f)(Sc
                     (next && next->timer.next_elapse <= e->timer.next_elapse))
                         continue;
                 if (!configured) {
-                        candidate_configure(i, &c);
+                        schedule_candidate_configure(i, manager_now(), &c);
                         configured = true;
                 }
                 if (entry_acts_on(e, &c, closed ? closed[k] : entry_closed_by(s, e)))

@@ -26,31 +26,39 @@ static int find_compartment(void *userdata, const char *key, const char **ret_id
         return 0;
 }
 
+void schedule_candidate_identify(Instance *i, ScheduleCandidate *ret) {
+        *ret = (ScheduleCandidate) {
+                .id = i->id,
+                .display_name = i->display_name,
+                .compartment_id = i->compartment_id,
+                .region = i->region,
+                .lifecycle_state = i->lifecycle_state,
+                .freeform_tags = i->freeform_tags,
+                .defined_tags = i->defined_tags,
+        };
+}
+
+void schedule_candidate_configure(Instance *i, uint64_t now, ScheduleCandidate *c) {
+        InstanceConfig eff;
+
+        instance_effective_config(i, now, &eff);
+        c->managed = eff.managed;
+        c->override_state = instance_config_is_set(&eff, CONFIG_OVERRIDE_STATE) ? eff.override_state : OVERRIDE_NONE;
+        c->priority = eff.priority;
+        c->stop_mode = eff.stop_mode;
+        c->soft_stop_timeout = eff.soft_stop_timeout;
+}
+
 static void foreach_instance(void *userdata, int (*f)(const ScheduleCandidate *cand, void *fdata), void *fdata) {
         ManagerInventory *c = userdata;
         struct lh_entry *e;
 
         lh_foreach(c->manager->instances, e) {
                 Instance *i = (Instance *) lh_entry_v(e);
-                InstanceConfig eff;
                 ScheduleCandidate cand;
 
-                instance_effective_config(i, c->now ?: manager_now(), &eff);
-                cand = (ScheduleCandidate) {
-                        .id = i->id,
-                        .display_name = i->display_name,
-                        .compartment_id = i->compartment_id,
-                        .region = i->region,
-                        .lifecycle_state = i->lifecycle_state,
-                        .freeform_tags = i->freeform_tags,
-                        .defined_tags = i->defined_tags,
-                        .managed = eff.managed,
-                        .override_state = instance_config_is_set(&eff, CONFIG_OVERRIDE_STATE) ? eff.override_state
-                                                                                             : OVERRIDE_NONE,
-                        .priority = eff.priority,
-                        .stop_mode = eff.stop_mode,
-                        .soft_stop_timeout = eff.soft_stop_timeout,
-                };
+                schedule_candidate_identify(i, &cand);
+                schedule_candidate_configure(i, c->now ?: manager_now(), &cand);
                 if (f(&cand, fdata) != 0)
                         return;
         }

@@ -11,6 +11,12 @@
 #include "schedule.h"
 
 typedef struct Manager Manager;
+typedef struct Instance Instance;
+
+/* An instance as the model sees it: what targets select by (OCID, compartment, region, tags) ... */
+void schedule_candidate_identify(Instance *i, ScheduleCandidate *ret);
+/* ... and what decides whether a schedule acts on it: its effective configuration at now. */
+void schedule_candidate_configure(Instance *i, uint64_t now, ScheduleCandidate *c);
 
 typedef struct ManagerInventory {
         ScheduleInventory inventory;    /* pass &mi.inventory to the model */

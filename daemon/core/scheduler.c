@@ -23,26 +23,6 @@ const ScheduleInventory *scheduler_inventory(Scheduler *s) {
         return &s->mi.inventory;
 }
 
-static void candidate_of(Instance *i, uint64_t now, ScheduleCandidate *c) {
-        InstanceConfig eff;
-
-        instance_effective_config(i, now, &eff);
-        *c = (ScheduleCandidate) {
-                .id = i->id,
-                .display_name = i->display_name,
-                .compartment_id = i->compartment_id,
-                .region = i->region,
-                .lifecycle_state = i->lifecycle_state,
-                .freeform_tags = i->freeform_tags,
-                .defined_tags = i->defined_tags,
-                .managed = eff.managed,
-                .override_state = eff.override_state,
-                .priority = eff.priority,
-                .stop_mode = eff.stop_mode,
-                .soft_stop_timeout = eff.soft_stop_timeout,
-        };
-}
-
 /* ---- lifecycle ------------------------------------------------------------------------------------- */
 
 int scheduler_new(Manager *m, Scheduler **ret) {
@@ -396,7 +376,8 @@ int scheduler_schedules_of(Scheduler *s, Instance *i, ScheduleEntry ***ret, size
         ScheduleEntry **l;
         size_t n = 0;
 
-        candidate_of(i, manager_now(), &c);
+        schedule_candidate_identify(i, &c);
+        schedule_candidate_configure(i, manager_now(), &c);
         l = new0(ScheduleEntry *, s->n_entries + 1);
         if (!l)
                 return -ENOMEM;
