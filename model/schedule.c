@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
 #include <stdarg.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -670,26 +669,15 @@ size_t schedule_order_by_priority(ScheduleCandidate *c, size_t n, size_t *ret_gr
 }
 
 int occurrence_retry_token(uint64_t occurrence_id, const char *instance_id, OciInstanceAction action, char **ret) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned md_len = 0;
         _cleanup_free_ char *key = NULL;
         const char *a = oci_instance_action_to_string(action);
-        char *hex;
 
         if (occurrence_id == 0 || isempty(instance_id) || !a)
                 return -EINVAL;
         key = strprintf("stopstart:occurrence:%" PRIu64 ":%s:%s", occurrence_id, instance_id, a);
         if (!key)
                 return -ENOMEM;
-        if (EVP_Digest(key, strlen(key), md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
-                return -EIO;
-        hex = malloc(md_len * 2 + 1);
-        if (!hex)
-                return -ENOMEM;
-        for (unsigned i = 0; i < md_len; i++)
-                sprintf(hex + 2 * i, "%02x", md[i]);
-        *ret = hex;
-        return 0;
+        return oci_retry_token_from_key(key, ret);
 }
 
 void schedule_plan_free(SchedulePlanEntry *e, size_t n) {

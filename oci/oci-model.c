@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -800,5 +801,21 @@ int oci_error_body_decode(const char *body, size_t size, char **ret_code, char *
         }
         *ret_code = TAKE_PTR(code);
         *ret_message = TAKE_PTR(message);
+        return 0;
+}
+
+int oci_retry_token_from_key(const char *key, char **ret) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+        char *hex;
+
+        if (EVP_Digest(key, strlen(key), md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
+                return -EIO;
+        hex = malloc(md_len * 2 + 1);
+        if (!hex)
+                return -ENOMEM;
+        for (unsigned i = 0; i < md_len; i++)
+                sprintf(hex + 2 * i, "%02x", md[i]);
+        *ret = hex;
         return 0;
 }

@@ -56,6 +56,11 @@ typedef enum OciInstanceAction {
         _OCI_ACTION_INVALID = -EINVAL,
 } OciInstanceAction;
 DECLARE_STRING_TABLE_LOOKUP(oci_instance_action, OciInstanceAction);
+
+/* The opc-retry-token of key: hex SHA-256, 64 characters (OCI's maximum). The same key gives the
+ * same token, so a request sent again (retried, resumed, by another daemon) is acted on once. */
+int oci_retry_token_from_key(const char *key, char **ret);
+
 /* The stable state an action ends in: RUNNING for START/RESET/SOFTRESET, STOPPED for STOP/SOFTSTOP. */
 OciInstanceState oci_instance_action_target_state(OciInstanceAction a);
 

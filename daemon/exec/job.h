@@ -2,11 +2,9 @@
 #pragma once
 
 /* Jobs: long-running operations (manual start/stop/reboot of one instance, refresh), one row in
- * stopstart.jobs each, published as …/job/<id> while they run and for a while after.
- *
- * Instance actions are exactly once: every OCI InstanceAction is a row in stopstart.actions,
- * keyed (job, instance, action) and inserted before the HTTP call; the opc-retry-token is derived
- * from that key, so a retried or resumed request cannot act twice. */
+ * stopstart.jobs each, published as …/job/<id> while they run and for a while after: their queue,
+ * lifecycle, results, persistence and journal fields. What a start/stop/reboot job does is
+ * instance-action.h's. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -16,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "instance-config.h"
+#include "log.h"
 #include "oci-model.h"
 #include "string-table.h"
 
@@ -63,7 +62,8 @@ typedef enum JobProp {
         JOB_PROP_ADDED    = 1U << 31,
 } JobProp;
 
-typedef struct JobRun JobRun;
+typedef struct RefreshRun RefreshRun;
+typedef struct InstanceActionRun InstanceActionRun;
 
 struct Job {
         Manager *manager;
@@ -78,7 +78,8 @@ struct Job {
         uid_t uid;
         bool resumed;                   /* found unfinished at start-up */
 
-        JobRun *run;                    /* what is in flight while it runs */
+        RefreshRun *refresh;            /* refresh: the discovery in flight */
+        InstanceActionRun *action;      /* start/stop/reboot: the action in flight (instance-action.h) */
         sd_event_source *linger;        /* removes the finished job */
 
         uint32_t dirty;
@@ -89,9 +90,18 @@ struct Job {
  * STOPSTART_JOB_KIND=, STOPSTART_JOB_RESULT= and, for an instance's job, STOPSTART_INSTANCE=. */
 #define SS_MESSAGE_JOB_RESULT "fa55d68c4b3b488b9ea67d86b706d823"
 
-/* The opc-retry-token of the action (origin, instance, action): hex SHA-256 of the key, 64
- * characters (OCI's maximum). origin is e.g. "job:17". */
-int action_retry_token(const char *origin, const char *instance_id, OciInstanceAction action, char **ret);
+/* A job's events carry its journal fields: journalctl STOPSTART_JOB=17, or STOPSTART_INSTANCE=OCID
+ * for everything about an instance. */
+typedef struct JobLogFields {
+        char job[32], kind[48], result[48], instance[320], message_id[48];
+        const char *list[6];
+} JobLogFields;
+const char * const *job_log_fields(const Job *j, const char *message_id, JobLogFields *f);
+#define log_job(level, j, message_id, ...)                                                      \
+        do {                                                                                    \
+                JobLogFields _f_;                                                               \
+                log_fields((level), job_log_fields((j), (message_id), &_f_), __VA_ARGS__);      \
+        } while (0)
 
 /* Creates the job object (its row exists already) and adds it to the manager. */
 int job_new(Manager *m, uint32_t id, JobKind kind, const char *target, Job **ret);
@@ -107,6 +117,8 @@ int job_create(Manager *m, JobKind kind, const char *target, StopMode mode, uid_
 /* Begins executing. An occurrence job only goes to "running": the scheduler drives it, with
  * job_update_progress() and job_finish(). */
 int job_start(Job *j);
+/* Announces and persists a state short of done (job_finish() ends a job). */
+void job_set_state(Job *j, JobState state);
 void job_update_progress(Job *j, double progress);
 /* Stops tracking the job: it ends with result "canceled". An action already sent to OCI
  * cannot be taken back. */

@@ -11,6 +11,7 @@
 #include "bus-errors.h"
 #include "bus-names.h"
 #include "bus-test.h"
+#include "instance-action.h"
 #include "json-util.h"
 #include "log.h"
 #include "strv.h"
