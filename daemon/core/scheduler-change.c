@@ -87,11 +87,33 @@ static char *timer_refusal(Pid1 *p, const char *schedule, int error, const char 
                          schedule, (int) (l > 0 && why[l - 1] == '.' ? l - 1 : l), why, then);
 }
 
+/* Once the refused creation's timers are gone, its rows are taken back. */
+static void on_refused_timer_removed(Pid1 *p, const char *id, int error, const char *message, void *userdata) {
+        ChangeCtx *c = userdata;
+        _cleanup_free_ char *actor_buf = NULL;
+        StoreActor actor;
+        int r;
+
+        if (error == -ECANCELED)
+                c->timers_cancelled = true;     /* the client is going away: touch nothing more */
+        else if (error < 0 && error != -ENOTCONN)
+                log_warning("Could not remove the timer of refused schedule %s: %s", strna(id),
+                            message ?: strerror(-error));
+        if (--c->timers_pending > 0)
+                return;
+        if (c->timers_cancelled)
+                return change_fail(c, -ECANCELED, SCHEDULER_ERROR_OTHER,
+                                   "The daemon is stopping: the schedule stays stored and its timer is "
+                                   "asked for again at the next start.");
+        actor = scheduler_actor(c->uid, &actor_buf);
+        r = schedule_store_retract(c->s->manager->db, c->ids, c->n, c->timer_message, &actor, on_retracted, c);
+        if (r < 0)
+                on_retracted(r, NULL, 0, NULL, c);
+}
+
 static void on_create_timer(Pid1 *p, const char *id, int error, const char *message, void *userdata) {
         ChangeCtx *c = userdata;
         Scheduler *s = c->s;
-        _cleanup_free_ char *actor_buf = NULL;
-        StoreActor actor;
         int r;
 
         /* Away (-ENOTCONN): kept as desired, created when the manager is back; not a refusal.
@@ -115,15 +137,18 @@ static void on_create_timer(Pid1 *p, const char *id, int error, const char *mess
                 return change_apply(c, c->ids, c->n);
 
         log_warning("%s", strna(c->timer_message));
+        /* The timers systemd did create (a window's other half) go first: when the caller hears
+         * "nothing was stored", no timer of it is left either. */
+        c->timers_pending = 1;
         for (size_t i = 0; i < c->n; i++) {
                 char tid[24];
                 snprintf(tid, sizeof tid, "%" PRIu64, c->ids[i]);
-                scheduler_drop_timer(s, tid);
+                c->timers_pending++;
+                r = pid1_timer_remove(s->pid1, tid, on_refused_timer_removed, c);
+                if (r < 0)
+                        on_refused_timer_removed(s->pid1, tid, r, NULL, c);
         }
-        actor = scheduler_actor(c->uid, &actor_buf);
-        r = schedule_store_retract(s->manager->db, c->ids, c->n, c->timer_message, &actor, on_retracted, c);
-        if (r < 0)
-                on_retracted(r, NULL, 0, NULL, c);
+        on_refused_timer_removed(s->pid1, NULL, 0, NULL, c);
 }
 
 /* A new schedule is kept only once systemd has its timer: a timer the manager refuses (a unit of
