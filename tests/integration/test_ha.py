@@ -54,20 +54,11 @@ class HaTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        logs = {}
-        rcs = {}
         try:
-            for name, st in (("b", cls.b), ("a", cls.a)):
-                rcs[name] = st.stop_daemon()
-                logs[name] = st.log_tail(100000)
+            Stack.stop_daemons_checked({"b": cls.b, "a": cls.a})
         finally:
             cls.b.stop()
             cls.a.stop()
-        for name, log in logs.items():
-            reports = [x for x in log.splitlines() if "Sanitizer" in x or "runtime error:" in x]
-            if rcs[name] not in (0, None) or reports:
-                print(f"--- stopstartd {name} log (tail) ---\n" + "\n".join(log.splitlines()[-80:]), file=sys.stderr)
-                raise AssertionError(f"stopstartd {name} exited with {rcs[name]}; sanitizer reports: {reports[:5]}")
 
     def run(self, result=None):
         r = super().run(result)

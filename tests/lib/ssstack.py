@@ -304,6 +304,21 @@ class Stack:
         wait_for(lambda: not self.bus.has_name(BUS_NAME), 10, 0.05, "the name released")
         return self.start_daemon()
 
+    @staticmethod
+    def stop_daemons_checked(stacks):
+        """Stops the daemons of stacks ({name: Stack}, in that order): each must exit 0 on SIGTERM
+        without a sanitizer report in its log; raises AssertionError (with the log's tail) otherwise."""
+        failed = []
+        for name, st in stacks.items():
+            rc = st.stop_daemon()
+            log = st.log_tail(100000)
+            reports = [x for x in log.splitlines() if "Sanitizer" in x or "runtime error:" in x]
+            if rc not in (0, None) or reports:
+                print(f"--- stopstartd {name} log (tail) ---\n" + "\n".join(log.splitlines()[-80:]), file=sys.stderr)
+                failed.append(f"stopstartd {name} exited with {rc}; sanitizer reports: {reports[:5]}")
+        if failed:
+            raise AssertionError("; ".join(failed))
+
     def check_daemon_log(self):
         """Raises sanitizers.SanitizerReport when stopstartd's log holds a sanitizer report (or
         its last exit was a sanitizer's)."""
