@@ -131,7 +131,7 @@ static void run_check(InstanceActionRun *run);
 static void run_record(InstanceActionRun *run, OciInstanceAction action);
 
 static OciInstanceState run_target(InstanceActionRun *run) {
-        return run->job->kind == JOB_STOP ? OCI_INSTANCE_STOPPED : OCI_INSTANCE_RUNNING;
+        return oci_instance_action_target_state(run->action);
 }
 
 static void on_waited(OciClient *c, OciInstance *instance, const char *etag, const OciError *error, void *userdata) {
