@@ -26,12 +26,24 @@ static void on_sql(Db *d, PGresult *r, int error, void *userdata) {
         PQclear(r);
 }
 
-char *sql_value(const char *sql) {
+char *sql_value_on(Db *d, const char *sql) {
         Sql s = {};
-        ASSERT_OK(db_query(db, sql, 0, NULL, 0, on_sql, &s));
+        ASSERT_OK(db_query(d, sql, 0, NULL, 0, on_sql, &s));
         RUN_UNTIL(s.calls == 1);
         ASSERT_EQ(s.error, 0);
         return s.value;
+}
+
+char *sql_value(const char *sql) {
+        return sql_value_on(db, sql);
+}
+
+Db *store_test_connect(void) {
+        Db *d;
+        ASSERT_OK(db_new(event, "", &d));
+        ASSERT_OK(db_start(d));
+        RUN_UNTIL(db_get_state(d) == DB_CONNECTED);
+        return d;
 }
 
 static char *read_file(const char *path) {

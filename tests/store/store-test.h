@@ -21,8 +21,12 @@ extern Db *db;
                 }                                                                       \
         } while (0)
 
-/* The first column of the first row of a statement (NULL without rows); fails the test on error. */
+/* The first column of the first row of a statement on db (on d), NULL without rows; fails the
+ * test on error. */
 char *sql_value(const char *sql);
+char *sql_value_on(Db *d, const char *sql);
+/* One more connection to the cluster (another daemon's), connected. */
+Db *store_test_connect(void);
 
 #define ASSERT_SQL(sql, expected)                                       \
         do {                                                            \

@@ -4,53 +4,15 @@
  * the others are refused and name it; the holder's check; the lock goes with its session and a
  * leftover record names nobody; a committed change notifies the listeners with the table's name
  * and the writer's backend PID. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <systemd/sd-event.h>
 
-#include "db.h"
 #include "leader-store.h"
+#include "store-test.h"
 #include "strv.h"
-#include "../unit/tests.h"
 
-static sd_event *event;
-
-#define RUN_UNTIL(cond)                                                                 \
-        do {                                                                            \
-                for (int _i_ = 0; !(cond); _i_++) {                                     \
-                        if (_i_ > 6000)                                                 \
-                                TEST_FAIL("timeout waiting for %s", #cond);             \
-                        ASSERT_OK(sd_event_run(event, 10 * 1000));                      \
-                }                                                                       \
-        } while (0)
-
-typedef struct Sql {
-        int calls, error;
-} Sql;
-
-static void on_sql(Db *d, PGresult *r, int error, void *userdata) {
-        Sql *s = userdata;
-        s->calls++;
-        s->error = error;
-        if (error < 0)
-                fprintf(stderr, "sql failed: %s\n", db_last_error(d));
-        PQclear(r);
-}
-
-static void sql(Db *db, const char *text) {
-        Sql s = {};
-        ASSERT_OK(db_query(db, text, 0, NULL, 0, on_sql, &s));
-        RUN_UNTIL(s.calls == 1);
-        ASSERT_EQ(s.error, 0);
-}
-
-static Db *connect_db(void) {
-        Db *db;
-        ASSERT_OK(db_new(event, "", &db));
-        ASSERT_OK(db_start(db));
-        RUN_UNTIL(db_get_state(db) == DB_CONNECTED);
-        return db;
+static void sql(Db *d, const char *text) {
+        free(sql_value_on(d, text));
 }
 
 typedef struct Claim {
@@ -72,12 +34,12 @@ static void on_claim(int error, bool leader, const char *holder, const char *mes
 
 /* leader and holder as the statement answered; mode: 't' try, 'y' try unless others are present,
  * 'p' peek, 'c' check */
-static void expect(Db *db, char mode, const char *identity, bool leader, const char *holder) {
+static void expect(Db *d, char mode, const char *identity, bool leader, const char *holder) {
         Claim c = {};
         if (mode == 'c')
-                ASSERT_OK(leader_store_check(db, on_claim, &c));
+                ASSERT_OK(leader_store_check(d, on_claim, &c));
         else
-                ASSERT_OK(leader_store_claim(db, mode == 't' ? LEADER_CLAIM_TRY : mode == 'y' ? LEADER_CLAIM_YIELD
+                ASSERT_OK(leader_store_claim(d, mode == 't' ? LEADER_CLAIM_TRY : mode == 'y' ? LEADER_CLAIM_YIELD
                                                                              : LEADER_CLAIM_PEEK,
                                              identity, on_claim, &c));
         RUN_UNTIL(c.calls == 1);
@@ -94,7 +56,7 @@ typedef struct Heard {
         int sender;
 } Heard;
 
-static void on_notify(Db *db, const char *channel, const char *payload, int sender, void *userdata) {
+static void on_notify(Db *d, const char *channel, const char *payload, int sender, void *userdata) {
         Heard *h = userdata;
         h->calls++;
         free(h->channel);
@@ -105,23 +67,25 @@ static void on_notify(Db *db, const char *channel, const char *payload, int send
         h->sender = sender;
 }
 
+typedef struct Listening {
+        int calls, error;
+} Listening;
+
 static void on_listening(int error, const char *message, void *userdata) {
-        Sql *s = userdata;
+        Listening *s = userdata;
         s->calls++;
         s->error = error;
 }
 
-static void on_listening(int error, const char *message, void *userdata);
-
-static void listen_on(Db *db) {
-        Sql s = {};
-        ASSERT_OK(leader_store_listen(db, on_listening, &s));
+static void listen_on(Db *d) {
+        Listening s = {};
+        ASSERT_OK(leader_store_listen(d, on_listening, &s));
         RUN_UNTIL(s.calls == 1);
         ASSERT_EQ(s.error, 0);
 }
 
 TEST(election) {
-        Db *a = connect_db(), *b = connect_db(), *c;
+        Db *a = store_test_connect(), *b = store_test_connect(), *c;
 
         /* Nobody leads yet. */
         expect(b, 'p', NULL, false, "");
@@ -133,7 +97,7 @@ TEST(election) {
 
         /* The lock goes with the session; the record left behind names nobody. */
         a = db_free(a);
-        c = connect_db();
+        c = store_test_connect();
         for (int i = 0; i < 100; i++) {
                 Claim p = {};
                 ASSERT_OK(leader_store_claim(c, LEADER_CLAIM_PEEK, NULL, on_claim, &p));
@@ -149,7 +113,7 @@ TEST(election) {
         listen_on(c);
         expect(b, 'y', "host-b:2", false, "");
         c = db_free(c);
-        c = connect_db();
+        c = store_test_connect();
         for (int i = 0; i < 100; i++) {
                 Claim p = {};
                 ASSERT_OK(leader_store_claim(b, LEADER_CLAIM_YIELD, "host-b:2", on_claim, &p));
@@ -168,14 +132,11 @@ TEST(election) {
 }
 
 TEST(notifications) {
-        Db *writer = connect_db(), *listener = connect_db();
+        Db *writer = store_test_connect(), *listener = store_test_connect();
         Heard h = {};
-        Sql s = {};
 
         db_set_notify_handler(listener, on_notify, &h);
-        ASSERT_OK(leader_store_listen(listener, on_listening, &s));
-        RUN_UNTIL(s.calls == 1);
-        ASSERT_EQ(s.error, 0);
+        listen_on(listener);
 
         /* Delivered at commit, with the table and the writer's server process. */
         sql(writer, "BEGIN; INSERT INTO stopstart.exception_calendars (name) VALUES ('ha-test'); "
@@ -209,47 +170,14 @@ TEST(notifications) {
         strv_free(h.payloads);
 }
 
-static char *read_file(const char *path) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t n = 0;
-        if (!f || getdelim(&buf, &n, '\0', f) < 0)
-                TEST_FAIL("cannot read %s", path);
-        return buf;
-}
-
-static int up_filter(const struct dirent *d) {
-        size_t l = strlen(d->d_name);
-        return l > 7 && streq(d->d_name + l - 7, ".up.sql");
-}
-
 int main(void) {
-        _cleanup_free_ char *dir = NULL;
-        struct dirent **files = NULL;
-        Db *db;
-        int n;
-
-        if (!getenv("PGCLUSTER_DIR")) {
-                fprintf(stderr, "run me through tests/lib/pgcluster.py run\n");
-                return 77;
-        }
-        ASSERT_OK(sd_event_default(&event));
-        db = connect_db();
-        /* Schema head: every up migration in order. */
-        dir = strprintf("%s/migrations", getenv("STOPSTART_SOURCE_ROOT"));
-        n = scandir(dir, &files, up_filter, alphasort);
-        ASSERT_TRUE(n >= 4);
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = strprintf("%s/%s", dir, files[i]->d_name), *up = read_file(path);
-                sql(db, up);
-                free(files[i]);
-        }
-        free(files);
-        db_free(db);
+        int r = store_test_setup();
+        if (r != 0)
+                return r;
 
         RUN(election);
         RUN(notifications);
 
-        event = sd_event_unref(event);
+        store_test_teardown();
         return 0;
 }
