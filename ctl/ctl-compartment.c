@@ -103,13 +103,6 @@ static void tree_done(Tree *t) {
                 lh_table_free(t->by_id);
 }
 
-static const char *json_string_field(json_object *o, const char *key) {
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static ssize_t tree_find(Tree *t, const char *id) {
         void *v;
         if (!id || !lh_table_lookup_ex(t->by_id, id, &v))
@@ -158,9 +151,9 @@ static int tree_build(json_object *doc, Tree *t) {
                 TreeNode *node = &t->nodes[t->n];
 
                 node->json = c;
-                node->id = json_string_field(c, "id");
-                node->name = json_string_field(c, "name") ?: "";
-                node->parent_id = json_string_field(c, "parent_id");
+                node->id = json_member_string(c, "id");
+                node->name = json_member_string(c, "name") ?: "";
+                node->parent_id = json_member_string(c, "parent_id");
                 if (!node->id)
                         continue;
                 if (lh_table_insert(t->by_id, node->id, (void *) (uintptr_t) (t->n + 1)) < 0)
@@ -187,8 +180,8 @@ static int tree_build(json_object *doc, Tree *t) {
 
         for (size_t i = 0; i < json_object_array_length(instances); i++) {
                 json_object *o = json_object_array_get_idx(instances, i);
-                ssize_t c = tree_find(t, json_string_field(o, "compartment_id"));
-                const char *state = json_string_field(o, "lifecycle_state");
+                ssize_t c = tree_find(t, json_member_string(o, "compartment_id"));
+                const char *state = json_member_string(o, "lifecycle_state");
 
                 if (c < 0)
                         continue;
@@ -225,8 +218,8 @@ static int tree_add_rows(Tree *t, Table *table, size_t i, const char *prefix, bo
 
         if (table_add_string(table, label) < 0 || table_add_string(table, n->name) < 0 ||
             table_add_string(table, n->id) < 0 || table_add_string(table, n->parent_id) < 0 ||
-            table_add_string(table, json_string_field(n->json, "path")) < 0 || table_add_int(table, depth) < 0 ||
-            table_add_string(table, json_string_field(n->json, "lifecycle_state")) < 0 ||
+            table_add_string(table, json_member_string(n->json, "path")) < 0 || table_add_int(table, depth) < 0 ||
+            table_add_string(table, json_member_string(n->json, "lifecycle_state")) < 0 ||
             table_add_int(table, count) < 0 || table_add_int(table, n->n_running) < 0 ||
             table_add_int(table, n->n_stopped) < 0 || table_add_int(table, n->n_other) < 0)
                 return log_oom();

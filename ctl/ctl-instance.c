@@ -149,20 +149,6 @@ static int set_str(char **p, const char *s) {
         return 0;
 }
 
-static const char *json_string(json_object *o, const char *name) {
-        json_object *v;
-        if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static const char *prop_string(json_object *props, const char *name) {
-        json_object *v;
-        if (!json_object_object_get_ex(props, name, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static uint64_t prop_u64(json_object *props, const char *name) {
         json_object *v;
         if (!json_object_object_get_ex(props, name, &v))
@@ -208,7 +194,7 @@ static int status_daemon(sd_bus *bus) {
                 r = output_json(doc, &arg_output);
                 if (r < 0)
                         return r;
-                return streq_ptr(json_string(doc, "state"), "running") ? 0 : EXIT_NOT_RUNNING;
+                return streq_ptr(json_member_string(doc, "state"), "running") ? 0 : EXIT_NOT_RUNNING;
         }
 
         r = bus_get_all_properties(bus, SS_BUS_PATH, SS_BUS_IFACE_MANAGER, NULL, &error, &props);
@@ -218,13 +204,13 @@ static int status_daemon(sd_bus *bus) {
         t = table_new_vertical();
         if (!t || !regions)
                 return log_oom();
-        if (add_text(t, "state", "State", prop_string(props, "State")) < 0 ||
-            add_text(t, "status", "Status", prop_string(props, "StatusText")) < 0 ||
-            add_text(t, "role", "Role", isempty(prop_string(props, "Role")) ? "-" : prop_string(props, "Role")) < 0 ||
-            add_text(t, "leader", "Leader", isempty(prop_string(props, "Leader")) ? "-" : prop_string(props, "Leader")) < 0 ||
-            add_text(t, "version", "Version", prop_string(props, "Version")) < 0 ||
-            add_text(t, "tenancy", "Tenancy", isempty(prop_string(props, "Tenancy")) ? "-" : prop_string(props, "Tenancy")) < 0 ||
-            add_text(t, "regions", "Regions", isempty(regions) ? "-" : regions) < 0 ||
+        if (add_text(t, "state", "State", json_member_string(props, "State")) < 0 ||
+            add_text(t, "status", "Status", json_member_string(props, "StatusText")) < 0 ||
+            add_text(t, "role", "Role", strdash(json_member_string(props, "Role"))) < 0 ||
+            add_text(t, "leader", "Leader", strdash(json_member_string(props, "Leader"))) < 0 ||
+            add_text(t, "version", "Version", json_member_string(props, "Version")) < 0 ||
+            add_text(t, "tenancy", "Tenancy", strdash(json_member_string(props, "Tenancy"))) < 0 ||
+            add_text(t, "regions", "Regions", strdash(regions)) < 0 ||
             add_time(t, "last_refresh", "Last refresh", prop_u64(props, "LastRefresh")) < 0 ||
             table_add_key(t, "compartments", "Compartments") < 0 || table_add_int(t, (int64_t) prop_u64(props, "NCompartments")) < 0 ||
             table_add_key(t, "instances", "Instances") < 0 || table_add_int(t, (int64_t) prop_u64(props, "NInstances")) < 0 ||
@@ -234,7 +220,7 @@ static int status_daemon(sd_bus *bus) {
         if (r < 0)
                 return r;
         /* As systemctl is-system-running: scripts can tell "degraded" from "running". */
-        return streq_ptr(prop_string(props, "State"), "running") ? 0 : EXIT_NOT_RUNNING;
+        return streq_ptr(json_member_string(props, "State"), "running") ? 0 : EXIT_NOT_RUNNING;
 }
 
 /* The instance's last finished job as the daemon keeps it (LastJob, from the database: it
@@ -453,14 +439,14 @@ static int status_instance(sd_bus *bus, const char *name) {
                 r = output_json(props, &arg_output);
                 if (r < 0)
                         return r;
-                return streq_ptr(prop_string(props, "LifecycleState"), "RUNNING") ? 0 : EXIT_NOT_RUNNING;
+                return streq_ptr(json_member_string(props, "LifecycleState"), "RUNNING") ? 0 : EXIT_NOT_RUNNING;
         }
 
-        cpath = prop_string(props, "Compartment");
+        cpath = json_member_string(props, "Compartment");
         if (cpath && !streq(cpath, "/"))
                 (void) sd_bus_get_property_string(bus, SS_BUS_NAME, cpath, SS_BUS_IFACE_COMPARTMENT, "Path", NULL,
                                                   &compartment);
-        r = instance_job(bus, prop_string(props, "Id") ?: "", &job);
+        r = instance_job(bus, json_member_string(props, "Id") ?: "", &job);
         if (r >= 0 && !job)
                 r = instance_last_job(bus, path, &job);
         if (r < 0)
@@ -473,16 +459,16 @@ static int status_instance(sd_bus *bus, const char *name) {
         t = table_new_vertical();
         if (!t || !tags)
                 return log_oom();
-        if (add_text(t, "name", "Name", prop_string(props, "DisplayName")) < 0 ||
-            add_text(t, "id", "Id", prop_string(props, "Id")) < 0 ||
-            add_text(t, "state", "State", prop_string(props, "LifecycleState")) < 0 ||
+        if (add_text(t, "name", "Name", json_member_string(props, "DisplayName")) < 0 ||
+            add_text(t, "id", "Id", json_member_string(props, "Id")) < 0 ||
+            add_text(t, "state", "State", json_member_string(props, "LifecycleState")) < 0 ||
             add_time(t, "state_observed_at", "Observed", prop_u64(props, "StateObservedAt")) < 0 ||
-            add_text(t, "compartment", "Compartment", compartment ?: prop_string(props, "CompartmentId")) < 0 ||
-            add_text(t, "region", "Region", prop_string(props, "Region")) < 0 ||
-            add_text(t, "availability_domain", "Avail. domain", prop_string(props, "AvailabilityDomain")) < 0 ||
-            add_text(t, "fault_domain", "Fault domain", prop_string(props, "FaultDomain")) < 0 ||
-            add_text(t, "shape", "Shape", prop_string(props, "Shape")) < 0 ||
-            add_text(t, "tags", "Tags", isempty(tags) ? "-" : tags) < 0)
+            add_text(t, "compartment", "Compartment", compartment ?: json_member_string(props, "CompartmentId")) < 0 ||
+            add_text(t, "region", "Region", json_member_string(props, "Region")) < 0 ||
+            add_text(t, "availability_domain", "Avail. domain", json_member_string(props, "AvailabilityDomain")) < 0 ||
+            add_text(t, "fault_domain", "Fault domain", json_member_string(props, "FaultDomain")) < 0 ||
+            add_text(t, "shape", "Shape", json_member_string(props, "Shape")) < 0 ||
+            add_text(t, "tags", "Tags", strdash(tags)) < 0)
                 return log_oom();
         if (job && add_text(t, "job", "Job", job) < 0)
                 return log_oom();
@@ -521,7 +507,7 @@ static int status_instance(sd_bus *bus, const char *name) {
         if (r < 0)
                 return r;
         /* As systemctl status UNIT: 3 when it is not running. */
-        return streq_ptr(prop_string(props, "LifecycleState"), "RUNNING") ? 0 : EXIT_NOT_RUNNING;
+        return streq_ptr(json_member_string(props, "LifecycleState"), "RUNNING") ? 0 : EXIT_NOT_RUNNING;
 }
 
 int verb_is_running(int argc, char *argv[], void *userdata) {

@@ -959,7 +959,7 @@ static int print_schedule_human(json_object *props, const char *path, json_objec
             add_row(t, "action", "Action", prop_str(props, "Action")) < 0 ||
             add_row(t, "enabled", "Enabled", prop_bool(props, "Enabled") ? "yes" : "no") < 0 ||
             add_list_rows(t, "calendars", "Calendar", prop_array(props, "Calendars")) < 0 ||
-            add_row(t, "time_zone", "Time zone", isempty(tz) ? "-" : tz) < 0 ||
+            add_row(t, "time_zone", "Time zone", strdash(tz)) < 0 ||
             add_list_rows(t, "targets", "Targets", targets) < 0 ||
             table_add_key(t, "target_count", "Instances") < 0 ||
             table_add_stringf(t, "%" PRIu64 " targeted now", prop_u64(props, "TargetCount")) < 0 ||
@@ -1590,17 +1590,12 @@ static int list_occurrences(sd_bus *bus, const char *schedule, const char *what,
         return 0;
 }
 
-static const char *json_string_of(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
-                json_object_get_string(v) : NULL;
-}
-
 /* The table's rows of one occurrence: one per action, or one for an occurrence without actions. */
 static int add_occurrence_rows(Table *t, const OccurrenceItem *item, json_object *names) {
         _cleanup_free_ char *when = time_text(item->at);
         json_object *actions;
-        const char *sname = json_string_of(item->json, "schedule"), *state = json_string_of(item->json, "state");
+        const char *sname = json_member_string(item->json, "schedule");
+        const char *state = json_member_string(item->json, "state");
         size_t n;
 
         if (!when)
@@ -1612,16 +1607,16 @@ static int add_occurrence_rows(Table *t, const OccurrenceItem *item, json_object
                 json_object *e = json_object_array_get_idx(actions, i);
                 if (table_add_string(t, when) < 0 || table_add_string(t, sname) < 0 ||
                     table_add_string(t, state) < 0 ||
-                    table_add_string(t, instance_name(names, json_string_of(e, "instance_id"))) < 0 ||
-                    table_add_string(t, json_string_of(e, "action")) < 0 ||
-                    table_add_string(t, json_string_of(e, "state")) < 0 ||
-                    table_add_string(t, json_string_of(e, "reason")) < 0)
+                    table_add_string(t, instance_name(names, json_member_string(e, "instance_id"))) < 0 ||
+                    table_add_string(t, json_member_string(e, "action")) < 0 ||
+                    table_add_string(t, json_member_string(e, "state")) < 0 ||
+                    table_add_string(t, json_member_string(e, "reason")) < 0)
                         return -ENOMEM;
         }
         if (n == 0 &&
             (table_add_string(t, when) < 0 || table_add_string(t, sname) < 0 || table_add_string(t, state) < 0 ||
              table_add_null(t) < 0 || table_add_null(t) < 0 || table_add_null(t) < 0 ||
-             table_add_string(t, json_string_of(item->json, "reason")) < 0))
+             table_add_string(t, json_member_string(item->json, "reason")) < 0))
                 return -ENOMEM;
         return 0;
 }

@@ -110,6 +110,11 @@ static inline const char *strempty(const char *s) {
         return s ?: "";
 }
 
+/* "-" for no value (NULL or ""), as tables and `show` write it. */
+static inline const char *strdash(const char *s) {
+        return s && *s ? s : "-";
+}
+
 static inline int streq_ptr(const char *a, const char *b) {
         if (!a || !b)
                 return a == b;

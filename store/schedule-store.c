@@ -99,13 +99,6 @@ void occurrence_rows_free(OccurrenceRow *o, size_t n) {
         free(o);
 }
 
-static const char *json_str(json_object *o, const char *key) {
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static uint64_t json_u64(json_object *o, const char *key) {
         json_object *v;
         if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
@@ -159,19 +152,26 @@ static int strv_from_json_text(const char *text, char ***ret) {
         return rows_from_json_text(text, sizeof(char *), string_from_json, string_done, (void **) ret, NULL);
 }
 
+/* A copy of o's string member key, NULL without one. */
+static int strdup_member(json_object *o, const char *key, char **ret) {
+        const char *v = json_member_string(o, key);
+
+        *ret = v ? strdup(v) : NULL;
+        return v && !*ret ? -ENOMEM : 0;
+}
+
 static int target_from_json(json_object *e, void *ret) {
         ScheduleTarget t = {};
         const char *id;
-        int k = target_kind_from_string(json_str(e, "kind"));
+        int k = target_kind_from_string(json_member_string(e, "kind"));
 
         if (k < 0)
                 return -EBADMSG;
         t.kind = k;
-        id = json_str(e, k == TARGET_INSTANCE ? "instance_id" : "compartment_id");
+        id = json_member_string(e, k == TARGET_INSTANCE ? "instance_id" : "compartment_id");
         if ((id && !(t.id = strdup(id))) ||
-            (json_str(e, "tag_namespace") && !(t.tag_namespace = strdup(json_str(e, "tag_namespace")))) ||
-            (json_str(e, "tag_key") && !(t.tag_key = strdup(json_str(e, "tag_key")))) ||
-            (json_str(e, "tag_value") && !(t.tag_value = strdup(json_str(e, "tag_value"))))) {
+            strdup_member(e, "tag_namespace", &t.tag_namespace) < 0 || strdup_member(e, "tag_key", &t.tag_key) < 0 ||
+            strdup_member(e, "tag_value", &t.tag_value) < 0) {
                 schedule_target_done(&t);
                 return -ENOMEM;
         }
@@ -288,24 +288,24 @@ static int action_from_json(json_object *o, void *ret) {
         };
         int k;
 
-        k = oci_instance_action_from_string(json_str(o, "action"));
+        k = oci_instance_action_from_string(json_member_string(o, "action"));
         if (k < 0)
                 return -EBADMSG;
         a.action = k;
-        k = action_state_from_string(json_str(o, "state"));
+        k = action_state_from_string(json_member_string(o, "state"));
         if (k < 0)
                 return -EBADMSG;
         a.state = k;
-        if (!json_str(o, "instance_id") || !json_str(o, "retry_token"))
+        if (!json_member_string(o, "instance_id") || !json_member_string(o, "retry_token"))
                 return -EBADMSG;
-        a.instance_id = strdup(json_str(o, "instance_id"));
-        a.retry_token = strdup(json_str(o, "retry_token"));
-        a.reason = strdup(strempty(json_str(o, "reason")));
-        a.error = strdup(strempty(json_str(o, "error")));
-        if (json_str(o, "opc_request_id"))
-                a.opc_request_id = strdup(json_str(o, "opc_request_id"));
+        a.instance_id = strdup(json_member_string(o, "instance_id"));
+        a.retry_token = strdup(json_member_string(o, "retry_token"));
+        a.reason = strdup(strempty(json_member_string(o, "reason")));
+        a.error = strdup(strempty(json_member_string(o, "error")));
+        if (json_member_string(o, "opc_request_id"))
+                a.opc_request_id = strdup(json_member_string(o, "opc_request_id"));
         if (!a.instance_id || !a.retry_token || !a.reason || !a.error ||
-            (json_str(o, "opc_request_id") && !a.opc_request_id)) {
+            (json_member_string(o, "opc_request_id") && !a.opc_request_id)) {
                 action_row_done(&a);
                 return -ENOMEM;
         }
