@@ -1087,70 +1087,38 @@ finish:
 int method_list_occurrences(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         OccurrenceFilter f = { .state = _OCCURRENCE_STATE_INVALID, .limit = 100, .with_actions = true };
-        _cleanup_strv_free_ char **seen = NULL;
+        const char *schedule = NULL, *state = NULL;
+        bool limit_given = false;
         int r;
 
         r = scheduler_or_error(m, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        const BusDictKey keys[] = {
+                { "schedule", 's', &schedule },
+                { "since", 't', &f.since },
+                { "until", 't', &f.until },
+                { "state", 's', &state },
+                { "limit", 'u', &f.limit, &limit_given },
+        };
+        r = bus_read_dict(message, keys, ELEMENTSOF(keys), "filter", error);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                const char *key, *contents, *s;
-                char type;
-
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                if (strv_contains(seen, key))
-                        return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Filter \"%s\" given twice.", bus_echo(key));
-                if (strv_extend(&seen, key) < 0)
-                        return -ENOMEM;
-                r = sd_bus_message_peek_type(message, &type, &contents);
-                if (r < 0)
-                        return r;
-                if (streq(key, "schedule") && streq(contents, "s")) {
-                        ScheduleEntry *e;
-                        r = sd_bus_message_read(message, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        e = scheduler_find(m->scheduler, s);
-                        if (!e)
-                                return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_SCHEDULE,
-                                                        "No schedule \"%s\".", bus_echo(s));
-                        f.schedule_id = e->schedule->id;
-                } else if ((streq(key, "since") || streq(key, "until")) && streq(contents, "t"))
-                        r = sd_bus_message_read(message, "v", "t", streq(key, "since") ? &f.since : &f.until);
-                else if (streq(key, "state") && streq(contents, "s")) {
-                        r = sd_bus_message_read(message, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        f.state = occurrence_state_from_string(s);
-                        if (f.state < 0)
-                                return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown state \"%s\".", bus_echo(s));
-                } else if (streq(key, "limit") && streq(contents, "u")) {
-                        uint32_t l;
-                        r = sd_bus_message_read(message, "v", "u", &l);
-                        if (r < 0)
-                                return r;
-                        if (l == 0 || l > 10000)
-                                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "limit: 1 to 10000.");
-                        f.limit = l;
-                } else
-                        return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown filter \"%s\" or wrong type.",
-                                                 bus_echo(key));
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
+        if (schedule) {
+                ScheduleEntry *e = scheduler_find(m->scheduler, schedule);
+                if (!e)
+                        return bus_error_errnof(error, -ENXIO, BUS_SUBJECT_SCHEDULE, "No schedule \"%s\".",
+                                                bus_echo(schedule));
+                f.schedule_id = e->schedule->id;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(message);
-        if (r < 0)
-                return r;
+        if (state) {
+                f.state = occurrence_state_from_string(state);
+                if (f.state < 0)
+                        return bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown state \"%s\".",
+                                              bus_echo(state));
+        }
+        if (limit_given && (f.limit == 0 || f.limit > 10000))
+                return bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "limit: 1 to 10000.");
         if (!db_ready(m))
                 return bus_error_errno(error, -ENOTCONN, BUS_SUBJECT_DATABASE_READ, m->db ? db_last_error(m->db) : NULL);
         sd_bus_message_ref(message);

@@ -453,6 +453,24 @@ class TestOperatorMistakes(ScheduleTest):
             shown = {s["name"]: s["enabled"] for s in self.ctl_json("schedule", "list")}
             self.assertEqual((shown.get("keep1"), shown.get("keep2")), (True, False), verb)
 
+    def test_list_occurrences_filters(self):
+        """ListOccurrences reads its filters as every a{sv} of the API does: an unknown key (the
+        known ones listed), a key given twice, a wrong type, a bad value are InvalidArgs naming it."""
+        inst = self.instances()[0]
+        self.add("filtered", "--action=stop", "--on=daily", inst["id"])
+        call = ["call", BUS_NAME, ROOT_PATH, MANAGER, "ListOccurrences", "a{sv}"]
+        for args, part in ((["1", "nope", "s", "x"], "Unknown filter 'nope'"),
+                           (["2", "limit", "u", "5", "limit", "u", "6"], "'limit' is given twice"),
+                           (["1", "limit", "s", "5"], "limit"),
+                           (["1", "limit", "u", "0"], "limit: 1 to 10000"),
+                           (["1", "state", "s", "bogus"], 'Unknown state "bogus"'),
+                           (["1", "schedule", "s", "nosuch"], 'No schedule "nosuch"')):
+            r = self.st.busctl(*call, *args, check=False)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn(part, r.stderr, args)
+        r = self.st.busctl(*call, "2", "schedule", "s", "filtered", "limit", "u", "5")
+        self.assertEqual(r.stdout.strip(), "a(tstssa(ssss)) 0")
+
     def test_window_and_schedule_names_do_not_clash(self):
         inst = self.instances()[0]
         self.add("shift", "--action=stop", "--on=daily", inst["id"])
